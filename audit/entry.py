@@ -1,0 +1,250 @@
+"""What one audit entry says, and the exact bytes its hash covers.
+
+An entry records *that* personal data was touched (who, what, why, under which agreement, for
+which keyed subject reference), never the data itself. Entries are chained: each entry's hash
+covers its predecessor's hash, so changing, removing, inserting or reordering one breaks every
+link after it unless the whole tail is re-hashed, which signed checkpoints then expose.
+
+The canonical form is versioned and unambiguous without escaping: after a version line and the
+sequence number, every field is written as ``<length>:<text>`` (length in code points) or ``~``
+for a missing value, in a fixed order, and the whole text is UTF-8 encoded once. Timestamps are
+part of it as the exact ISO-8601 text that is stored, so a hash never depends on how a database
+round-trips a datetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+CANONICAL_VERSION = "omsorgshub-audit/1"
+GENESIS_HASH = "0" * 64
+
+# Column widths, shared with tables.py so a too-long value fails the same way on every database.
+FIELD_LIMITS: dict[str, int] = {
+    "actor": 200,
+    "purpose": 100,
+    "district": 100,
+    "agreement": 200,
+    "message_id": 200,
+    "subject_ref": 128,
+    "source": 100,
+    "destination": 100,
+    "reason": 200,
+}
+AT_WIDTH = 32
+
+# A raw Swedish personnummer/samordningsnummer or Danish CPR number, with or without separator.
+_RAW_IDENTITY = re.compile(r"\d{6}(\d{2})?[-+]?\d{4}")
+
+
+class AuditAction(StrEnum):
+    RECEIVED = "received"
+    REFUSED = "refused"
+    DECRYPTED = "decrypted"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    DEAD = "dead"
+    VIEWED = "viewed"
+    EXPORTED = "exported"
+    QUERIED = "queried"
+    REPLAYED = "replayed"
+    AGREEMENT_CHANGED = "agreement_changed"
+    KEY_CREATED = "key_created"
+    KEY_ROTATED = "key_rotated"
+    KEY_REWRAPPED = "key_rewrapped"
+    KEY_SHREDDED = "key_shredded"
+    AUDIT_SEARCHED = "audit_searched"
+    AUDIT_VERIFIED = "audit_verified"
+    AUDIT_EXPORTED = "audit_exported"
+    SYSTEM_REGISTERED = "system_registered"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+def format_at(moment: datetime) -> str:
+    """The stored text of a timestamp: UTC, always with microseconds, e.g.
+    ``2025-03-01T09:30:00.000000+00:00``. Fixed width, so text order is time order."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing to record, as the caller states it. ``subject_ref`` is the caller's keyed
+    HMAC of an identity number, never the number itself. One subject per event: a message that
+    concerns several people is recorded once per subject."""
+
+    action: AuditAction
+    actor: str
+    outcome: Outcome = Outcome.OK
+    purpose: str | None = None
+    district: str | None = None
+    agreement: str | None = None
+    message_id: str | None = None
+    subject_ref: str | None = None
+    source: str | None = None
+    destination: str | None = None
+    reason: str | None = None
+    at: datetime | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        # Coerce plain strings ("received") to the enums, rejecting unknown values.
+        object.__setattr__(self, "action", AuditAction(self.action))
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+        if not self.actor:
+            raise ValueError("an audit event needs an actor")
+        for name, limit in FIELD_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"audit field {name} is longer than {limit} characters")
+        if self.subject_ref is not None and _RAW_IDENTITY.fullmatch(self.subject_ref):
+            raise ValueError("subject_ref looks like a raw identity number; pass its keyed HMAC")
+        if self.at is not None:
+            format_at(self.at)  # rejects naive datetimes now rather than at append time
+
+
+class Chainable(Protocol):
+    """The fields a chain hash covers (an ``AuditEntry`` minus its own hashes)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def purpose(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def agreement(self) -> str | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def subject_ref(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def destination(self) -> str | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An entry as stored: ``at`` is the exact stored ISO-8601 text (see ``format_at``);
+    ``action`` and ``outcome`` are plain strings so that a tampered value can still be read
+    and reported by ``verify`` instead of failing to load."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    purpose: str | None
+    district: str | None
+    agreement: str | None
+    message_id: str | None
+    subject_ref: str | None
+    source: str | None
+    destination: str | None
+    outcome: str
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def at_datetime(self) -> datetime:
+        return parse_at(self.at)
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {name: getattr(self, name) for name in ENTRY_FIELDS}
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, object]) -> AuditEntry:
+        """Build an entry from a JSON object or database row mapping, checking types only."""
+        values: dict[str, object] = {}
+        for name in ENTRY_FIELDS:
+            value = data.get(name)
+            if name == "seq":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError(f"audit entry field seq is not an integer: {value!r}")
+            elif name in _REQUIRED_TEXT:
+                if not isinstance(value, str):
+                    raise ValueError(f"audit entry field {name} is not text: {value!r}")
+            elif value is not None and not isinstance(value, str):
+                raise ValueError(f"audit entry field {name} is not text: {value!r}")
+            values[name] = value
+        return cls(**values)  # type: ignore[arg-type]
+
+
+ENTRY_FIELDS: tuple[str, ...] = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "purpose",
+    "district",
+    "agreement",
+    "message_id",
+    "subject_ref",
+    "source",
+    "destination",
+    "outcome",
+    "reason",
+    "prev_hash",
+    "hash",
+)
+_REQUIRED_TEXT = frozenset({"at", "actor", "action", "outcome", "prev_hash", "hash"})
+
+
+def canonical_bytes(prev_hash: str, entry: Chainable) -> bytes:
+    """The exact bytes ``chain_hash`` digests. Written out field by field: this runs once per
+    entry on every verification, so it avoids loops and per-field encoding."""
+    e = entry
+    purpose, district, agreement = e.purpose, e.district, e.agreement
+    message_id, subject_ref, source = e.message_id, e.subject_ref, e.source
+    destination, reason = e.destination, e.reason
+    at, actor, action, outcome = e.at, e.actor, e.action, e.outcome
+    text = (
+        f"{CANONICAL_VERSION}\n{e.seq}\n"
+        f"{len(prev_hash)}:{prev_hash}"
+        f"{len(at)}:{at}"
+        f"{len(actor)}:{actor}"
+        f"{len(action)}:{action}"
+        f"{'~' if purpose is None else f'{len(purpose)}:{purpose}'}"
+        f"{'~' if district is None else f'{len(district)}:{district}'}"
+        f"{'~' if agreement is None else f'{len(agreement)}:{agreement}'}"
+        f"{'~' if message_id is None else f'{len(message_id)}:{message_id}'}"
+        f"{'~' if subject_ref is None else f'{len(subject_ref)}:{subject_ref}'}"
+        f"{'~' if source is None else f'{len(source)}:{source}'}"
+        f"{'~' if destination is None else f'{len(destination)}:{destination}'}"
+        f"{len(outcome)}:{outcome}"
+        f"{'~' if reason is None else f'{len(reason)}:{reason}'}"
+    )
+    # surrogatepass: a tampered export with a lone surrogate must still hash (and mismatch),
+    # not crash the verifier.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def chain_hash(prev_hash: str, entry: Chainable) -> str:
+    """SHA-256 (hex) over ``canonical_bytes``: the hash stored in ``entry.hash``."""
+    return hashlib.sha256(canonical_bytes(prev_hash, entry)).hexdigest()

@@ -1,0 +1,261 @@
+"""Checking the audit chain, online or fully offline.
+
+``verify`` walks entries in sequence order once, in constant memory, recomputing every hash and
+comparing the chain with the signed checkpoints. It needs no database and no private key: an
+export file (``write_export``), the published ``checkpoints.jsonl`` and the public key PEM are
+enough. It reports the first problem it meets, naming the first bad sequence number:
+
+==========================  ===========================================================
+what was done               what is reported
+==========================  ===========================================================
+an entry altered            its content no longer matches its hash: that seq
+an entry deleted            a gap: the missing seq
+an entry inserted           its successor links to its predecessor: the inserted seq
+entries reordered           an entry out of place: the first seq out of order
+chain re-hashed after a     the next checkpoint's signed hash differs: the range since the
+change (no private key)     previous good checkpoint, ``first_bad_seq`` its start
+a checkpoint forged         its signature fails: the checkpoint's seq
+the end cut off             a checkpoint covers entries that are missing: the first of them
+==========================  ===========================================================
+
+Entries after the last checkpoint are chained but not yet signed: whoever can write the
+database can still change or drop *those* without trace; ``VerifyReport.unsigned_tail`` says
+how many there are. Checkpointing often keeps that window small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, select
+
+from audit.checkpoint import Checkpoint
+from audit.entry import GENESIS_HASH, AuditEntry, chain_hash, format_at
+from audit.signing import Verifier
+from audit.tables import ENTRY_COLUMNS, audit_entries
+
+EXPORT_FORMAT = "omsorgshub-audit-export"
+EXPORT_VERSION = 1
+_YIELD_PER = 2000
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_bad_seq: int | None
+    problem: str
+    # Where only a span can be named (a consistent rewrite between two checkpoints).
+    bad_range: tuple[int, int] | None = None
+    last_seq: int = 0
+    last_checkpoint_seq: int = 0
+
+    @property
+    def unsigned_tail(self) -> int:
+        """Entries after the last checkpoint: chained, but not yet vouched for by a key."""
+        return max(0, self.last_seq - self.last_checkpoint_seq)
+
+
+class _ChainBrokenError(Exception):
+    def __init__(self, seq: int, problem: str, bad_range: tuple[int, int] | None = None) -> None:
+        super().__init__(problem)
+        self.seq = seq
+        self.problem = problem
+        self.bad_range = bad_range
+
+
+def verify(
+    entries: Iterable[AuditEntry], checkpoints: Iterable[Checkpoint], verifier: Verifier
+) -> VerifyReport:
+    """Verify ``entries`` (in the order given, which must be seq order from 1) against
+    ``checkpoints`` (any order; duplicates allowed) with ``verifier``."""
+    by_seq: dict[int, Checkpoint] = {}
+    forged: dict[int, Checkpoint] = {}
+    checked = 0
+    conflict: _ChainBrokenError | None = None
+    for cp in checkpoints:
+        checked += 1
+        if not verifier.verify(cp.message(), cp.signature):
+            forged.setdefault(cp.seq, cp)
+            continue
+        seen = by_seq.setdefault(cp.seq, cp)
+        if seen.hash != cp.hash and conflict is None:
+            conflict = _ChainBrokenError(
+                cp.seq, f"two validly signed checkpoints disagree at seq {cp.seq}"
+            )
+    order = sorted(set(by_seq) | set(forged))
+    if order and order[0] < 1 and conflict is None:
+        conflict = _ChainBrokenError(1, f"a checkpoint names impossible seq {order[0]}")
+
+    expected = 1
+    prev = GENESIS_HASH
+    prev2 = ""
+    last_ok_cp = 0  # seq of the last checkpoint that matched the chain
+    cp_index = 0
+    next_cp = order[0] if order else -1
+    try:
+        if conflict is not None:
+            raise conflict
+        for e in entries:
+            seq = e.seq
+            if seq != expected:
+                if seq > expected:
+                    raise _ChainBrokenError(
+                        expected, f"entry {expected} is missing (next present: {seq})"
+                    )
+                raise _ChainBrokenError(
+                    seq, f"entry {seq} appears again or out of order after entry {expected - 1}"
+                )
+            if e.prev_hash != prev:
+                if e.prev_hash == prev2:
+                    raise _ChainBrokenError(
+                        seq - 1,
+                        f"entry {seq - 1} was inserted: entry {seq} links past it to "
+                        f"entry {seq - 2}",
+                    )
+                raise _ChainBrokenError(
+                    seq,
+                    f"entry {seq} does not link to entry {seq - 1}: entries were deleted, "
+                    f"inserted or reordered here, or entry {seq - 1} was altered and re-hashed",
+                    (max(seq - 1, 1), seq),
+                )
+            h = chain_hash(prev, e)
+            if h != e.hash:
+                raise _ChainBrokenError(
+                    seq, f"entry {seq} was altered: its content does not match its hash"
+                )
+            if seq == next_cp:
+                _check_checkpoint(seq, h, by_seq, forged, last_ok_cp)
+                last_ok_cp = seq
+                cp_index += 1
+                next_cp = order[cp_index] if cp_index < len(order) else -1
+            prev2 = prev
+            prev = h
+            expected += 1
+        last = expected - 1
+        if next_cp != -1:
+            beyond = order[cp_index:]
+            bad_cps = [s for s in beyond if s in forged]
+            if bad_cps:
+                raise _ChainBrokenError(
+                    bad_cps[0], f"checkpoint at seq {bad_cps[0]} has an invalid signature"
+                )
+            raise _ChainBrokenError(
+                last + 1,
+                f"entries {last + 1}..{beyond[-1]} are missing: the trail was truncated after "
+                f"entry {last}, but a checkpoint covers seq {beyond[-1]}",
+                (last + 1, beyond[-1]),
+            )
+    except _ChainBrokenError as bad:
+        return VerifyReport(
+            ok=False,
+            entries_checked=expected - 1,
+            checkpoints_checked=checked,
+            first_bad_seq=bad.seq,
+            problem=bad.problem,
+            bad_range=bad.bad_range,
+            last_seq=expected - 1,
+            last_checkpoint_seq=last_ok_cp,
+        )
+    return VerifyReport(
+        ok=True,
+        entries_checked=last,
+        checkpoints_checked=checked,
+        first_bad_seq=None,
+        problem="",
+        last_seq=last,
+        last_checkpoint_seq=max(by_seq, default=0),
+    )
+
+
+def _check_checkpoint(
+    seq: int,
+    chain_hash_at_seq: str,
+    by_seq: dict[int, Checkpoint],
+    forged: dict[int, Checkpoint],
+    previous_ok: int,
+) -> None:
+    cp = by_seq.get(seq)
+    if cp is None:
+        raise _ChainBrokenError(
+            seq,
+            f"checkpoint at seq {seq} has an invalid signature (key {forged[seq].key_id})",
+            (previous_ok + 1, seq),
+        )
+    if cp.hash != chain_hash_at_seq:
+        raise _ChainBrokenError(
+            previous_ok + 1,
+            f"the chain was rewritten between entries {previous_ok + 1} and {seq}: the hash "
+            f"signed at checkpoint {seq} no longer matches",
+            (previous_ok + 1, seq),
+        )
+
+
+# -- reading and writing entries ----------------------------------------------------------------
+
+
+def load_entries(conn: Connection, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+    """Entries from the database in seq order, streamed (a server-side cursor on PostgreSQL),
+    so memory stays flat however long the trail is."""
+    stmt = (
+        select(*ENTRY_COLUMNS)
+        .where(audit_entries.c.seq > after_seq)
+        .order_by(audit_entries.c.seq)
+        .execution_options(yield_per=_YIELD_PER)
+    )
+    for row in conn.execute(stmt):
+        yield AuditEntry(*row)
+
+
+def write_export(conn: Connection, path: Path) -> int:
+    """Write every entry to ``path`` as JSON lines after a header line; returns the number of
+    entries. Written to a side file, fsynced and renamed, so a reader never sees half a file."""
+    part = path.with_name(path.name + ".part")
+    count = 0
+    header = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": format_at(datetime.now(UTC)),
+    }
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with part.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(encode(header) + "\n")
+        for entry in load_entries(conn):
+            fh.write(encode(entry.as_dict()) + "\n")
+            count += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(part, path)
+    return count
+
+
+def read_export(path: Path) -> Iterator[AuditEntry]:
+    """Entries from an export file, streamed. A malformed line raises ``ValueError`` naming
+    its line number; a well-formed but tampered line is left for ``verify`` to report."""
+    decode = json.JSONDecoder().decode
+    with path.open(encoding="utf-8") as fh:
+        header = fh.readline()
+        try:
+            meta = decode(header)
+        except ValueError as exc:
+            raise ValueError(f"{path}:1: not an audit export header") from exc
+        if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
+            raise ValueError(f"{path}:1: not an audit export")
+        if meta.get("version") != EXPORT_VERSION:
+            raise ValueError(f"{path}:1: unsupported export version {meta.get('version')!r}")
+        for number, line in enumerate(fh, start=2):
+            if not line.strip():
+                continue
+            try:
+                data = decode(line)
+                if not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+                yield AuditEntry.from_mapping(data)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc

@@ -1,0 +1,5 @@
+"""``python -m hub`` is ``omsorgshub``."""
+
+from hub.cli import main
+
+main()

@@ -1,0 +1,196 @@
+"""The HTTP API (FastAPI): ingest, message status, health. OpenAPI at ``/openapi.json``.
+
+Errors are RFC 7807 ``application/problem+json`` with a machine-readable ``reason`` and, for
+XML faults, the ``line``, ``column`` and element ``path``. Status codes come from the one
+table in ``hub.errors``. A message's status never includes its payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from hub.bootstrap import Hub
+from hub.errors import (
+    HubError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    policy_for,
+)
+from hub.storage import deliveries as delivery_rows
+from hub.storage import messages as message_rows
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+_XML_TYPES = {"application/xml", "text/xml"}
+
+_INGEST_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/xml": {
+                "schema": {"type": "string", "format": "binary"},
+                "example": "<Envelope xmlns='urn:omsorgshub:envelope:1'>…</Envelope>",
+            }
+        },
+    },
+    "responses": {
+        "202": {"description": "Accepted: stored encrypted, deliveries scheduled."},
+        "400": {"description": "Malformed or hostile XML (problem+json with line/column)."},
+        "401": {"description": "Missing or unknown bearer token."},
+        "403": {"description": "No active agreement allows it (reason code)."},
+        "409": {"description": "Message id reused with different content."},
+        "413": {"description": "Larger than max_message_bytes."},
+        "415": {"description": "Not application/xml."},
+        "422": {"description": "Schema, type, identity number or routing error."},
+        "503": {"description": "A guard (agreements, keys, audit) cannot be reached."},
+    },
+}
+
+
+def problem(error: HubError, instance: str | None = None) -> JSONResponse:
+    status = policy_for(error).http_status
+    body: dict[str, object] = {
+        "type": f"urn:omsorgshub:problem:{error.reason}",
+        "title": type(error).__name__,
+        "status": status,
+        "detail": error.detail,
+        "reason": error.reason,
+    }
+    if instance:
+        body["instance"] = instance
+    for key in ("line", "column", "path"):
+        value = error.context.get(key)
+        if value is not None:
+            body[key] = value
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the envelope is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the envelope exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _delivery_view(row: delivery_rows.DeliveryRow) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "destination": row.destination,
+        "state": row.state,
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.state == "retrying" else None,
+        "last_error": row.last_error,
+        "last_reason": row.last_reason,
+        "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+    }
+
+
+def create_app(hub: Hub) -> FastAPI:
+    app = FastAPI(
+        title="Omsorgshub",
+        version="1",
+        description="Secure integration hub for municipal elderly care.",
+    )
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
+        return problem(exc, str(request.url.path))
+
+    @app.post(
+        "/api/v1/messages",
+        status_code=202,
+        openapi_extra=_INGEST_OPENAPI,
+        summary="Send a message (XML envelope) through the hub",
+    )
+    async def post_message(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        content_type: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
+        media = (content_type or "").split(";")[0].strip().lower()
+        if media not in _XML_TYPES and not media.endswith("+xml"):
+            raise UnsupportedMediaType(f"Content-Type must be application/xml, not {media!r}")
+        data = await _read_body(request, hub.settings.max_message_bytes)
+        result = await run_in_threadpool(hub.ingestor.ingest, sender, data)
+        location = f"/api/v1/messages/{result.message_id}"
+        headers = {"Location": location}
+        if result.duplicate:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(
+            {
+                "id": result.message_id,
+                "duplicate": result.duplicate,
+                "deliveries": [{"id": d, "destination": dest} for d, dest in result.deliveries],
+            },
+            status_code=202,
+            headers=headers,
+        )
+
+    def _status(message_id: str, sender: str) -> dict[str, object]:
+        with hub.reader.connect() as conn:
+            message = message_rows.get_message(conn, message_id)
+            # Another system's message is reported as absent, not forbidden: no oracle.
+            if message is None or message.sender != sender:
+                raise NotFound(f"no message {message_id!r} from this system")
+            rows = delivery_rows.for_message(conn, message_id)
+        summary = message_rows.MessageSummary(message, {})
+        states: dict[str, int] = {}
+        for r in rows:
+            states[r.state] = states.get(r.state, 0) + 1
+        summary = message_rows.MessageSummary(message, states)
+        return {
+            "id": message.id,
+            "type": message.message_type,
+            "version": message.version,
+            "district": message.district,
+            "purpose": message.purpose,
+            "message_id": message.idempotency_key,
+            "agreement": message.agreement_ref,
+            "received_at": message.received_at.isoformat(),
+            "state": summary.state,
+            "deliveries": [_delivery_view(r) for r in rows],
+        }
+
+    @app.get("/api/v1/messages/{message_id}", summary="A message's state and its deliveries")
+    async def get_message(
+        message_id: str, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, object]:
+        sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
+        return await run_in_threadpool(_status, message_id, sender)
+
+    @app.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The database and the guards can be reached")
+    async def readyz() -> Response:
+        def check() -> None:
+            with hub.reader.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(check)
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            return JSONResponse(
+                {"status": "unavailable", "reason": "database_unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ready"})
+
+    return app

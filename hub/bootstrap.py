@@ -1,0 +1,178 @@
+"""The composition root: builds the whole hub from a frozen ``Settings``.
+
+This is the only module that chooses concrete implementations (SQLAlchemy engine, key store,
+agreement cache, audit trail, dispatcher). Everything else depends on what it is handed.
+Building does no network I/O beyond opening the database engine lazily; ``start()`` starts the
+embedded relay and worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from audit.signing import load_signer
+from audit.trail import AuditTrail
+from contracts.cache import AgreementCache
+from contracts.store import AgreementStore
+from hub.crypto import Hmacs
+from hub.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
+from hub.dispatch import InProcessDispatcher
+from hub.guards import Guards
+from hub.keys import KeyStore, load_master_key
+from hub.pipeline import Ingestor
+from hub.ports import Dispatcher
+from hub.relay import Relay
+from hub.retry import RetryPolicy
+from hub.routing import RoutingTable, load_routing
+from hub.settings import Settings
+from hub.storage.engine import is_sqlite, make_engine, reader
+from hub.systems import Authenticator
+from schemas.parser import ParseLimits
+from schemas.registry import Registry, default_registry
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_defaults(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_seconds=settings.retry_base_seconds,
+        cap_seconds=settings.retry_cap_seconds,
+        max_attempts=settings.retry_max_attempts,
+        max_age_seconds=settings.retry_max_age_seconds,
+    )
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    routing: RoutingTable
+    guards: Guards
+    agreement_store: AgreementStore
+    ingestor: Ingestor
+    executor: DeliveryExecutor
+    adapters: AdapterPool
+    relay: Relay
+    dispatcher: Dispatcher
+    authenticator: Authenticator
+    clock: Callable[[], datetime]
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _outcome_listeners: list[Callable[[AttemptOutcome], None]] = field(default_factory=list)
+
+    @property
+    def reader(self) -> Engine:
+        return reader(self.engine)
+
+    def on_outcome(self, listener: Callable[[AttemptOutcome], None]) -> None:
+        """Be told of every delivery outcome in this process (the demo's summary uses it)."""
+        self._outcome_listeners.append(listener)
+
+    def start(self) -> None:
+        """Start the relay (and with it the embedded delivery threads) in the background."""
+        thread = threading.Thread(target=self.relay.run_forever, name="relay", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self.relay.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.dispatcher.close()
+        self.adapters.close()
+        self.engine.dispose()
+
+
+def build_hub(
+    settings: Settings,
+    *,
+    dispatcher: Dispatcher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    routing: RoutingTable | None = None,
+) -> Hub:
+    """Build the hub. Embedded mode gets an in-process dispatcher unless one is given."""
+    engine = make_engine(settings.database_url, pool_size=max(5, settings.workers + 4))
+    registry = default_registry()
+    routing = routing or load_routing(settings.routes_file, retry_defaults(settings))
+    master = load_master_key(settings.master_key_file, settings.master_key or None)
+    agreement_store = AgreementStore()
+    guards = Guards(
+        agreements=AgreementCache(agreement_store),
+        keys=KeyStore(master),
+        hmacs=Hmacs(master.derive("hmac")),
+        audit=AuditTrail(
+            load_signer(settings.audit_private_key_file),
+            settings.checkpoint_dir,
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_interval=settings.audit_checkpoint_seconds,
+            clock=clock,
+        ),
+        clock=clock,
+    )
+    adapters = AdapterPool(routing)
+    listeners: list[Callable[[AttemptOutcome], None]] = []
+
+    def outcome(o: AttemptOutcome) -> None:
+        for listener in listeners:
+            listener(o)
+
+    executor = DeliveryExecutor(
+        engine=engine,
+        routing=routing,
+        adapters=adapters,
+        guards=guards,
+        clock=clock,
+        on_outcome=outcome,
+    )
+    if dispatcher is None:
+        dispatcher = InProcessDispatcher(executor.execute, settings.workers)
+    relay = Relay(
+        engine=engine,
+        dispatcher=dispatcher,
+        audit=guards.audit,
+        clock=clock,
+        lease_seconds=settings.lease_seconds,
+        batch=settings.relay_batch,
+        interval=settings.relay_interval,
+        skip_locked=not is_sqlite(settings.database_url),
+    )
+    ingestor = Ingestor(
+        engine=engine,
+        registry=registry,
+        routing=routing,
+        limits=ParseLimits(max_bytes=settings.max_message_bytes, max_depth=settings.max_xml_depth),
+        guards=guards,
+        clock=clock,
+        on_stored=relay.wake,
+    )
+    return Hub(
+        settings=settings,
+        engine=engine,
+        registry=registry,
+        routing=routing,
+        guards=guards,
+        agreement_store=agreement_store,
+        ingestor=ingestor,
+        executor=executor,
+        adapters=adapters,
+        relay=relay,
+        dispatcher=dispatcher,
+        authenticator=Authenticator(reader(engine)),
+        clock=clock,
+        _outcome_listeners=listeners,
+    )
+
+
+def execute_claims(hub: Hub, claims: Sequence[tuple[str, int]]) -> list[AttemptOutcome]:
+    """What a Celery task does with a batch of claims (kept here so worker.py stays thin)."""
+    return hub.executor.execute(claims)

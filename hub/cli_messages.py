@@ -1,0 +1,146 @@
+"""``omsorgshub messages …`` and ``omsorgshub deliveries …``: operators' view of the outbox.
+
+Listings show metadata only. Showing a payload decrypts it and is audited as ``viewed`` with
+the operator's stated reason; a replay is audited as ``replayed`` with its required reason.
+"""
+
+from __future__ import annotations
+
+import click
+
+from hub.cli import CliContext, pass_ctx
+from hub.envelope import DeliveryState
+from hub.errors import InputError, NotFound
+from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.storage import deliveries as delivery_rows
+from hub.storage import messages as message_rows
+
+_STATES = [s.value for s in DeliveryState]
+
+
+@click.group()
+def messages() -> None:
+    """Messages the hub has accepted (metadata; payloads stay encrypted)."""
+
+
+@messages.command("list")
+@click.option("--state", type=click.Choice(_STATES), help="Only messages with a delivery in it.")
+@click.option("--destination", help="Only messages with a delivery to this destination.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@pass_ctx
+def messages_list(obj: CliContext, state: str | None, destination: str | None, limit: int) -> None:
+    """List the newest messages with their delivery states."""
+    with obj.hub.reader.connect() as conn:
+        rows = message_rows.list_messages(conn, state=state, destination=destination, limit=limit)
+    if not rows:
+        click.echo("no messages")
+        return
+    click.echo(f"{'id':<36}  {'received (UTC)':<19}  {'type':<18} {'district':<18} state")
+    for row in rows:
+        m = row.message
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(row.states.items()))
+        click.echo(
+            f"{m.id}  {m.received_at:%Y-%m-%d %H:%M:%S}  {m.message_type:<18} "
+            f"{m.district:<18} {row.state} ({counts})"
+        )
+
+
+@messages.command("show")
+@click.argument("message_id")
+@click.option("--payload", is_flag=True, help="Decrypt and print the document (audited).")
+@click.option("--reason", help="Why you view the payload (required with --payload; audited).")
+@pass_ctx
+def messages_show(obj: CliContext, message_id: str, payload: bool, reason: str | None) -> None:
+    """Show a message's metadata and deliveries; with --payload, its document."""
+    if payload and not reason:
+        raise InputError("--payload needs --reason: every view of personal data is audited")
+    hub = obj.hub
+    with hub.reader.connect() as conn:
+        message = message_rows.get_message(conn, message_id)
+        if message is None:
+            raise NotFound(f"no message {message_id!r}")
+        rows = delivery_rows.for_message(conn, message_id)
+    for label, value in [
+        ("id", message.id),
+        ("sender", message.sender),
+        ("type", f"{message.message_type} v{message.version}"),
+        ("district", message.district),
+        ("purpose", message.purpose),
+        ("message id", message.idempotency_key or "-"),
+        ("agreement", message.agreement_ref or "-"),
+        ("categories", ", ".join(message.categories)),
+        ("key version", str(message.key_version)),
+        ("size", f"{message.size} bytes (encrypted at rest)"),
+        ("received", message.received_at.isoformat()),
+    ]:
+        click.echo(f"{label:<12} {value}")
+    click.echo("deliveries:")
+    for r in rows:
+        click.echo(
+            f"  {r.id}  {r.destination:<24} {r.state:<10} attempts {r.attempts}"
+            + (f"  last: {r.last_reason}: {r.last_error}" if r.last_error else "")
+        )
+    if payload:
+        from hub.viewing import view_payload
+
+        assert reason is not None
+        click.echo("payload:")
+        click.echo(view_payload(hub, message_id, actor=obj.actor_name, reason=reason).decode())
+
+
+@click.group()
+def deliveries() -> None:
+    """Deliveries (one per message and destination)."""
+
+
+@deliveries.command("replay")
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--dead", is_flag=True, help="Replay every dead delivery (of --destination).")
+@click.option("--destination", help="With --dead: only deliveries to this destination.")
+@click.option("--reason", required=True, help="Why (required; recorded in the audit trail).")
+@pass_ctx
+def deliveries_replay(
+    obj: CliContext,
+    delivery_ids: tuple[str, ...],
+    dead: bool,
+    destination: str | None,
+    reason: str,
+) -> None:
+    """Make dead or refused deliveries pending again with a fresh attempt budget.
+
+    A refused delivery is checked against the agreements again at its next attempt: a replay
+    cannot bypass a revoked agreement.
+    """
+    if bool(delivery_ids) == dead:
+        raise InputError("give delivery ids, or --dead (optionally with --destination)")
+    hub = obj.hub
+    now = hub.clock()
+    replayed = 0
+    with hub.engine.begin() as conn:
+        ids = list(delivery_ids) or delivery_rows.dead_ids(conn, destination)
+        events = []
+        for delivery_id in ids:
+            row = delivery_rows.get(conn, delivery_id)
+            if row is None:
+                raise NotFound(f"no delivery {delivery_id!r}")
+            if not delivery_rows.make_due_again(conn, delivery_id, now, reason):
+                click.echo(f"skipped {delivery_id}: it is {row.state}, not dead or refused")
+                continue
+            replayed += 1
+            events.append(
+                AuditEvent(
+                    actor=obj.actor_name,
+                    action=AuditAction.REPLAYED,
+                    message_id=row.message_id,
+                    destination=row.destination,
+                    outcome=Outcome.OK,
+                    reason=reason,
+                )
+            )
+        hub.guards.record(conn, events)
+    click.echo(f"replayed {replayed} deliveries; the running hub picks them up")
+
+
+def register(root: click.Group) -> None:
+    root.add_command(messages)
+    root.add_command(deliveries)

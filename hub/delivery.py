@@ -1,0 +1,318 @@
+"""The delivery engine: one batch of claimed deliveries → decrypt → adapter → recorded outcome.
+
+The same code runs in the embedded worker threads and in Celery workers (``worker.py``).
+Per batch there are two write transactions, so round trips stay few:
+
+1. *Prepare*: load the claimed rows (a stale claim is skipped), re-check each delivery's
+   agreement **now** (a revoked or expired agreement stops a waiting message: ``refused``),
+   decrypt, and audit ``decrypted``. Committed before anything leaves the hub: if the audit
+   cannot be written, nothing is sent (the lease expires and the delivery is tried again).
+2. *Send* each through its destination's adapter, outside any transaction. The delivery id is
+   the idempotency key, so a repeat after a crash is harmless at the destination.
+3. *Record* every outcome (``delivered``, ``retrying`` with the next time from the
+   destination's retry policy, or ``dead`` with the reason) and its audit entry.
+
+What an error means for a delivery comes from one table, ``hub.errors.ERROR_TABLE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from adapters import create as create_adapter
+from hub import crypto
+from hub.envelope import DeliveryState, OutboundDelivery, Receipt
+from hub.errors import HubError, OnDelivery, TransientDeliveryError, policy_for
+from hub.guards import AuditAction, AuditEvent, Guards, Outcome
+from hub.ports import Adapter
+from hub.routing import RoutingTable
+from hub.storage import deliveries as delivery_rows
+from hub.storage import messages as message_rows
+from hub.storage.deliveries import ClaimedDelivery
+
+log = logging.getLogger(__name__)
+
+HUB_ACTOR = "omsorgshub"  # the actor of accesses the hub makes on its own (decrypt, deliver)
+
+
+class AdapterPool:
+    """Opened adapters by destination name, made on first use (never at import or start-up)."""
+
+    def __init__(
+        self,
+        routing: RoutingTable,
+        factory: Callable[[str, str, Mapping[str, object]], Adapter] = create_adapter,
+    ) -> None:
+        self._routing = routing
+        self._factory = factory
+        self._open: dict[str, Adapter] = {}
+        self._lock = threading.Lock()
+
+    def get(self, destination: str) -> Adapter:
+        adapter = self._open.get(destination)
+        if adapter is not None:
+            return adapter
+        with self._lock:
+            adapter = self._open.get(destination)
+            if adapter is None:
+                spec = self._routing.destination(destination)
+                adapter = self._factory(spec.adapter, destination, spec.options)
+                adapter.open()
+                self._open[destination] = adapter
+            return adapter
+
+    def close(self) -> None:
+        with self._lock:
+            for adapter in self._open.values():
+                adapter.close()
+            self._open.clear()
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    delivery_id: str
+    destination: str
+    state: DeliveryState
+    reason: str | None = None
+    latency_seconds: float | None = None  # from receipt of the message to delivery
+
+
+@dataclass
+class _Prepared:
+    claimed: ClaimedDelivery
+    outbound: OutboundDelivery
+    subjects: Sequence[str]
+
+
+class DeliveryExecutor:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        routing: RoutingTable,
+        adapters: AdapterPool,
+        guards: Guards,
+        clock: Callable[[], datetime],
+        on_outcome: Callable[[AttemptOutcome], None] = lambda _o: None,
+    ) -> None:
+        self._engine = engine
+        self._routing = routing
+        self._adapters = adapters
+        self._guards = guards
+        self._clock = clock
+        self._on_outcome = on_outcome
+
+    def execute(self, claims: Sequence[tuple[str, int]]) -> list[AttemptOutcome]:
+        prepared, outcomes = self._prepare(claims)
+        results: list[tuple[_Prepared, Receipt | HubError]] = []
+        for item in prepared:
+            results.append((item, self._send(item)))
+        outcomes.extend(self._record(results))
+        for outcome in outcomes:
+            self._on_outcome(outcome)
+        return outcomes
+
+    # -- 1. prepare ---------------------------------------------------------------------------
+    def _prepare(
+        self, claims: Sequence[tuple[str, int]]
+    ) -> tuple[list[_Prepared], list[AttemptOutcome]]:
+        now = self._clock()
+        prepared: list[_Prepared] = []
+        outcomes: list[AttemptOutcome] = []
+        with self._engine.begin() as conn:
+            events: list[AuditEvent] = []
+            loaded = delivery_rows.load_claimed(conn, claims)
+            subjects = message_rows.subject_refs_for(conn, [c.delivery.message_id for c in loaded])
+            for claimed in loaded:
+                d = claimed.delivery
+                refs = subjects.get(d.message_id, ())
+                policy = self._routing.destination(d.destination).retry
+                try:
+                    if d.attempts > policy.max_attempts:
+                        raise TransientDeliveryError(
+                            policy.exhausted_reason(d.attempts - 1), reason="attempts_exhausted"
+                        )
+                    decision = self._guards.check_delivery(
+                        conn,
+                        district=claimed.district,
+                        recipient=d.destination,
+                        purpose=claimed.purpose,
+                        message_type=claimed.message_type,
+                        categories=claimed.categories,
+                        at=now,
+                    )
+                    document = self._decrypt(conn, claimed)
+                except HubError as exc:
+                    final = DeliveryState.REFUSED
+                    if policy_for(exc).on_delivery is not OnDelivery.REFUSE:
+                        final = DeliveryState.DEAD
+                    outcomes.append(self._finish_early(conn, claimed, exc, final, now))
+                    events.extend(
+                        self._events(
+                            claimed,
+                            refs,
+                            AuditAction.REFUSED
+                            if final is DeliveryState.REFUSED
+                            else AuditAction.DEAD,
+                            None,
+                            outcome=Outcome.REFUSED
+                            if final is DeliveryState.REFUSED
+                            else Outcome.FAILED,
+                            reason=exc.reason,
+                        )
+                    )
+                    continue
+                events.extend(
+                    self._events(claimed, refs, AuditAction.DECRYPTED, decision.agreement_ref)
+                )
+                prepared.append(
+                    _Prepared(
+                        claimed,
+                        OutboundDelivery(
+                            delivery_id=d.id,
+                            message_id=d.message_id,
+                            message_type=claimed.message_type,
+                            version=claimed.version,
+                            district=claimed.district,
+                            purpose=claimed.purpose,
+                            sender=claimed.sender,
+                            destination=d.destination,
+                            attempt=d.attempts,
+                            document=document,
+                            created_at=claimed.received_at,
+                        ),
+                        refs,
+                    )
+                )
+            self._guards.record(conn, events)
+        return prepared, outcomes
+
+    def _decrypt(self, conn: Connection, claimed: ClaimedDelivery) -> bytes:
+        key = self._guards.key(conn, claimed.district, claimed.key_version)
+        aad = crypto.payload_aad(
+            claimed.delivery.message_id, claimed.district, claimed.message_type, key.version
+        )
+        return crypto.unseal(key.key, claimed.ciphertext, aad)
+
+    def _finish_early(
+        self,
+        conn: Connection,
+        claimed: ClaimedDelivery,
+        exc: HubError,
+        state: DeliveryState,
+        now: datetime,
+    ) -> AttemptOutcome:
+        d = claimed.delivery
+        delivery_rows.record_outcome(
+            conn, d.id, d.claim, now, state=state, error=exc.detail, reason=exc.reason
+        )
+        log.warning("delivery %s to %s %s: %s", d.id, d.destination, state.value, exc)
+        return AttemptOutcome(d.id, d.destination, state, exc.reason)
+
+    # -- 2. send ------------------------------------------------------------------------------
+    def _send(self, item: _Prepared) -> Receipt | HubError:
+        destination = item.outbound.destination
+        try:
+            return self._adapters.get(destination).deliver(item.outbound)
+        except HubError as exc:
+            return exc
+        except Exception as exc:  # an adapter bug must not lose the delivery: retry, loudly
+            log.exception("adapter for %s raised an untranslated error", destination)
+            return TransientDeliveryError(
+                f"adapter error {type(exc).__name__}", reason="adapter_error"
+            )
+
+    # -- 3. record ----------------------------------------------------------------------------
+    def _record(
+        self, results: Sequence[tuple[_Prepared, Receipt | HubError]]
+    ) -> list[AttemptOutcome]:
+        if not results:
+            return []
+        now = self._clock()
+        outcomes: list[AttemptOutcome] = []
+        events: list[AuditEvent] = []
+        with self._engine.begin() as conn:
+            for item, result in results:
+                outcome, item_events = self._record_one(conn, item, result, now)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                    events.extend(item_events)
+            self._guards.record(conn, events)
+        return outcomes
+
+    def _record_one(
+        self, conn: Connection, item: _Prepared, result: Receipt | HubError, now: datetime
+    ) -> tuple[AttemptOutcome | None, list[AuditEvent]]:
+        claimed = item.claimed
+        d = claimed.delivery
+        if isinstance(result, Receipt):
+            state, reason, error, when = DeliveryState.DELIVERED, None, None, None
+            events = self._events(
+                claimed, item.subjects, AuditAction.DELIVERED, None, reason=result.reference
+            )
+        else:
+            reason, error = result.reason, result.detail
+            when = None
+            if policy_for(result).on_delivery is OnDelivery.RETRY:
+                policy = self._routing.destination(d.destination).retry
+                when = policy.next_attempt(d.attempts, d.created_at, now)
+                if when is None:
+                    error = f"{policy.exhausted_reason(d.attempts)}; last error: {result.detail}"
+            state = DeliveryState.RETRYING if when else DeliveryState.DEAD
+            action = AuditAction.DELIVERY_FAILED if when else AuditAction.DEAD
+            events = self._events(
+                claimed, item.subjects, action, None, outcome=Outcome.FAILED, reason=reason
+            )
+        recorded = delivery_rows.record_outcome(
+            conn,
+            d.id,
+            d.claim,
+            now,
+            state=state,
+            next_attempt_at=when,
+            error=error,
+            reason=reason,
+            receipt_ref=result.reference if isinstance(result, Receipt) else None,
+        )
+        if not recorded:
+            # The lease expired and the delivery was claimed again: the newer claim owns the
+            # outcome; this attempt's wire delivery is de-duplicated by the destination.
+            log.info("stale claim %s for delivery %s: outcome not recorded", d.claim, d.id)
+            return None, events
+        latency = (now - claimed.received_at).total_seconds()
+        return AttemptOutcome(d.id, d.destination, state, reason, latency), events
+
+    @staticmethod
+    def _events(
+        claimed: ClaimedDelivery,
+        subjects: Sequence[str],
+        action: AuditAction,
+        agreement_ref: str | None,
+        *,
+        outcome: Outcome = Outcome.OK,
+        reason: str | None = None,
+    ) -> list[AuditEvent]:
+        """One entry per data subject, so a subject's extract finds every access."""
+        d = claimed.delivery
+        return [
+            AuditEvent(
+                actor=HUB_ACTOR,
+                action=action,
+                purpose=claimed.purpose,
+                district=claimed.district,
+                agreement=agreement_ref,
+                message_id=d.message_id,
+                subject_ref=ref,
+                source=claimed.sender,
+                destination=d.destination,
+                outcome=outcome,
+                reason=reason,
+            )
+            for ref in (subjects or (None,))
+        ]

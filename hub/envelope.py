@@ -1,0 +1,70 @@
+"""The hub's message model: what ingest parses out of an envelope, and what an adapter is given.
+
+These are plain frozen values with no I/O, shared by the pipeline, the delivery engine and the
+adapters (``adapters/`` may import this module, ``hub.errors`` and ``hub.ports`` only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeliveryState(StrEnum):
+    """The fixed life cycle of one delivery (one message to one destination)."""
+
+    PENDING = "pending"  # stored, due, not yet handed to a worker
+    IN_FLIGHT = "in_flight"  # claimed by a worker under a lease
+    RETRYING = "retrying"  # an attempt failed transiently; due again at next_attempt_at
+    DELIVERED = "delivered"  # the destination acknowledged it
+    DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
+    REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
+
+    @property
+    def is_final(self) -> bool:
+        return self in (DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.REFUSED)
+
+
+@dataclass(frozen=True)
+class EnvelopeHeader:
+    """An ingested envelope's header as the sender wrote it (the sender comes from auth)."""
+
+    message_type: str
+    version: str
+    district: str
+    purpose: str
+    message_id: str | None = None
+    recipients: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundDelivery:
+    """One attempt to hand one message to one destination.
+
+    ``delivery_id`` is stable across attempts and is what adapters send as idempotency key.
+    ``document`` is the decrypted body document (UTF-8 XML); it only ever lives in memory.
+    """
+
+    delivery_id: str
+    message_id: str
+    message_type: str
+    version: str
+    district: str
+    purpose: str
+    sender: str
+    destination: str
+    attempt: int
+    document: bytes
+    created_at: datetime
+    content_type: str = "application/xml"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The destination's acknowledgement of a delivery."""
+
+    reference: str | None = None
+    duplicate: bool = False  # the destination had seen this idempotency key already
+    details: dict[str, str] = field(default_factory=dict)

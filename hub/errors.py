@@ -1,0 +1,190 @@
+"""The hub's one error tree.
+
+Every failure the hub can report is a ``HubError`` carrying a machine-readable ``reason`` code
+and a human ``detail``. Library errors (lxml, httpx, zeep, SQLAlchemy) are translated into this
+tree at the boundary where they occur, ``raise ... from exc``.
+
+    HubError
+    ├── ConfigError                     bad settings, routing table or agreement file
+    ├── InputError                      the caller sent something we will not accept (4xx)
+    │   ├── MalformedXml                  not well-formed XML
+    │   ├── HostileXml                    DOCTYPE/entities, too deep
+    │   ├── PayloadTooLarge               over the size limit
+    │   ├── UnsupportedMediaType          not application/xml
+    │   ├── SchemaInvalid                 does not match the type's XSD
+    │   ├── UnknownMessageType            no such type/version in the registry
+    │   ├── InvalidIdentityNumber         personnummer / samordningsnummer / CPR check failed
+    │   ├── RoutingError                  no destination for (type, district), recipient not routed
+    │   └── IdempotencyConflict           same message id, different content
+    ├── AuthenticationError             no or wrong bearer token
+    ├── NotFound                        no such message, delivery, agreement, …
+    ├── Conflict                        the change clashes with the stored state (409)
+    ├── ContractRefusal                 no active agreement allows it (default deny)
+    ├── GuardUnavailable                agreement store, key store or audit cannot be reached:
+    │                                     the hub refuses rather than letting data through
+    ├── CryptoError                     decryption failed (tampered ciphertext, wrong binding)
+    │   └── KeyShredded                   the key version was destroyed on purpose
+    ├── AuditIntegrityError             the audit chain does not verify
+    └── DeliveryError                   an adapter could not deliver
+        ├── TransientDeliveryError        try again later (down, 503, timeout, reset)
+        └── PermanentDeliveryError        will never succeed as sent (4xx, SOAP client fault)
+
+``ERROR_TABLE`` maps each class to its HTTP status and to what the delivery engine does with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class HubError(Exception):
+    """Root of every error the hub reports. ``reason`` is stable and machine-readable."""
+
+    reason: str = "hub_error"
+
+    def __init__(self, detail: str, *, reason: str | None = None, **context: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if reason is not None:
+            self.reason = reason
+        self.context: dict[str, object] = context
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
+
+
+class ConfigError(HubError):
+    reason = "config_invalid"
+
+
+class InputError(HubError):
+    reason = "input_invalid"
+
+
+class MalformedXml(InputError):
+    reason = "malformed_xml"
+
+
+class HostileXml(InputError):
+    reason = "hostile_xml"
+
+
+class PayloadTooLarge(InputError):
+    reason = "payload_too_large"
+
+
+class UnsupportedMediaType(InputError):
+    reason = "unsupported_media_type"
+
+
+class SchemaInvalid(InputError):
+    reason = "schema_invalid"
+
+
+class UnknownMessageType(InputError):
+    reason = "unknown_message_type"
+
+
+class InvalidIdentityNumber(InputError):
+    reason = "invalid_identity_number"
+
+
+class RoutingError(InputError):
+    reason = "no_route"
+
+
+class IdempotencyConflict(InputError):
+    reason = "idempotency_conflict"
+
+
+class AuthenticationError(HubError):
+    reason = "unauthenticated"
+
+
+class NotFound(HubError):
+    reason = "not_found"
+
+
+class Conflict(HubError):
+    reason = "conflict"
+
+
+class ContractRefusal(HubError):
+    """No active agreement allows this. ``reason`` is one of the refusal codes of contracts/."""
+
+    reason = "no_agreement"
+
+
+class GuardUnavailable(HubError):
+    reason = "guard_unavailable"
+
+
+class CryptoError(HubError):
+    reason = "decryption_failed"
+
+
+class KeyShredded(CryptoError):
+    reason = "key_shredded"
+
+
+class AuditIntegrityError(HubError):
+    reason = "audit_integrity"
+
+
+class DeliveryError(HubError):
+    reason = "delivery_failed"
+
+
+class TransientDeliveryError(DeliveryError):
+    reason = "destination_unavailable"
+
+
+class PermanentDeliveryError(DeliveryError):
+    reason = "destination_rejected"
+
+
+class OnDelivery(Enum):
+    """What the delivery engine does when an attempt ends in this error."""
+
+    RETRY = "retry"
+    DEAD = "dead"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class ErrorPolicy:
+    http_status: int
+    on_delivery: OnDelivery
+
+
+# Most specific class first: ``policy_for`` walks the MRO, so subclasses inherit their parent's
+# row unless they have their own.
+ERROR_TABLE: dict[type[HubError], ErrorPolicy] = {
+    PayloadTooLarge: ErrorPolicy(413, OnDelivery.DEAD),
+    UnsupportedMediaType: ErrorPolicy(415, OnDelivery.DEAD),
+    MalformedXml: ErrorPolicy(400, OnDelivery.DEAD),
+    HostileXml: ErrorPolicy(400, OnDelivery.DEAD),
+    IdempotencyConflict: ErrorPolicy(409, OnDelivery.DEAD),
+    InputError: ErrorPolicy(422, OnDelivery.DEAD),
+    AuthenticationError: ErrorPolicy(401, OnDelivery.DEAD),
+    NotFound: ErrorPolicy(404, OnDelivery.DEAD),
+    Conflict: ErrorPolicy(409, OnDelivery.DEAD),
+    ContractRefusal: ErrorPolicy(403, OnDelivery.REFUSE),
+    GuardUnavailable: ErrorPolicy(503, OnDelivery.RETRY),
+    KeyShredded: ErrorPolicy(410, OnDelivery.DEAD),
+    CryptoError: ErrorPolicy(500, OnDelivery.DEAD),
+    AuditIntegrityError: ErrorPolicy(500, OnDelivery.RETRY),
+    TransientDeliveryError: ErrorPolicy(502, OnDelivery.RETRY),
+    PermanentDeliveryError: ErrorPolicy(502, OnDelivery.DEAD),
+    DeliveryError: ErrorPolicy(502, OnDelivery.RETRY),
+    ConfigError: ErrorPolicy(500, OnDelivery.DEAD),
+    HubError: ErrorPolicy(500, OnDelivery.RETRY),
+}
+
+
+def policy_for(error: HubError) -> ErrorPolicy:
+    for cls in type(error).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    raise AssertionError("HubError is in ERROR_TABLE")  # pragma: no cover

@@ -1,0 +1,33 @@
+"""``omsorgshub init``: data folder, master key, audit signing key, database — in that order.
+
+Safe to run again: an existing master key or signing key is kept (overwriting the master key
+would make every stored payload unreadable), and migrations only apply what is missing.
+"""
+
+from __future__ import annotations
+
+from audit.signing import generate_signing_key
+from hub.keys import init_master_key
+from hub.settings import Settings
+from hub.storage.engine import make_engine
+from hub.storage.migrate import upgrade
+
+
+def initialize(settings: Settings) -> list[str]:
+    """Create what is missing; returns one line per thing done, for the user."""
+    done: list[str] = []
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.master_key and not settings.master_key_file.exists():
+        init_master_key(settings.master_key_file)
+        done.append(f"master key created: {settings.master_key_file} (0600); back it up offline")
+    if not settings.audit_private_key_file.exists():
+        generate_signing_key(settings.audit_private_key_file, settings.audit_public_key_file)
+        done.append(f"audit signing key created; public key: {settings.audit_public_key_file}")
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    done.append(f"database ready: {settings.shown()['database_url']}")
+    return done

@@ -1,0 +1,116 @@
+"""The relay: claims due deliveries from the outbox and dispatches their ids; also the sweeper.
+
+One pass:
+1. *Sweep*: in-flight deliveries whose lease expired become due again (their worker died, or
+   the broker lost the batch). This is why nothing is lost: the database is the record, the
+   broker only carries ids.
+2. *Claim and dispatch*: due deliveries are claimed in batches (``in_flight`` under a lease,
+   claim counter bumped) and committed **before** the ids are handed to the dispatcher, so a
+   crash between the two only delays them until the lease expires.
+3. *Checkpoint*: when due, sign an audit checkpoint and publish it outside the database.
+
+Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
+The relay sleeps ``relay_interval`` when idle and wakes at once when ingest stores a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from audit.trail import AuditTrail
+from hub.ports import Dispatcher
+from hub.storage import deliveries as delivery_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    swept: int
+    claimed: int
+
+
+class Relay:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        dispatcher: Dispatcher,
+        audit: AuditTrail,
+        clock: Callable[[], datetime],
+        lease_seconds: float,
+        batch: int,
+        interval: float,
+        skip_locked: bool,
+    ) -> None:
+        self._engine = engine
+        self._dispatcher = dispatcher
+        self._audit = audit
+        self._clock = clock
+        self._lease = timedelta(seconds=lease_seconds)
+        self._batch = batch
+        self._interval = interval
+        self._skip_locked = skip_locked
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run_once(self, *, max_batches: int = 20) -> PassResult:
+        now = self._clock()
+        with self._engine.begin() as conn:
+            swept = delivery_rows.expire_leases(conn, now)
+        if swept:
+            log.warning("sweeper: %d in-flight deliveries lost their lease; due again", swept)
+        claimed = 0
+        for _ in range(max_batches):
+            with self._engine.begin() as conn:
+                batch = delivery_rows.claim_due(
+                    conn, self._clock(), self._lease, self._batch, skip_locked=self._skip_locked
+                )
+            if not batch:
+                break
+            claimed += len(batch)
+            try:
+                self._dispatcher.dispatch([(delivery_id, claim) for delivery_id, claim, _ in batch])
+            except Exception:
+                # Claimed but not carried: the lease expires and the sweeper re-offers them.
+                log.exception("dispatch of %d failed; they retry after the lease", len(batch))
+                break
+            if len(batch) < self._batch:
+                break
+        self.checkpoint_if_due()
+        return PassResult(swept, claimed)
+
+    def checkpoint_if_due(self, *, force: bool = False) -> None:
+        """Sign a checkpoint when due (or now, with ``force``: before a verification)."""
+        with self._engine.begin() as conn:
+            due = force or self._audit.checkpoint_due(conn)
+            checkpoint = self._audit.checkpoint(conn) if due else None
+        if checkpoint is not None:
+            # Published only after commit: a rolled-back checkpoint must not exist outside.
+            self._audit.publish_checkpoint(checkpoint)
+
+    def run_forever(self) -> None:
+        """Loop until ``stop()``: a pass, then sleep until woken or the interval passes."""
+        while not self._stop.is_set():
+            try:
+                result = self.run_once()
+            except Exception:
+                log.exception("relay pass failed; trying again in %.1f s", self._interval)
+                result = PassResult(0, 0)
+            if result.claimed >= self._batch:
+                continue  # more may be due right now
+            self._wake.wait(self._interval)
+            self._wake.clear()

@@ -1,0 +1,250 @@
+"""Delivery rows: the outbox. Claiming under a lease, recording outcomes, sweeping, replaying.
+
+The claim counter fences stale workers: every claim increments it, and an outcome is recorded
+only ``WHERE claim = <the claim the worker was given>``. A worker that was presumed dead (its
+lease expired and the delivery was handed out again) can therefore never overwrite the newer
+attempt's outcome; the destination de-duplicates the repeated wire delivery on the delivery id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, select, update
+
+from hub.envelope import DeliveryState
+from hub.storage.tables import deliveries, messages
+
+_DUE_STATES = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: str
+    message_id: str
+    destination: str
+    state: str
+    attempts: int
+    claim: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    last_error: str | None
+    last_reason: str | None
+    receipt_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+def _row(r: object) -> DeliveryRow:
+    m = r._mapping  # type: ignore[attr-defined]
+    return DeliveryRow(**{f: m[f] for f in DeliveryRow.__dataclass_fields__})
+
+
+def claim_due(
+    conn: Connection, now: datetime, lease: timedelta, limit: int, *, skip_locked: bool
+) -> list[tuple[str, int, str]]:
+    """Claim up to ``limit`` due deliveries: ``in_flight`` under a lease, attempt counted.
+
+    Returns ``(delivery id, claim, destination)``. On PostgreSQL ``SKIP LOCKED`` lets several
+    relays claim side by side; on SQLite the write lock already serializes them.
+    """
+    query = (
+        select(deliveries.c.id)
+        .where(deliveries.c.state.in_(_DUE_STATES), deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    if not ids:
+        return []
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.state.in_(_DUE_STATES))
+        .values(
+            state=DeliveryState.IN_FLIGHT.value,
+            claim=deliveries.c.claim + 1,
+            attempts=deliveries.c.attempts + 1,
+            lease_until=now + lease,
+            updated_at=now,
+        )
+        .returning(deliveries.c.id, deliveries.c.claim, deliveries.c.destination)
+    )
+    return [(r.id, r.claim, r.destination) for r in result]
+
+
+def expire_leases(conn: Connection, now: datetime) -> int:
+    """Make in-flight deliveries whose lease ran out due again (their worker died or stalled)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.state == DeliveryState.IN_FLIGHT.value,
+            deliveries.c.lease_until < now,
+        )
+        .values(
+            state=DeliveryState.RETRYING.value,
+            next_attempt_at=now,
+            lease_until=None,
+            last_reason="lease_expired",
+            last_error="the worker did not report back before its lease expired",
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A claimed delivery with what an attempt needs of its message (ciphertext included)."""
+
+    delivery: DeliveryRow
+    sender: str
+    message_type: str
+    version: str
+    district: str
+    purpose: str
+    categories: tuple[str, ...]
+    key_version: int
+    ciphertext: bytes
+    received_at: datetime
+
+
+def load_claimed(conn: Connection, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]:
+    """Load the claimed deliveries still held by these claims; stale ones are left out."""
+    if not claims:
+        return []
+    wanted = dict(claims)
+    rows = conn.execute(
+        select(
+            deliveries,
+            messages.c.sender,
+            messages.c.message_type,
+            messages.c.version,
+            messages.c.district,
+            messages.c.purpose,
+            messages.c.categories,
+            messages.c.key_version,
+            messages.c.ciphertext,
+            messages.c.received_at,
+        )
+        .join(messages, messages.c.id == deliveries.c.message_id)
+        .where(
+            deliveries.c.id.in_(list(wanted)),
+            deliveries.c.state == DeliveryState.IN_FLIGHT.value,
+        )
+    ).all()
+    out = []
+    for r in rows:
+        if wanted.get(r.id) != r.claim:
+            continue
+        out.append(
+            ClaimedDelivery(
+                delivery=_row(r),
+                sender=r.sender,
+                message_type=r.message_type,
+                version=r.version,
+                district=r.district,
+                purpose=r.purpose,
+                categories=tuple(c for c in r.categories.split(",") if c),
+                key_version=r.key_version,
+                ciphertext=bytes(r.ciphertext),
+                received_at=r.received_at,
+            )
+        )
+    return out
+
+
+def record_outcome(
+    conn: Connection,
+    delivery_id: str,
+    claim: int,
+    now: datetime,
+    *,
+    state: DeliveryState,
+    next_attempt_at: datetime | None = None,
+    error: str | None = None,
+    reason: str | None = None,
+    receipt_ref: str | None = None,
+) -> bool:
+    """Record an attempt's outcome if the claim still holds. Returns False for a stale claim."""
+    values: dict[str, object] = {
+        "state": state.value,
+        "lease_until": None,
+        "updated_at": now,
+        "last_error": error,
+        "last_reason": reason,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if state is DeliveryState.DELIVERED:
+        values["delivered_at"] = now
+        values["receipt_ref"] = receipt_ref
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.id == delivery_id,
+                deliveries.c.claim == claim,
+                deliveries.c.state == DeliveryState.IN_FLIGHT.value,
+            )
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount == 1)
+
+
+def for_message(conn: Connection, message_id: str) -> list[DeliveryRow]:
+    rows = conn.execute(
+        select(deliveries)
+        .where(deliveries.c.message_id == message_id)
+        .order_by(deliveries.c.destination)
+    )
+    return [_row(r) for r in rows]
+
+
+def get(conn: Connection, delivery_id: str) -> DeliveryRow | None:
+    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    return _row(row) if row else None
+
+
+def dead_ids(conn: Connection, destination: str | None) -> list[str]:
+    query = select(deliveries.c.id).where(deliveries.c.state == DeliveryState.DEAD.value)
+    if destination:
+        query = query.where(deliveries.c.destination == destination)
+    return list(conn.execute(query.order_by(deliveries.c.created_at)).scalars())
+
+
+def make_due_again(conn: Connection, delivery_id: str, now: datetime, reason: str) -> bool:
+    """Replay: a dead (or refused) delivery becomes pending with a fresh attempt budget."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.state.in_([DeliveryState.DEAD.value, DeliveryState.REFUSED.value]),
+        )
+        .values(
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            created_at=now,
+            updated_at=now,
+            last_reason="replayed",
+            last_error=f"replayed: {reason}",
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+def next_due_at(conn: Connection) -> datetime | None:
+    value: datetime | None = conn.execute(
+        select(deliveries.c.next_attempt_at)
+        .where(deliveries.c.state.in_(_DUE_STATES))
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(1)
+    ).scalar_one_or_none()
+    return value

@@ -1,0 +1,139 @@
+"""The hub's own tables (SQLAlchemy Core). ``audit/`` and ``contracts/`` own theirs.
+
+Times are stored as timezone-aware UTC. No column holds personal data in plain text: payloads
+are ciphertext, identity numbers appear only as keyed HMACs (``message_subjects``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on both databases.
+
+    SQLite has no time zone type: values are stored as naive UTC text, which also keeps string
+    comparison (``next_attempt_at <= now``) correct. PostgreSQL stores ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+systems = Table(
+    "systems",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sender", String(100), nullable=False),
+    Column("message_type", String(100), nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    # The sender's own message id: the idempotency key, unique per sender.
+    Column("idempotency_key", String(200), nullable=True),
+    # Keyed HMAC of the document: tells a repeated key with the same content from a conflict.
+    Column("content_digest", String(64), nullable=False),
+    Column("categories", String(400), nullable=False),
+    Column("agreement_ref", String(200), nullable=True),
+    Column("key_version", Integer, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("sender", "idempotency_key", name="uq_messages_sender_key"),
+)
+Index("ix_messages_received_at", messages.c.received_at)
+Index("ix_messages_district_key", messages.c.district, messages.c.key_version)
+
+message_subjects = Table(
+    "message_subjects",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("subject_ref", String(64), primary_key=True),
+)
+Index("ix_message_subjects_ref", message_subjects.c.subject_ref)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("destination", String(100), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Incremented at every claim; a worker holding an older claim may not record an outcome.
+    Column("claim", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_reason", String(100), nullable=True),
+    Column("receipt_ref", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+)
+Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+Index("ix_deliveries_message", deliveries.c.message_id)
+Index("ix_deliveries_destination_state", deliveries.c.destination, deliveries.c.state)
+
+# Per-district data keys, wrapped by the master key. Shredding clears ``wrapped_key``: payloads
+# sealed under that version can then never be decrypted again (crypto-shredding).
+district_keys = Table(
+    "district_keys",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("state", String(20), nullable=False),  # active | retired | shredded
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime(), nullable=True),
+    Column("shredded_at", UtcDateTime(), nullable=True),
+)

@@ -1,0 +1,100 @@
+"""Registered systems and their bearer tokens.
+
+A token is 32 random bytes (``osh_`` + URL-safe base64) shown once at registration and stored
+only as its SHA-256. A slow password hash (bcrypt, argon2) protects low-entropy secrets; a
+256-bit random token cannot be brute-forced, so a fast hash is enough and keeps every request
+cheap. Lookups are cached for a few seconds so a request costs no extra database round trip;
+deactivating a system therefore takes effect within ``_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from hub.errors import AuthenticationError, ConfigError, NotFound
+from hub.storage.tables import systems
+
+_CACHE_SECONDS = 5.0
+TOKEN_PREFIX = "osh_"  # noqa: S105 - a prefix, not a secret
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    description: str
+    active: bool
+    created_at: datetime
+
+
+def add_system(conn: Connection, name: str, description: str, now: datetime) -> str:
+    """Register a system; returns its token (the only time it is ever visible)."""
+    if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+        raise ConfigError(f"system name {name!r} must be 1–100 letters, digits, '-', '_' or '.'")
+    if conn.execute(select(systems.c.name).where(systems.c.name == name)).first():
+        raise ConfigError(f"system {name!r} is already registered")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(systems).values(
+            name=name,
+            token_hash=hash_token(token),
+            description=description,
+            active=True,
+            created_at=now,
+        )
+    )
+    return token
+
+
+def list_systems(conn: Connection) -> list[System]:
+    return [
+        System(r.name, r.description, r.active, r.created_at)
+        for r in conn.execute(select(systems).order_by(systems.c.name))
+    ]
+
+
+def set_active(conn: Connection, name: str, active: bool) -> None:
+    result = conn.execute(update(systems).where(systems.c.name == name).values(active=active))
+    if result.rowcount != 1:
+        raise NotFound(f"no system named {name!r}")
+
+
+class Authenticator:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def system_for(self, authorization: str | None) -> str:
+        """The system name for an ``Authorization: Bearer …`` header value."""
+        if not authorization:
+            raise AuthenticationError("missing Authorization header (Bearer token)")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <token>'")
+        digest = hash_token(token.strip())
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached and now - cached[1] < _CACHE_SECONDS:
+            return cached[0]
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(systems.c.name).where(
+                    systems.c.token_hash == digest, systems.c.active.is_(True)
+                )
+            ).first()
+        if row is None:
+            raise AuthenticationError("unknown or deactivated token")
+        with self._lock:
+            self._cache[digest] = (row.name, now)
+        return str(row.name)

@@ -1,0 +1,346 @@
+"""The table of message types the hub accepts, and XSD validation against them.
+
+A message type is a name and a version (``case.referral`` v1), the XSD file that defines its
+body, the qualified root element that body must have, and the data categories it carries;
+agreements in ``contracts/`` allow or deny by those categories.
+
+It is a plain table, not a scan of the ``xsd/`` folder: adding a type is a reviewed change of
+:func:`default_registry`. XSD files are read and compiled on first use, never at import. A
+compiled ``XMLSchema`` keeps its error log on the object, so two threads validating with the
+same one would read each other's errors; each thread therefore compiles its own copy (a few
+milliseconds, once per thread and type) from XSD bytes read once and shared.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, cast
+
+from lxml import etree
+
+from schemas.errors import SchemaDefinitionError, SchemaError
+
+CATEGORIES: frozenset[str] = frozenset(
+    {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
+)
+
+XSD_DIR = Path(__file__).parent / "xsd"
+ENVELOPE_XSD = "envelope-1.xsd"
+ENVELOPE_NS = "urn:omsorgshub:envelope:1"
+ENVELOPE_ROOT = f"{{{ENVELOPE_NS}}}Envelope"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+@dataclass(frozen=True)
+class MessageType:
+    """One version of one message type. ``root`` is the body's root tag in Clark notation."""
+
+    name: str
+    version: str
+    xsd: str
+    root: str
+    categories: frozenset[str]
+    description: str
+
+    def __post_init__(self) -> None:
+        unknown = self.categories - CATEGORIES
+        if unknown:
+            raise ValueError(f"{self.name} v{self.version}: unknown categories {sorted(unknown)}")
+        if not self.root.startswith("{") or "}" not in self.root:
+            raise ValueError(f"{self.name} v{self.version}: root must be '{{namespace}}Local'")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Registry:
+    """Message types by (name, version), with lazily compiled, per-thread XSD validators."""
+
+    def __init__(
+        self,
+        types: Iterable[MessageType],
+        *,
+        xsd_dir: Path = XSD_DIR,
+        envelope_xsd: str = ENVELOPE_XSD,
+    ) -> None:
+        self._types: dict[tuple[str, str], MessageType] = {}
+        for mt in types:
+            key = (mt.name, mt.version)
+            if key in self._types:
+                raise ValueError(f"message type {mt.label} is registered twice")
+            self._types[key] = mt
+        self._xsd_dir = xsd_dir
+        self._envelope_xsd = envelope_xsd
+        self._xsd_bytes: dict[str, bytes] = {}
+        self._xsd_lock = threading.Lock()
+        self._local = threading.local()
+
+    def get(self, name: str, version: str) -> MessageType:
+        """The type, or ``SchemaError('unknown_message_type')`` with a suggestion."""
+        mt = self._types.get((name, version))
+        if mt is not None:
+            return mt
+        versions = sorted(v for (n, v) in self._types if n == name)
+        if versions:
+            raise SchemaError(
+                "unknown_message_type",
+                f"unknown version {version!r} of message type {name!r}; "
+                f"known versions: {', '.join(versions)}",
+            )
+        names = sorted({n for (n, _) in self._types})
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known types: {', '.join(names)}"
+        raise SchemaError("unknown_message_type", f"unknown message type {name!r}{hint}")
+
+    def types(self) -> list[MessageType]:
+        return sorted(self._types.values(), key=lambda mt: (mt.name, mt.version))
+
+    def validate(self, mt: MessageType, element: etree._Element) -> None:
+        """Check ``element`` is a valid ``mt`` body: root tag, then the type's XSD."""
+        if element.tag != mt.root:
+            raise SchemaError(
+                "schema_invalid",
+                f"{mt.label} needs root element {_readable(mt.root)}, "
+                f"got {_readable(str(element.tag))}",
+                line=source_line(element),
+                path=element_path(element),
+            )
+        self._check(self._schema(mt.xsd), element)
+
+    def validate_envelope(self, element: etree._Element) -> None:
+        """Check ``element`` is a valid envelope (its body is checked by :meth:`validate`)."""
+        if element.tag != ENVELOPE_ROOT:
+            raise SchemaError(
+                "schema_invalid",
+                f"root element must be Envelope in namespace {ENVELOPE_NS}, "
+                f"got {_readable(str(element.tag))}",
+                line=source_line(element),
+                path=element_path(element),
+            )
+        self._check(self._schema(self._envelope_xsd), element)
+
+    def warm_up(self) -> None:
+        """Compile every schema now in this thread, so a broken XSD fails at start-up."""
+        self._schema(self._envelope_xsd)
+        for mt in self._types.values():
+            self._schema(mt.xsd)
+
+    def _thread_state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None:
+            state = _ThreadState()
+            self._local.state = state
+        return state
+
+    def _schema(self, xsd: str) -> etree.XMLSchema:
+        compiled = self._thread_state().schemas
+        schema = compiled.get(xsd)
+        if schema is None:
+            schema = _compile(xsd, self._read_xsd(xsd))
+            compiled[xsd] = schema
+        return schema
+
+    def _read_xsd(self, xsd: str) -> bytes:
+        with self._xsd_lock:
+            data = self._xsd_bytes.get(xsd)
+            if data is None:
+                try:
+                    data = (self._xsd_dir / xsd).read_bytes()
+                except OSError as exc:
+                    raise SchemaDefinitionError(f"cannot read XSD {xsd}: {exc}") from exc
+                self._xsd_bytes[xsd] = data
+            return data
+
+    def _check(self, schema: etree.XMLSchema, element: etree._Element) -> None:
+        # xsi:type values are QNames whose prefixes exclusive canonicalization does not keep,
+        # and type substitution is nothing a sender needs: refuse it outright.
+        xsi_type = _first_xsi_type(element, self._thread_state().xsi_type_finder)
+        if xsi_type is not None:
+            raise SchemaError(
+                "schema_invalid",
+                "xsi:type is not accepted: the message type fixes the schema",
+                line=source_line(xsi_type),
+                path=element_path(xsi_type),
+            )
+        try:
+            valid = schema.validate(element)
+        except etree.Error as exc:
+            raise SchemaError(
+                "schema_invalid",
+                f"the validator could not process the document ({type(exc).__name__})",
+                line=source_line(element),
+                path=element_path(element),
+            ) from None
+        if valid:
+            return
+        errors = list(cast(Iterable[_LogEntry], schema.error_log))
+        if not errors:
+            raise SchemaError("schema_invalid", "document is not valid", path=element_path(element))
+        first = errors[0]
+        node = _resolve_libxml2_path(element, first.path)
+        raise SchemaError(
+            "schema_invalid",
+            _clean_message(first.message),
+            line=source_line(node) if node is not None else (first.line or None),
+            column=first.column or None,
+            path=element_path(node) if node is not None else None,
+        )
+
+
+class _LogEntry(Protocol):
+    """The parts of lxml's ``_LogEntry`` used here (missing from lxml-stubs)."""
+
+    path: str | None
+    line: int
+    column: int
+    message: str
+
+
+class _ThreadState:
+    """One thread's compiled schemas and XPath (lxml keeps error logs on these objects)."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, etree.XMLSchema] = {}
+        self.xsi_type_finder = etree.XPath(
+            "descendant-or-self::*[@xsi:type][1]", namespaces={"xsi": XSI_NS}
+        )
+
+
+def default_registry() -> Registry:
+    """The message types this release of the hub accepts."""
+    return Registry(
+        [
+            MessageType(
+                name="case.referral",
+                version="1",
+                xsd="case.referral-1.xsd",
+                root="{urn:omsorgshub:case.referral:1}CaseReferral",
+                categories=frozenset({"identity", "contact", "case"}),
+                description=(
+                    "A contact-centre case (Äldre direkt) referred to a city district: "
+                    "category, type, class, affected unit, urgency, callback wish and the person."
+                ),
+            ),
+            MessageType(
+                name="timereport.visit",
+                version="1",
+                xsd="timereport.visit-1.xsd",
+                root="{urn:omsorgshub:timereport.visit:1}Visit",
+                categories=frozenset({"identity", "time"}),
+                description=(
+                    "One home-care visit from a provider's time app: planned and actual times, "
+                    "confirmation at the client's home, the provider's approval, interventions."
+                ),
+            ),
+        ]
+    )
+
+
+def element_path(node: etree._Element) -> str:
+    """``/Envelope/Body/CaseReferral/Urgency``: local names from the document root, with a
+    1-based ``[n]`` where siblings share the local name."""
+    steps: list[str] = []
+    current: etree._Element | None = node
+    while current is not None:
+        name = etree.QName(current).localname
+        parent = current.getparent()
+        if parent is not None:
+            same = [c for c in parent if isinstance(c.tag, str) and _local(c) == name]
+            if len(same) > 1:
+                name = f"{name}[{same.index(current) + 1}]"
+        steps.append(name)
+        current = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def _compile(xsd: str, data: bytes) -> etree.XMLSchema:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        return etree.XMLSchema(etree.fromstring(data, parser))
+    except (etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
+        raise SchemaDefinitionError(f"XSD {xsd} does not compile: {exc}") from exc
+
+
+def _first_xsi_type(element: etree._Element, finder: etree.XPath) -> etree._Element | None:
+    found = finder(element)
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return found[0]
+    return None
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    assert isinstance(tag, str)
+    return tag.rpartition("}")[2]
+
+
+def source_line(element: etree._Element) -> int | None:
+    """The element's 1-based line in the received document, when lxml knows it."""
+    line = element.sourceline
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def _readable(clark: str) -> str:
+    namespace, _, local = clark[1:].partition("}") if clark.startswith("{") else ("", "", clark)
+    return f"{local} ({namespace})" if namespace else local
+
+
+_SEGMENT = re.compile(r"^(?:(?P<prefix>[^:\[\]]+):)?(?P<name>[^:\[\]]+)(?:\[(?P<index>\d+)\])?$")
+
+
+def _resolve_libxml2_path(root: etree._Element, path: str | None) -> etree._Element | None:
+    """Find the node libxml2's ``xmlGetNodePath`` names, relative to the validated ``root``.
+
+    libxml2 writes ``/*/*[3]`` for elements in a default namespace (``*[n]`` counts every
+    element sibling) and ``/p:Name[2]`` for prefixed ones (counting same name and prefix).
+    """
+    if not path or not path.startswith("/"):
+        return None
+    segments = path[1:].split("/")
+    if not segments or _SEGMENT.match(segments[0]) is None:
+        return None
+    node = root
+    for segment in segments[1:]:
+        match = _SEGMENT.match(segment)
+        if match is None or match["name"].endswith(")") or segment.startswith("@"):
+            break  # text(), comment() or an attribute: the element itself is the location
+        name, prefix = match["name"], match["prefix"]
+        children = [c for c in node if isinstance(c.tag, str)]
+        if name != "*":
+            children = [c for c in children if _local(c) == name and c.prefix == prefix]
+        index = int(match["index"] or 1) - 1
+        if not 0 <= index < len(children):
+            return node
+        node = children[index]
+    return node
+
+
+_ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '(?P<attr>[^']*)')?: ")
+_CLARK_NAME = re.compile(r"\{[^{}\s]*\}(?=[A-Za-z_])")
+_QUOTED_VALUE = re.compile(
+    r"[Tt]he value '.*'(?= (?:is not|is greater|is less|has a length))", re.DOTALL
+)
+_LEADING_VALUE = re.compile(r"^'.*'(?= is not a valid value)", re.DOTALL)
+
+
+def _clean_message(message: str) -> str:
+    """libxml2's text without the element prefix (the path says it) and without values.
+
+    A value that failed a facet may be a personnummer; error details go to logs.
+    """
+    message = message.strip()
+    attribute = None
+    prefix = _ELEMENT_PREFIX.match(message)
+    if prefix is not None:
+        attribute = prefix["attr"]
+        message = message[prefix.end() :]
+    message = _QUOTED_VALUE.sub("The value", message)
+    message = _LEADING_VALUE.sub("The value", message)
+    message = _CLARK_NAME.sub("", message)
+    return f"attribute '{attribute}': {message}" if attribute else message

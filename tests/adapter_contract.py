@@ -1,0 +1,203 @@
+"""The contract every adapter passes, like kombu's ``BasicFunctionality`` mixin.
+
+A test module subclasses ``AdapterContract`` (as ``TestXxxContract``) and provides four fixtures:
+
+    adapter              an opened adapter (closed again after the test)
+    stored_documents     () -> {delivery_id: document bytes} as the destination stored them
+    set_failure          ("transient" | "permanent" | None) -> None: make the destination fail
+                         that way from now on, or behave again
+    unreachable_adapter  () -> a new, unopened adapter whose destination cannot be reached
+
+The contract then checks what the delivery engine relies on: a receipt on success, exactly-once
+storage per delivery id with the repeat flagged as duplicate, transient and permanent failures as
+the two hub errors (with no personal data in them), close/open cycles, and no I/O in the
+constructor. ``make_delivery`` builds an ``OutboundDelivery`` with a fictional document.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Literal, NoReturn
+
+import pytest
+
+from hub.envelope import OutboundDelivery, Receipt
+from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hub.ports import Adapter
+
+Failure = Literal["transient", "permanent"]
+StoredDocuments = Callable[[], Mapping[str, bytes]]
+SetFailure = Callable[[Failure | None], None]
+AdapterBuilder = Callable[[], Adapter]
+
+# Fictional person: 19121212-1212 ("Tolvan Tolvansson") is the Swedish tax agency's test
+# identity number with a valid check digit. The non-ASCII and the CRLF check byte-exactness.
+FICTIONAL_PERSONNUMMER = "191212121212"
+FICTIONAL_NAME = "Tolvan Tolvansson"
+FICTIONAL_DOCUMENT = (
+    '<?xml version="1.0" encoding="UTF-8"?>\r\n'
+    "<ClientSummary>\r\n"
+    f'  <Subject personnummer="{FICTIONAL_PERSONNUMMER}">{FICTIONAL_NAME}</Subject>\r\n'
+    '  <Decision kind="hemtjänst" hours="12.5">Beviljad, Södermalm</Decision>\r\n'
+    "</ClientSummary>\r\n"
+).encode()
+
+_ids = itertools.count(1)
+
+
+def make_delivery(
+    delivery_id: str | None = None, *, attempt: int = 1, document: bytes = FICTIONAL_DOCUMENT
+) -> OutboundDelivery:
+    """A delivery with a fresh (or the given) id and a fictional document."""
+    number = next(_ids)
+    return OutboundDelivery(
+        delivery_id=delivery_id or f"dlv-{number:06d}",
+        message_id=f"msg-{number:06d}",
+        message_type="client-summary",
+        version="1.0",
+        district="sodermalm",
+        purpose="contact-centre-answer",
+        sender="paraplyet",
+        destination="contract-test",
+        attempt=attempt,
+        document=document,
+        created_at=datetime(2024, 5, 2, 9, 30, tzinfo=UTC),
+    )
+
+
+def _assert_free_of_personal_data(error: DeliveryError) -> None:
+    text = " ".join([str(error), repr(error), *map(str, error.context.values())])
+    assert FICTIONAL_PERSONNUMMER not in text
+    assert FICTIONAL_NAME not in text
+
+
+class AdapterContract:
+    """Tests every adapter must pass. Subclasses provide the four fixtures."""
+
+    # -- fixtures the subclass provides -------------------------------------------------------
+
+    @pytest.fixture
+    def adapter(self) -> Adapter:
+        raise NotImplementedError(f"{type(self).__name__} must provide the 'adapter' fixture")
+
+    @pytest.fixture
+    def stored_documents(self) -> StoredDocuments:
+        raise NotImplementedError(f"{type(self).__name__} must provide 'stored_documents'")
+
+    @pytest.fixture
+    def set_failure(self) -> SetFailure:
+        raise NotImplementedError(f"{type(self).__name__} must provide 'set_failure'")
+
+    @pytest.fixture
+    def unreachable_adapter(self) -> AdapterBuilder:
+        raise NotImplementedError(f"{type(self).__name__} must provide 'unreachable_adapter'")
+
+    # -- the contract -------------------------------------------------------------------------
+
+    def test_satisfies_the_adapter_port(self, adapter: Adapter) -> None:
+        assert isinstance(adapter, Adapter)
+        assert isinstance(adapter.name, str)
+        assert adapter.name
+
+    def test_delivers_and_returns_a_receipt(
+        self, adapter: Adapter, stored_documents: StoredDocuments
+    ) -> None:
+        delivery = make_delivery()
+        receipt = adapter.deliver(delivery)
+        assert isinstance(receipt, Receipt)
+        assert receipt.duplicate is False
+        assert stored_documents() == {delivery.delivery_id: delivery.document}
+
+    def test_distinct_deliveries_are_stored_separately(
+        self, adapter: Adapter, stored_documents: StoredDocuments
+    ) -> None:
+        first, second = make_delivery(), make_delivery(document=b"<Other>two</Other>")
+        adapter.deliver(first)
+        adapter.deliver(second)
+        assert stored_documents() == {
+            first.delivery_id: first.document,
+            second.delivery_id: second.document,
+        }
+
+    def test_same_delivery_id_twice_is_stored_once(
+        self, adapter: Adapter, stored_documents: StoredDocuments
+    ) -> None:
+        delivery = make_delivery()
+        first = adapter.deliver(delivery)
+        again = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
+        assert first.duplicate is False
+        assert again.duplicate is True
+        assert again.reference == first.reference
+        assert stored_documents() == {delivery.delivery_id: delivery.document}
+
+    def test_transient_failure_raises_transient_error(
+        self, adapter: Adapter, stored_documents: StoredDocuments, set_failure: SetFailure
+    ) -> None:
+        delivery = make_delivery()
+        set_failure("transient")
+        with pytest.raises(TransientDeliveryError) as caught:
+            adapter.deliver(delivery)
+        _assert_free_of_personal_data(caught.value)
+        assert delivery.delivery_id not in stored_documents()
+
+        set_failure(None)  # the destination is back: the retry goes through, exactly once
+        receipt = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
+        assert receipt.duplicate is False
+        assert stored_documents() == {delivery.delivery_id: delivery.document}
+
+    def test_permanent_failure_raises_permanent_error(
+        self, adapter: Adapter, stored_documents: StoredDocuments, set_failure: SetFailure
+    ) -> None:
+        delivery = make_delivery()
+        set_failure("permanent")
+        with pytest.raises(PermanentDeliveryError) as caught:
+            adapter.deliver(delivery)
+        _assert_free_of_personal_data(caught.value)
+        assert not isinstance(caught.value, TransientDeliveryError)
+        assert delivery.delivery_id not in stored_documents()
+
+    def test_close_then_open_works_again(
+        self, adapter: Adapter, stored_documents: StoredDocuments
+    ) -> None:
+        first = make_delivery()
+        adapter.deliver(first)
+        adapter.close()
+        adapter.close()  # closing twice is harmless
+        adapter.open()
+        adapter.open()  # so is opening twice
+        second = make_delivery()
+        assert adapter.deliver(second).duplicate is False
+        assert set(stored_documents()) == {first.delivery_id, second.delivery_id}
+
+    def test_deliver_on_a_closed_adapter_is_transient(
+        self, adapter: Adapter, stored_documents: StoredDocuments
+    ) -> None:
+        delivery = make_delivery()
+        adapter.close()
+        with pytest.raises(TransientDeliveryError) as caught:
+            adapter.deliver(delivery)
+        assert caught.value.reason == "adapter_closed"
+        assert delivery.delivery_id not in stored_documents()
+
+    def test_constructor_does_no_io(
+        self, unreachable_adapter: AdapterBuilder, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_network(*args: object, **kwargs: object) -> NoReturn:
+            raise AssertionError("the adapter touched the network in its constructor")
+
+        with monkeypatch.context() as guard:
+            guard.setattr(socket.socket, "connect", no_network)
+            guard.setattr(socket, "create_connection", no_network)
+            guard.setattr(socket, "getaddrinfo", no_network)
+            adapter = unreachable_adapter()
+        assert isinstance(adapter, Adapter)
+
+        adapter.open()  # the destination really is unreachable: delivering says so
+        try:
+            with pytest.raises(TransientDeliveryError):
+                adapter.deliver(make_delivery())
+        finally:
+            adapter.close()
