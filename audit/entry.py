@@ -15,11 +15,13 @@ round-trips a datetime.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 CANONICAL_VERSION = "omsorgshub-audit/1"
 GENESIS_HASH = "0" * 64
@@ -149,11 +151,13 @@ class Chainable(Protocol):
     def reason(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """An entry as stored: ``at`` is the exact stored ISO-8601 text (see ``format_at``);
     ``action`` and ``outcome`` are plain strings so that a tampered value can still be read
-    and reported by ``verify`` instead of failing to load."""
+    and reported by ``verify`` instead of failing to load.
+
+    A NamedTuple rather than a frozen dataclass: entries are built by the hundred thousand
+    when a trail is loaded or verified, and a tuple is built five times faster."""
 
     seq: int
     at: str
@@ -176,44 +180,48 @@ class AuditEntry:
         return parse_at(self.at)
 
     def as_dict(self) -> dict[str, str | int | None]:
-        return {name: getattr(self, name) for name in ENTRY_FIELDS}
+        return self._asdict()
 
     @classmethod
-    def from_mapping(cls, data: dict[str, object]) -> AuditEntry:
-        """Build an entry from a JSON object or database row mapping, checking types only."""
-        values: dict[str, object] = {}
-        for name in ENTRY_FIELDS:
-            value = data.get(name)
-            if name == "seq":
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise ValueError(f"audit entry field seq is not an integer: {value!r}")
-            elif name in _REQUIRED_TEXT:
-                if not isinstance(value, str):
-                    raise ValueError(f"audit entry field {name} is not text: {value!r}")
-            elif value is not None and not isinstance(value, str):
-                raise ValueError(f"audit entry field {name} is not text: {value!r}")
-            values[name] = value
-        return cls(**values)  # type: ignore[arg-type]
+    def from_mapping(cls, data: Mapping[str, object]) -> AuditEntry:
+        """Build an entry from a JSON object with exactly the entry's fields, checking types.
+        Runs once per line of an export, so the common (valid) case is checked in bulk."""
+        try:
+            values = _GET_FIELDS(data)
+        except KeyError as exc:
+            raise ValueError(f"audit entry lacks field {exc.args[0]}") from exc
+        if (
+            len(data) != len(ENTRY_FIELDS)
+            or type(values[0]) is not int
+            or not _TEXT_OR_NONE.issuperset(map(type, values[1:]))
+            or None in _GET_REQUIRED(data)
+        ):
+            raise ValueError(_explain(data))
+        return cls(*values)
 
 
-ENTRY_FIELDS: tuple[str, ...] = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "purpose",
-    "district",
-    "agreement",
-    "message_id",
-    "subject_ref",
-    "source",
-    "destination",
-    "outcome",
-    "reason",
-    "prev_hash",
-    "hash",
-)
-_REQUIRED_TEXT = frozenset({"at", "actor", "action", "outcome", "prev_hash", "hash"})
+def _explain(data: Mapping[str, object]) -> str:
+    """Why ``from_mapping`` refused ``data`` (the slow path, for the error message)."""
+    unknown = sorted(set(data) - set(ENTRY_FIELDS))
+    if unknown:
+        return f"audit entry has unknown fields: {', '.join(unknown)}"
+    for name in ENTRY_FIELDS:
+        value = data[name]
+        if name == "seq":
+            if type(value) is not int:
+                return f"audit entry field seq is not an integer: {value!r}"
+        elif value is None and name in _REQUIRED_TEXT:
+            return f"audit entry field {name} is missing"
+        elif value is not None and type(value) is not str:
+            return f"audit entry field {name} is not text: {value!r}"
+    return "audit entry is malformed"  # pragma: no cover
+
+
+ENTRY_FIELDS: tuple[str, ...] = AuditEntry._fields
+_REQUIRED_TEXT = ("at", "actor", "action", "outcome", "prev_hash", "hash")
+_GET_FIELDS = operator.itemgetter(*ENTRY_FIELDS)
+_GET_REQUIRED = operator.itemgetter(*_REQUIRED_TEXT)
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def canonical_bytes(prev_hash: str, entry: Chainable) -> bytes:

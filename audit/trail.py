@@ -108,7 +108,7 @@ class AuditTrail:
                 hash="",
             )
             prev = chain_hash(prev, draft)
-            entry = _sealed(draft, prev)
+            entry = draft._replace(hash=prev)
             entries.append(entry)
             rows.append(entry.as_dict())
         conn.execute(insert(audit_entries), rows)
@@ -210,13 +210,6 @@ def load_checkpoints(conn: Connection) -> list[Checkpoint]:
         )
         for r in rows
     ]
-
-
-def _sealed(draft: AuditEntry, hash_: str) -> AuditEntry:
-    # The frozen draft is ours alone and not yet shared: fill in its hash in place rather than
-    # building a second object per entry.
-    object.__setattr__(draft, "hash", hash_)
-    return draft
 
 
 def _require_transaction(conn: Connection) -> None:

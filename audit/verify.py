@@ -181,13 +181,13 @@ def _check_checkpoint(
     forged: dict[int, Checkpoint],
     previous_ok: int,
 ) -> None:
-    cp = by_seq.get(seq)
-    if cp is None:
+    if seq in forged:  # even beside a valid one: someone wrote a checkpoint without the key
         raise _ChainBrokenError(
             seq,
             f"checkpoint at seq {seq} has an invalid signature (key {forged[seq].key_id})",
             (previous_ok + 1, seq),
         )
+    cp = by_seq[seq]
     if cp.hash != chain_hash_at_seq:
         raise _ChainBrokenError(
             previous_ok + 1,

@@ -8,7 +8,7 @@ audit trail becomes ``GuardUnavailable`` and nothing passes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from audit.entry import AuditAction, AuditEvent, Outcome
 from audit.trail import AuditTrail
 from contracts.cache import AgreementCache
 from contracts.errors import ContractsError
+from contracts.model import Agreement
 from contracts.policy import Decision, decide_delivery, decide_ingest
 from hub.crypto import Hmacs
 from hub.errors import ContractRefusal, GuardUnavailable, HubError
@@ -51,7 +52,7 @@ class Guards:
     # -- agreements -------------------------------------------------------------------------
     def check_ingest(
         self,
-        conn: Connection,
+        source: Connection | Callable[[], AbstractContextManager[Connection]],
         *,
         district: str,
         sender: str,
@@ -62,9 +63,12 @@ class Guards:
         recipients: Sequence[str],
         at: datetime,
     ) -> Decision:
-        """The sender may send this, and every recipient may receive it, under one agreement."""
+        """The sender may send this, and every recipient may receive it, under one agreement.
+
+        ``source`` is a connection or a connection factory: ingest reads agreements outside its
+        write transaction (they are nearly always cached)."""
         with _fail_closed("agreement store"):
-            agreements = self.agreements.agreements_for(conn, district)
+            agreements = self.agreements.agreements_for(source, district)
         decision = decide_ingest(
             agreements,
             district=district,
@@ -79,7 +83,7 @@ class Guards:
             raise ContractRefusal(decision.detail, reason=decision.reason)
         for recipient in recipients:
             self.check_delivery(
-                conn,
+                source,
                 district=district,
                 recipient=recipient,
                 purpose=purpose,
@@ -92,7 +96,7 @@ class Guards:
 
     def check_delivery(
         self,
-        conn: Connection,
+        source: Connection | Callable[[], AbstractContextManager[Connection]],
         *,
         district: str,
         recipient: str,
@@ -100,13 +104,13 @@ class Guards:
         message_type: str,
         categories: Sequence[str],
         at: datetime,
-        agreements: Sequence[object] | None = None,
+        agreements: Sequence[Agreement] | None = None,
     ) -> Decision:
         if agreements is None:
             with _fail_closed("agreement store"):
-                agreements = self.agreements.agreements_for(conn, district)
+                agreements = self.agreements.agreements_for(source, district)
         decision = decide_delivery(
-            agreements,  # type: ignore[arg-type]
+            agreements,
             district=district,
             recipient=recipient,
             purpose=purpose,

@@ -79,7 +79,7 @@ def luhn_check_digit(digits: str) -> int:
 def _parse_swedish(text: str, today: date) -> IdentityNumber:
     separator = ""
     digits = text
-    if len(text) in (11, 13) and text[-5] in "-+":
+    if len(text) > 5 and text[-5] in "-+":
         separator, digits = text[-5], text[:-5] + text[-4:]
     if not digits.isascii() or not digits.isdigit():
         raise InvalidIdentityNumber(

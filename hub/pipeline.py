@@ -1,16 +1,21 @@
-"""Ingest: validate → authorize → encrypt and store, one message at a time.
+"""Ingest: validate → authorize → encrypt and store.
 
     parse + validate (schemas/)          hostile or invalid XML never gets further
     identity numbers → keyed HMACs       invalid numbers refused; the numbers are never stored
     routing                              which destinations (hub.routing)
     authorize (contracts/ via Guards)    default deny: sender, purpose, type, categories,
                                          consent, and every recipient
-    one transaction:                     idempotency check, data key, AES-256-GCM seal,
+    one transaction:                     idempotency, data key, AES-256-GCM seal,
                                          message + subjects + deliveries (the outbox) + audit
 
-A refusal after the envelope was read is audited in a transaction of its own (the message's
-transaction is rolled back). The sender is the authenticated system, never what the document
-claims.
+The first four steps are CPU work in the caller's thread. The last is *group commit*
+(``GroupCommitter``): concurrent requests are written together, each in a savepoint of one
+shared transaction, so one fsync serves many messages. A message's own failure (a repeated
+idempotency key, a race) rolls back only its savepoint; a failure of the shared part (the
+audit append, the commit) fails every message of the batch, and none is acknowledged.
+
+A refusal after the envelope was read is audited (in a transaction of its own). The sender is
+the authenticated system, never what the document claims.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import crypto
 from hub.errors import (
     ContractRefusal,
+    GuardUnavailable,
     HostileXml,
     HubError,
     IdempotencyConflict,
@@ -36,11 +42,13 @@ from hub.errors import (
     SchemaInvalid,
     UnknownMessageType,
 )
+from hub.group_commit import GroupCommitter
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome
 from hub.identity import parse_identity
 from hub.routing import RoutingTable
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
+from hub.storage.engine import reader
 from schemas.envelope import ParsedEnvelope, read_envelope
 from schemas.errors import SchemaError
 from schemas.parser import ParseLimits
@@ -70,6 +78,19 @@ class IngestResult:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A message that passed every check that needs no write: ready to be stored."""
+
+    sender: str
+    envelope: ParsedEnvelope
+    destinations: tuple[str, ...]
+    subject_refs: tuple[str, ...]
+    digest: str
+    agreement_ref: str | None
+    received_at: datetime
+
+
 class Ingestor:
     def __init__(
         self,
@@ -81,14 +102,39 @@ class Ingestor:
         guards: Guards,
         clock: Callable[[], datetime],
         on_stored: Callable[[], None] = lambda: None,
+        max_batch: int = 200,
     ) -> None:
         self._engine = engine
+        self._reader = reader(engine)
         self._registry = registry
         self._routing = routing
         self._limits = limits
         self._guards = guards
         self._clock = clock
-        self._on_stored = on_stored
+        self._committer: GroupCommitter[Prepared, IngestResult] = GroupCommitter(
+            engine, self._write, max_batch=max_batch, on_committed=on_stored
+        )
+
+    # -- the public verbs -----------------------------------------------------------------------
+    def ingest(self, sender: str, data: bytes) -> IngestResult:
+        """Check and store one message; returns once it is committed."""
+        return self._committer.submit(self.prepare(sender, data))
+
+    def ingest_many(self, sender: str, documents: Sequence[bytes]) -> list[IngestResult | HubError]:
+        """Check and store several messages of one sender, committed together. A refused
+        message gives its error in its place; the others are stored."""
+        results: list[IngestResult | HubError] = []
+        ready: list[tuple[int, Prepared]] = []
+        for i, data in enumerate(documents):
+            try:
+                ready.append((i, self.prepare(sender, data)))
+                results.append(HubError("pending"))
+            except HubError as exc:
+                results.append(exc)
+        stored = self._committer.submit_many([p for _, p in ready])
+        for (i, _), outcome in zip(ready, stored, strict=True):
+            results[i] = outcome
+        return results
 
     def read(self, data: bytes) -> ParsedEnvelope:
         try:
@@ -96,20 +142,38 @@ class Ingestor:
         except SchemaError as exc:
             raise translate_schema_error(exc) from exc
 
-    def ingest(self, sender: str, data: bytes) -> IngestResult:
+    # -- checks without writes ------------------------------------------------------------------
+    def prepare(self, sender: str, data: bytes) -> Prepared:
         envelope = self.read(data)
         subject_refs = self._subject_refs(sender, envelope)
+        now = self._clock()
         try:
             destinations = self._routing.destinations_for(
                 envelope.message_type, envelope.district, envelope.recipients
             )
-            result = self._store(sender, envelope, destinations, subject_refs)
+            decision = self._guards.check_ingest(
+                self._reader.connect,
+                district=envelope.district,
+                sender=sender,
+                purpose=envelope.purpose,
+                message_type=envelope.message_type,
+                categories=sorted(envelope.message_type_info.categories),
+                consent=envelope.consent is not None,
+                recipients=destinations,
+                at=now,
+            )
         except (ContractRefusal, InputError) as exc:
             self._audit_refusal(sender, envelope, subject_refs, exc)
             raise
-        if not result.duplicate:
-            self._on_stored()
-        return result
+        return Prepared(
+            sender=sender,
+            envelope=envelope,
+            destinations=destinations,
+            subject_refs=subject_refs,
+            digest=self._digest(envelope),
+            agreement_ref=decision.agreement_ref,
+            received_at=now,
+        )
 
     def _subject_refs(self, sender: str, envelope: ParsedEnvelope) -> tuple[str, ...]:
         refs = []
@@ -136,92 +200,107 @@ class Ingestor:
         )
         return self._guards.hmacs.content_digest(header.encode() + b"\x1e" + envelope.body_bytes)
 
-    def _store(
-        self,
-        sender: str,
-        envelope: ParsedEnvelope,
-        destinations: Sequence[str],
-        subject_refs: tuple[str, ...],
-    ) -> IngestResult:
-        digest = self._digest(envelope)
-        now = self._clock()
-        categories = tuple(sorted(envelope.message_type_info.categories))
-        message_id = str(uuid.uuid4())
-        delivery_ids = tuple((str(uuid.uuid4()), d) for d in destinations)
+    # -- the write, inside the group commit's transaction ---------------------------------------
+    def _write(self, conn: Connection, batch: list[Prepared]) -> list[IngestResult | HubError]:
+        """Store a batch: bulk inserts in one savepoint, the audit append, then the repeats.
+
+        Repeats of stored idempotency keys (and a key used twice within the batch) are
+        answered from the stored message. If the bulk insert meets a key another process has
+        just stored, the batch is written again one message per savepoint.
+        """
+        keyed = [(p.sender, p.envelope.message_id) for p in batch if p.envelope.message_id]
+        stored = message_rows.find_by_keys(conn, keyed)
+        fresh: list[int] = []
+        claimed: set[tuple[str, str]] = set()
+        for i, p in enumerate(batch):
+            key = (p.sender, p.envelope.message_id or "")
+            if p.envelope.message_id and (key in stored or key in claimed):
+                continue
+            claimed.add(key)
+            fresh.append(i)
+        results: list[IngestResult | HubError | None] = [None] * len(batch)
+        made: list[tuple[int, message_rows.NewMessage, IngestResult, list[AuditEvent]]] = []
         try:
-            with self._engine.begin() as conn:
-                if envelope.message_id is not None:
-                    existing = message_rows.find_by_key(conn, sender, envelope.message_id)
-                    if existing is not None:
-                        return self._repeat(conn, existing, digest)
-                decision = self._guards.check_ingest(
-                    conn,
-                    district=envelope.district,
-                    sender=sender,
-                    purpose=envelope.purpose,
-                    message_type=envelope.message_type,
-                    categories=categories,
-                    consent=envelope.consent is not None,
-                    recipients=destinations,
-                    at=now,
-                )
-                key = self._guards.current_key(conn, envelope.district, sender)
-                aad = crypto.payload_aad(
-                    message_id, envelope.district, envelope.message_type, key.version
-                )
-                ciphertext = crypto.seal(key.key, envelope.body_bytes, aad)
-                message_rows.insert_message(
-                    conn,
-                    message_rows.NewMessage(
-                        message=message_rows.StoredMessage(
-                            id=message_id,
-                            sender=sender,
-                            message_type=envelope.message_type,
-                            version=envelope.version,
-                            district=envelope.district,
-                            purpose=envelope.purpose,
-                            idempotency_key=envelope.message_id,
-                            content_digest=digest,
-                            categories=categories,
-                            agreement_ref=decision.agreement_ref,
-                            key_version=key.version,
-                            size=len(envelope.body_bytes),
-                            received_at=now,
-                        ),
-                        ciphertext=ciphertext,
-                        subject_refs=subject_refs,
-                        delivery_ids=delivery_ids,
-                    ),
-                )
-                self._guards.record(
-                    conn,
-                    [
-                        AuditEvent(
-                            actor=sender,
-                            action=AuditAction.RECEIVED,
-                            purpose=envelope.purpose,
-                            district=envelope.district,
-                            agreement=decision.agreement_ref,
-                            message_id=message_id,
-                            subject_ref=ref,
-                            source=sender,
-                            destination=",".join(destinations),
-                            outcome=Outcome.OK,
-                            at=now,
-                        )
-                        for ref in (subject_refs or (None,))
-                    ],
-                )
+            with conn.begin_nested():
+                made = [(i, *self._new_message(conn, batch[i])) for i in fresh]
+                message_rows.insert_messages(conn, [m for _, m, _, _ in made])
         except IntegrityError:
-            # A concurrent request with the same idempotency key won the race: answer as a repeat.
-            if envelope.message_id is None:
-                raise
-            with self._engine.begin() as conn:
-                existing = message_rows.find_by_key(conn, sender, envelope.message_id)
-                if existing is None:
-                    raise
-                return self._repeat(conn, existing, digest)
-        return IngestResult(message_id, delivery_ids)
+            made = []
+            for i in fresh:
+                try:
+                    with conn.begin_nested():
+                        one = (i, *self._new_message(conn, batch[i]))
+                        message_rows.insert_messages(conn, [one[1]])
+                    made.append(one)
+                except IntegrityError:
+                    continue  # another process stored this key just now: a repeat, below
+        events: list[AuditEvent] = []
+        for i, _, result, item_events in made:
+            results[i] = result
+            events.extend(item_events)
+        self._guards.record(conn, events)
+        for i, p in enumerate(batch):
+            if results[i] is None:
+                results[i] = self._answer_repeat(conn, p)
+        return [r for r in results if r is not None]
+
+    def _answer_repeat(self, conn: Connection, p: Prepared) -> IngestResult | HubError:
+        assert p.envelope.message_id is not None
+        existing = message_rows.find_by_key(conn, p.sender, p.envelope.message_id)
+        if existing is None:
+            return GuardUnavailable(
+                "the message could not be stored; send it again", reason="storage_conflict"
+            )
+        try:
+            return self._repeat(conn, existing, p.digest)
+        except HubError as exc:
+            return exc
+
+    def _new_message(
+        self, conn: Connection, p: Prepared
+    ) -> tuple[message_rows.NewMessage, IngestResult, list[AuditEvent]]:
+        envelope = p.envelope
+        message_id = str(uuid.uuid4())
+        delivery_ids = tuple((str(uuid.uuid4()), d) for d in p.destinations)
+        key = self._guards.current_key(conn, envelope.district, p.sender)
+        aad = crypto.payload_aad(message_id, envelope.district, envelope.message_type, key.version)
+        new = message_rows.NewMessage(
+            message=message_rows.StoredMessage(
+                id=message_id,
+                sender=p.sender,
+                message_type=envelope.message_type,
+                version=envelope.version,
+                district=envelope.district,
+                purpose=envelope.purpose,
+                idempotency_key=envelope.message_id,
+                content_digest=p.digest,
+                categories=tuple(sorted(envelope.message_type_info.categories)),
+                agreement_ref=p.agreement_ref,
+                key_version=key.version,
+                size=len(envelope.body_bytes),
+                received_at=p.received_at,
+            ),
+            ciphertext=crypto.seal(key.key, envelope.body_bytes, aad),
+            subject_refs=p.subject_refs,
+            delivery_ids=delivery_ids,
+        )
+        events = [
+            AuditEvent(
+                actor=p.sender,
+                action=AuditAction.RECEIVED,
+                purpose=envelope.purpose,
+                district=envelope.district,
+                agreement=p.agreement_ref,
+                message_id=message_id,
+                subject_ref=ref,
+                source=p.sender,
+                destination=",".join(p.destinations),
+                outcome=Outcome.OK,
+                at=p.received_at,
+            )
+            for ref in (p.subject_refs or (None,))
+        ]
+        return new, IngestResult(message_id, delivery_ids), events
 
     def _repeat(
         self, conn: Connection, existing: message_rows.StoredMessage, digest: str
@@ -235,6 +314,7 @@ class Ingestor:
         rows = delivery_rows.for_message(conn, existing.id)
         return IngestResult(existing.id, tuple((r.id, r.destination) for r in rows), duplicate=True)
 
+    # -- refusals -------------------------------------------------------------------------------
     def _audit_refusal(
         self,
         sender: str,

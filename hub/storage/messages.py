@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, and_, func, insert, or_, select
 
 from hub.envelope import DeliveryState
 from hub.storage.tables import deliveries, message_subjects, messages
@@ -41,48 +41,78 @@ class NewMessage:
     delivery_ids: tuple[tuple[str, str], ...]  # (delivery id, destination)
 
 
-def insert_message(conn: Connection, new: NewMessage) -> None:
-    m = new.message
+def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
+    """Insert messages with their subjects and deliveries: three statements for the batch."""
+    if not batch:
+        return
     conn.execute(
-        insert(messages).values(
-            id=m.id,
-            sender=m.sender,
-            message_type=m.message_type,
-            version=m.version,
-            district=m.district,
-            purpose=m.purpose,
-            idempotency_key=m.idempotency_key,
-            content_digest=m.content_digest,
-            categories=",".join(m.categories),
-            agreement_ref=m.agreement_ref,
-            key_version=m.key_version,
-            ciphertext=new.ciphertext,
-            size=m.size,
-            received_at=m.received_at,
-        )
+        insert(messages),
+        [
+            {
+                "id": m.id,
+                "sender": m.sender,
+                "message_type": m.message_type,
+                "version": m.version,
+                "district": m.district,
+                "purpose": m.purpose,
+                "idempotency_key": m.idempotency_key,
+                "content_digest": m.content_digest,
+                "categories": ",".join(m.categories),
+                "agreement_ref": m.agreement_ref,
+                "key_version": m.key_version,
+                "ciphertext": new.ciphertext,
+                "size": m.size,
+                "received_at": m.received_at,
+            }
+            for new in batch
+            for m in (new.message,)
+        ],
     )
-    if new.subject_refs:
-        conn.execute(
-            insert(message_subjects),
-            [{"message_id": m.id, "subject_ref": ref} for ref in dict.fromkeys(new.subject_refs)],
-        )
+    subjects = [
+        {"message_id": new.message.id, "subject_ref": ref}
+        for new in batch
+        for ref in dict.fromkeys(new.subject_refs)
+    ]
+    if subjects:
+        conn.execute(insert(message_subjects), subjects)
     conn.execute(
         insert(deliveries),
         [
             {
                 "id": delivery_id,
-                "message_id": m.id,
+                "message_id": new.message.id,
                 "destination": destination,
                 "state": DeliveryState.PENDING.value,
                 "attempts": 0,
                 "claim": 0,
-                "next_attempt_at": m.received_at,
-                "created_at": m.received_at,
-                "updated_at": m.received_at,
+                "next_attempt_at": new.message.received_at,
+                "created_at": new.message.received_at,
+                "updated_at": new.message.received_at,
             }
+            for new in batch
             for delivery_id, destination in new.delivery_ids
         ],
     )
+
+
+def find_by_keys(
+    conn: Connection, sender_keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], StoredMessage]:
+    """Stored messages by (sender, idempotency key), in one query."""
+    if not sender_keys:
+        return {}
+    by_sender: dict[str, set[str]] = {}
+    for sender, key in sender_keys:
+        by_sender.setdefault(sender, set()).add(key)
+    # Per sender, so the (sender, idempotency_key) unique index serves the lookup.
+    condition = or_(
+        *(
+            and_(messages.c.sender == sender, messages.c.idempotency_key.in_(sorted(keys)))
+            for sender, keys in by_sender.items()
+        )
+    )
+    found = (_stored(r) for r in conn.execute(select(*_META_COLUMNS).where(condition)))
+    return {(m.sender, m.idempotency_key): m for m in found if m.idempotency_key is not None}
 
 
 def _stored(row: object) -> StoredMessage:

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, func, select
 
 from audit.checkpoint import Checkpoint, read_checkpoints
 from audit.entry import AuditAction, AuditEvent
@@ -26,38 +23,18 @@ from audit.verify import load_entries, verify
 
 pytestmark = pytest.mark.postgres
 
-PG_URL_ENV = "OMSORGSHUB_TEST_POSTGRES_URL"
 THREADS = 6
 TRANSACTIONS = 25
 BATCH = 8
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    url = os.environ.get(PG_URL_ENV)
-    if not url:
-        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
-    admin = create_engine(url)
-    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {PG_URL_ENV} is unreachable: {exc.orig}")
-    engine = create_engine(
-        url,
-        connect_args={"options": f"-csearch_path={schema}"},
-        pool_size=THREADS + 2,
-    )
-    try:
-        metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def engine(postgres_url: str) -> Iterator[Engine]:
+    """On a fresh schema (shared fixture in tests/conftest.py; skips without PostgreSQL)."""
+    engine = create_engine(postgres_url, pool_size=THREADS + 2)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
 
 
 def subject_ref(n: int) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event
 
 from audit.checkpoint import read_checkpoints
 from audit.entry import AuditAction, AuditEvent
@@ -29,7 +27,6 @@ from audit.tables import metadata
 from audit.trail import AuditTrail
 from audit.verify import load_entries, read_export, verify, write_export
 
-PG_URL_ENV = "OMSORGSHUB_TEST_POSTGRES_URL"
 APPEND_TARGET = 10_000
 VERIFY_TARGET = 200_000
 BATCH = 500
@@ -53,27 +50,12 @@ def sqlite_engine(path: Path) -> Engine:
 
 
 @pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    url = os.environ.get(PG_URL_ENV)
-    if not url:
-        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
-    admin = create_engine(url)
-    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {PG_URL_ENV} is unreachable: {exc.orig}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """On a fresh schema (shared fixture in tests/conftest.py; skips without PostgreSQL)."""
+    engine = create_engine(postgres_url)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
 
 
 def events(n: int) -> list[AuditEvent]:

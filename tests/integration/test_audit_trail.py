@@ -9,7 +9,8 @@ import hmac
 import json
 import os
 import stat
-import uuid
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import OperationalError
 
 from audit.checkpoint import Checkpoint, read_checkpoints
 from audit.entry import AuditAction, AuditEntry, AuditEvent, Outcome, chain_hash
@@ -36,7 +36,7 @@ from audit.verify import VerifyReport, load_entries, read_export, verify, write_
 
 HMAC_KEY = b"test-subject-key"
 TOLVAN = "191212121212"  # fictional, valid check digit
-PG_URL_ENV = "OMSORGSHUB_TEST_POSTGRES_URL"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def subject_ref(pnr: str) -> str:
@@ -60,31 +60,6 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-@contextmanager
-def postgres_engine() -> Iterator[Engine]:
-    """An engine on a fresh schema of the test server, dropped afterwards; skips without one."""
-    url = os.environ.get(PG_URL_ENV)
-    if not url:
-        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
-    admin = create_engine(url)
-    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {PG_URL_ENV} is unreachable: {exc.orig}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -104,14 +79,15 @@ class Setup:
 
 
 @contextmanager
-def backend(name: str, tmp_path: Path) -> Iterator[Engine]:
-    if name == "postgres":
-        with postgres_engine() as engine:
-            yield engine
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "postgres":
+        # The shared fixture (tests/conftest.py): a fresh schema, or a skip with the reason.
+        engine = create_engine(request.getfixturevalue("postgres_url"))
+        metadata.create_all(engine)
     else:
         engine = sqlite_engine(tmp_path / "hub.db")
-        yield engine
-        engine.dispose()
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -122,7 +98,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
     signer = load_signer(keys / "audit.key")
     clock = Clock()
     folder = tmp_path / "checkpoints"
-    with backend(request.param, tmp_path) as engine:
+    with backend(request, tmp_path) as engine:
         trail = AuditTrail(signer, folder, checkpoint_every=10, checkpoint_interval=60, clock=clock)
         yield Setup(engine, trail, signer, keys / "audit.pub", folder, clock)
 
@@ -418,16 +394,34 @@ def test_offline_verify_from_export_checkpoints_and_public_key(
             load_verifier(dpo / "audit.pub"),
         )
 
+    def offline_cli() -> subprocess.CompletedProcess[str]:
+        files = [str(dpo / name) for name in ("audit.jsonl", "checkpoints.jsonl", "audit.pub")]
+        return subprocess.run(
+            [sys.executable, "-m", "audit", "verify", *files],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
     report = offline()
     assert report.ok, report.problem
     assert report.entries_checked == 55
+    done = offline_cli()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK: the audit trail verifies" in done.stdout
 
     lines = (dpo / "audit.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    row = json.loads(lines[42])  # header + 41 entries before it: seq 42
+    row = json.loads(lines[42])  # line 0 is the header: line 42 holds entry 42
+    assert row["seq"] == 42
     row["purpose"] = "marketing"
     lines[42] = json.dumps(row) + "\n"
     (dpo / "audit.jsonl").write_text("".join(lines), encoding="utf-8")
     assert offline().first_bad_seq == 42
+    done = offline_cli()
+    assert done.returncode == 1
+    assert "FAILED at entry 42" in done.stdout
 
 
 def test_read_export_rejects_a_file_that_is_not_an_export(tmp_path: Path) -> None:

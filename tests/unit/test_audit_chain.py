@@ -52,7 +52,7 @@ def entry(seq: int, prev: str, **overrides: object) -> AuditEntry:
     }
     fields.update(overrides)
     draft = AuditEntry(**fields, prev_hash=prev, hash="")  # type: ignore[arg-type]
-    return dataclasses.replace(draft, hash=chain_hash(prev, draft))
+    return draft._replace(hash=chain_hash(prev, draft))
 
 
 def build_chain(n: int) -> list[AuditEntry]:
@@ -70,8 +70,8 @@ def rehash_from(entries: list[AuditEntry], start: int) -> list[AuditEntry]:
     out = entries[: start - 1]
     prev = out[-1].hash if out else GENESIS_HASH
     for e in entries[start - 1 :]:
-        e = dataclasses.replace(e, prev_hash=prev)
-        e = dataclasses.replace(e, hash=chain_hash(prev, e))
+        e = e._replace(prev_hash=prev)
+        e = e._replace(hash=chain_hash(prev, e))
         out.append(e)
         prev = e.hash
     return out
@@ -138,10 +138,8 @@ def test_different_fields_never_share_canonical_bytes(
 def test_hash_covers_seq_time_and_predecessor() -> None:
     base = entry(5, GENESIS_HASH)
     assert chain_hash(GENESIS_HASH, base) != chain_hash("1" * 64, base)
-    assert chain_hash(GENESIS_HASH, base) != chain_hash(
-        GENESIS_HASH, dataclasses.replace(base, seq=6)
-    )
-    later = dataclasses.replace(base, at=format_at(datetime(2025, 3, 1, 9, 0, 6, 1, tzinfo=UTC)))
+    assert chain_hash(GENESIS_HASH, base) != chain_hash(GENESIS_HASH, base._replace(seq=6))
+    later = base._replace(at=format_at(datetime(2025, 3, 1, 9, 0, 6, 1, tzinfo=UTC)))
     assert chain_hash(GENESIS_HASH, base) != chain_hash(GENESIS_HASH, later)
 
 
@@ -226,7 +224,7 @@ def test_empty_trail_verifies(signer: Ed25519Signer) -> None:
 
 def test_altered_entry_is_named(chain: list[AuditEntry], signer: Ed25519Signer) -> None:
     tampered = list(chain)
-    tampered[22] = dataclasses.replace(tampered[22], destination="mallory")
+    tampered[22] = tampered[22]._replace(destination="mallory")
     report = verify(tampered, checkpoints_every(signer, chain, 10), signer.verifier())
     assert not report.ok
     assert report.first_bad_seq == 23
@@ -238,8 +236,8 @@ def test_altered_and_self_rehashed_entry_breaks_the_next_link(
     chain: list[AuditEntry], signer: Ed25519Signer
 ) -> None:
     tampered = list(chain)
-    changed = dataclasses.replace(tampered[22], destination="mallory")
-    tampered[22] = dataclasses.replace(changed, hash=chain_hash(changed.prev_hash, changed))
+    changed = tampered[22]._replace(destination="mallory")
+    tampered[22] = changed._replace(hash=chain_hash(changed.prev_hash, changed))
     report = verify(tampered, [], signer.verifier())
     assert report.first_bad_seq == 24
     assert report.bad_range == (23, 24)
@@ -255,14 +253,14 @@ def test_deleted_entry_is_named(chain: list[AuditEntry], signer: Ed25519Signer) 
 def test_deleted_and_renumbered_entry_is_named(
     chain: list[AuditEntry], signer: Ed25519Signer
 ) -> None:
-    tampered = chain[:22] + [dataclasses.replace(e, seq=e.seq - 1) for e in chain[23:]]
+    tampered = chain[:22] + [e._replace(seq=e.seq - 1) for e in chain[23:]]
     report = verify(tampered, [], signer.verifier())
     assert report.first_bad_seq == 23
 
 
 def test_inserted_entry_is_named(chain: list[AuditEntry], signer: Ed25519Signer) -> None:
     forged = entry(23, chain[21].hash, actor="mallory", destination="mallory")
-    shifted = [dataclasses.replace(e, seq=e.seq + 1) for e in chain[22:]]
+    shifted = [e._replace(seq=e.seq + 1) for e in chain[22:]]
     tampered = [*chain[:22], forged, *shifted]
     report = verify(tampered, checkpoints_every(signer, chain, 10), signer.verifier())
     assert report.first_bad_seq == 23
@@ -277,8 +275,8 @@ def test_reordered_entries_are_named(chain: list[AuditEntry], signer: Ed25519Sig
 
     # Contents swapped but sequence numbers kept in place, as an UPDATE would do.
     swapped = list(chain)
-    swapped[22] = dataclasses.replace(chain[23], seq=23)
-    swapped[23] = dataclasses.replace(chain[22], seq=24)
+    swapped[22] = chain[23]._replace(seq=23)
+    swapped[23] = chain[22]._replace(seq=24)
     report = verify(swapped, checkpoints_every(signer, chain, 10), signer.verifier())
     assert report.first_bad_seq == 23
 
@@ -306,7 +304,7 @@ def test_consistent_rewrite_is_caught_by_the_next_checkpoint(
     chain: list[AuditEntry], signer: Ed25519Signer
 ) -> None:
     tampered = list(chain)
-    tampered[24] = dataclasses.replace(tampered[24], actor="nobody")
+    tampered[24] = tampered[24]._replace(actor="nobody")
     tampered = rehash_from(tampered, 25)
     assert verify(tampered, [], signer.verifier()).ok  # the chain alone looks fine
     report = verify(tampered, checkpoints_every(signer, chain, 10), signer.verifier())
@@ -318,7 +316,7 @@ def test_consistent_rewrite_is_caught_by_the_next_checkpoint(
 
 def test_forged_checkpoint_is_named(chain: list[AuditEntry], signer: Ed25519Signer) -> None:
     tampered = list(chain)
-    tampered[24] = dataclasses.replace(tampered[24], actor="nobody")
+    tampered[24] = tampered[24]._replace(actor="nobody")
     tampered = rehash_from(tampered, 25)
     mallory = Ed25519Signer(Ed25519PrivateKey.generate(), key_id=signer.key_id)
     cps = [
@@ -358,3 +356,29 @@ def test_verify_needs_the_matching_public_key(chain: list[AuditEntry]) -> None:
     stranger = Ed25519Signer(Ed25519PrivateKey.generate()).verifier()
     report = verify(chain, checkpoints_every(signer, chain, 10), stranger)
     assert report.first_bad_seq == 10
+
+
+def test_entry_from_mapping_round_trips_and_checks_types() -> None:
+    e = build_chain(2)[1]
+    assert AuditEntry.from_mapping(e.as_dict()) == e
+    bad: list[tuple[dict[str, object], str]] = [
+        ({k: v for k, v in e.as_dict().items() if k != "hash"}, "lacks field hash"),
+        ({**e.as_dict(), "payload": "x"}, "unknown fields: payload"),
+        ({**e.as_dict(), "seq": "2"}, "seq is not an integer"),
+        ({**e.as_dict(), "seq": True}, "seq is not an integer"),
+        ({**e.as_dict(), "actor": None}, "actor is missing"),
+        ({**e.as_dict(), "purpose": 7}, "purpose is not text"),
+    ]
+    for data, message in bad:
+        with pytest.raises(ValueError, match=message):
+            AuditEntry.from_mapping(data)
+
+
+def test_forged_checkpoint_beside_a_valid_one_is_named(
+    chain: list[AuditEntry], signer: Ed25519Signer
+) -> None:
+    cps = checkpoints_every(signer, chain, 10)
+    cps.append(dataclasses.replace(cps[1], signature=bytes(64)))
+    report = verify(chain, cps, signer.verifier())
+    assert report.first_bad_seq == 20
+    assert "invalid signature" in report.problem
