@@ -79,7 +79,15 @@ class Hub:
         self._outcome_listeners.append(listener)
 
     def start(self) -> None:
-        """Start the relay (and with it the embedded delivery threads) in the background."""
+        """Start the relay (and with it the embedded delivery threads) in the background.
+
+        First re-publishes audit checkpoints that were committed but not yet written to the
+        checkpoint file (a crash between the two), and compiles the schemas so a broken XSD
+        fails now rather than on the first message.
+        """
+        self.registry.warm_up()
+        with self.engine.begin() as conn:
+            self.guards.audit.publish_missing(conn)
         thread = threading.Thread(target=self.relay.run_forever, name="relay", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -108,7 +116,7 @@ def build_hub(
     agreement_store = AgreementStore()
     guards = Guards(
         agreements=AgreementCache(agreement_store),
-        keys=KeyStore(master),
+        keys=KeyStore(master, clock=clock),
         hmacs=Hmacs(master.derive("hmac")),
         audit=AuditTrail(
             load_signer(settings.audit_private_key_file),

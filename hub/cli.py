@@ -240,18 +240,18 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def _register_subcommands() -> None:
+def register_subcommands() -> None:
+    """Attach the commands defined beside this module (idempotent)."""
     from hub import cli_guards, cli_messages
+    from hub.demo import demo_command
 
     cli_messages.register(cli)
     cli_guards.register(cli)
+    cli.add_command(demo_command)
 
 
 def main() -> None:
-    _register_subcommands()
-    from hub.demo import demo_command
-
-    cli.add_command(demo_command)
+    register_subcommands()
     cli(prog_name="omsorgshub")
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub import crypto
 from hub.errors import (
+    ConfigError,
     ContractRefusal,
     GuardUnavailable,
     HostileXml,
@@ -50,7 +51,7 @@ from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 from hub.storage.engine import reader
 from schemas.envelope import ParsedEnvelope, read_envelope
-from schemas.errors import SchemaError
+from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.parser import ParseLimits
 from schemas.registry import Registry
 
@@ -141,6 +142,8 @@ class Ingestor:
             return read_envelope(data, self._registry, self._limits)
         except SchemaError as exc:
             raise translate_schema_error(exc) from exc
+        except SchemaDefinitionError as exc:  # our own XSD is broken: not the sender's fault
+            raise ConfigError(str(exc), reason="schema_definition_broken") from exc
 
     # -- checks without writes ------------------------------------------------------------------
     def prepare(self, sender: str, data: bytes) -> Prepared:

@@ -90,7 +90,10 @@ class Relay:
                 break
             if len(batch) < self._batch:
                 break
-        self.checkpoint_if_due()
+        try:
+            self.checkpoint_if_due()
+        except Exception:  # a late checkpoint lets nothing through; log it and go on delivering
+            log.exception("signing an audit checkpoint failed; trying again next pass")
         return PassResult(swept, claimed)
 
     def checkpoint_if_due(self, *, force: bool = False) -> None:

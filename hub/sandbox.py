@@ -9,11 +9,12 @@ and the database, and builds the hub; ``register_system`` and ``add_agreements``
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from hub.bootstrap import Hub, build_hub
+from hub.bootstrap import Hub, build_hub, utc_now
 from hub.initialize import initialize
 from hub.ports import Dispatcher
 from hub.settings import Settings, load_settings
@@ -78,7 +79,12 @@ class Sandbox:
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings().routes_file.write_text(routes_toml(destinations, routes))
 
-    def open(self, *, dispatcher: Dispatcher | None = None) -> Hub:
+    def open(
+        self,
+        *,
+        dispatcher: Dispatcher | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Hub:
         settings = self.settings()
         initialize(settings)
-        return build_hub(settings, dispatcher=dispatcher)
+        return build_hub(settings, dispatcher=dispatcher, clock=clock)

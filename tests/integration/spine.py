@@ -1,0 +1,142 @@
+"""A hub on a real database delivering to a real HTTP double, driven step by step.
+
+The relay is run pass by pass (``relay.run_once``) with an inline dispatcher and a clock the
+test moves, so retry schedules, lease expiry and agreement validity are tested exactly, with no
+sleeps. Everything else is the product: the database, the guards, the HTTP adapter and double.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from adapters.doubles.http_double import HttpDouble
+from contracts.model import Agreement
+from hub.admin import add_agreements, register_system
+from hub.bootstrap import Hub
+from hub.demo import demo_agreements
+from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.sandbox import DestinationSpec, Sandbox
+from hub.storage import deliveries as delivery_rows
+
+DISTRICT = "sdn-sodermalm"
+DESTINATION = "case-sodermalm"
+SENDER = "aldre-direkt"
+RETRY = {"base_seconds": 10.0, "cap_seconds": 60.0, "max_attempts": 4}
+LEASE = 30.0
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class InlineDispatcher:
+    """Runs each batch at once in the relay's thread; ``drop`` loses batches like a broker."""
+
+    def __init__(self) -> None:
+        self.execute: Callable[[Sequence[tuple[str, int]]], object] | None = None
+        self.drop = False
+        self.dropped: list[list[tuple[str, int]]] = []
+
+    def dispatch(self, claims: Sequence[tuple[str, int]]) -> None:
+        if self.drop:
+            self.dropped.append(list(claims))
+            return
+        assert self.execute is not None
+        self.execute(claims)
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class Spine:
+    hub: Hub
+    double: HttpDouble
+    clock: Clock
+    dispatcher: InlineDispatcher
+    home: Path
+    database_url: str
+    people: Iterator[FictionalPerson]
+    rng: random.Random
+
+    def envelope(
+        self, message_id: str, person: FictionalPerson | None = None, district: str = DISTRICT
+    ) -> bytes:
+        person = person or next(self.people)
+        return build_envelope(
+            message_type="case.referral",
+            version="1",
+            district=district,
+            purpose="referral",
+            body=referral_body(person, district, self.rng),
+            message_id=message_id,
+            subjects=((person.identity.scheme, person.identity.formatted()),),
+        )
+
+    def send(self, count: int, prefix: str = "m") -> list[str]:
+        return [
+            self.hub.ingestor.ingest(SENDER, self.envelope(f"{prefix}{i}")).message_id
+            for i in range(count)
+        ]
+
+    def deliveries(self, message_id: str) -> list[delivery_rows.DeliveryRow]:
+        with self.hub.reader.connect() as conn:
+            return delivery_rows.for_message(conn, message_id)
+
+    def states(self, message_ids: Sequence[str]) -> list[str]:
+        return [d.state for m in message_ids for d in self.deliveries(m)]
+
+    def agreement(self) -> Agreement:
+        (a,) = [
+            a
+            for a in demo_agreements(self.clock())
+            if a.district == DISTRICT and "case.referral" in a.message_types
+        ]
+        return a
+
+
+def open_spine(tmp_path: Path, database_url: str, *, agreement_to: datetime | None = None) -> Spine:
+    double = HttpDouble()
+    double.start()
+    clock = Clock()
+    dispatcher = InlineDispatcher()
+    home = tmp_path / "hub"
+    sandbox = Sandbox(home, database_url=database_url, overrides={"lease_seconds": str(LEASE)})
+    sandbox.write_routes(
+        {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 2}, RETRY)},
+        [("case.referral", DISTRICT, [DESTINATION]), ("case.referral", "sdn-norr", [DESTINATION])],
+    )
+    hub = sandbox.open(dispatcher=dispatcher, clock=clock)
+    dispatcher.execute = hub.executor.execute
+    register_system(hub, SENDER, "contact centre (test)", "test")
+    spine = Spine(
+        hub,
+        double,
+        clock,
+        dispatcher,
+        home,
+        database_url,
+        iter(FictionalPeople(7)),
+        random.Random(7),
+    )
+    agreement = spine.agreement()
+    if agreement_to is not None:
+        agreement = replace(agreement, valid_to=agreement_to)
+    add_agreements(hub, [agreement], "test")
+    return spine
+
+
+def close_spine(spine: Spine) -> None:
+    spine.hub.close()
+    spine.double.stop()
