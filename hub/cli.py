@@ -133,6 +133,14 @@ def config_show(obj: CliContext, describe: bool) -> None:
             click.echo(f"{'':<{width}}  # {helps[key]}")
 
 
+@config.command("docs")
+def config_docs() -> None:
+    """Print the documentation of every setting (docs/CONFIGURATION.md)."""
+    from hub.settings import settings_markdown
+
+    click.echo(settings_markdown(), nl=False)
+
+
 @cli.group()
 def db() -> None:
     """Database schema."""

@@ -277,3 +277,44 @@ def _check_ranges(values: Mapping[str, object]) -> None:
     level = str(values["log_level"]).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"setting log_level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+
+
+def settings_markdown() -> str:
+    """docs/CONFIGURATION.md, made from ``SETTINGS`` (a test keeps the file in step)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting can be given as an environment variable `OMSORGSHUB_<KEY>` or as `key = "
+        "value` in a TOML settings file. Precedence: environment, then the file, then the "
+        "default. The file is `$OMSORGSHUB_CONFIG` if set, else `<home>/omsorgshub.toml` if it "
+        "exists. An unknown key in the file or an unknown `OMSORGSHUB_*` variable is an error "
+        "that names it (with a suggestion for near misses).",
+        "",
+        "The data folder `<home>` is `./.omsorgshub` unless `OMSORGSHUB_HOME` is set. It holds "
+        "the SQLite database, the master key (0600), the audit signing key (0600) and, under "
+        "`audit/`, the signed checkpoints and the audit public key.",
+        "",
+        "`omsorgshub config show` prints the effective settings with secrets masked; "
+        "`omsorgshub config docs` prints this page.",
+        "",
+        "| variable | type | default | meaning |",
+        "|---|---|---|---|",
+        "| `OMSORGSHUB_HOME` | path | `./.omsorgshub` | The data folder (environment only). |",
+        "| `OMSORGSHUB_CONFIG` | path | | A settings file (environment only). |",
+    ]
+    for s in SETTINGS:
+        default = "" if s.default == "" else f"`{s.default}`"
+        secret = " (secret: masked when shown)" if s.secret else ""
+        lines.append(
+            f"| `{ENV_PREFIX}{s.key.upper()}` | {s.kind.__name__} | {default} | {s.help}{secret} |"
+        )
+    lines += [
+        "",
+        "Tests read `OMSORGSHUB_TEST_POSTGRES_URL` and `OMSORGSHUB_TEST_AMQP_URL` (not settings: "
+        "the servers the integration tests may use; `.ci/run` sets them).",
+        "",
+        "The routing table (`routes_file`) and agreement files have their own strict formats: "
+        "see docs/ARCHITECTURE.md and docs/examples/.",
+        "",
+    ]
+    return "\n".join(lines)
