@@ -68,3 +68,26 @@ class Receipt:
     reference: str | None = None
     duplicate: bool = False  # the destination had seen this idempotency key already
     details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LookupRequest:
+    """A synchronous question to a backend system (client summary, invoice status).
+
+    ``subject`` is the canonical identity number when the lookup is about a person; it lives
+    only in memory for the length of the call. ``request_id`` correlates the audit entry.
+    """
+
+    lookup: str  # e.g. "client_summary", "invoice_status"
+    district: str
+    purpose: str
+    request_id: str
+    subject: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """The answer, as plain JSON-able data; never stored by the hub."""
+
+    data: dict[str, object]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from hub.envelope import OutboundDelivery, Receipt
+from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
 
 
 @runtime_checkable
@@ -28,6 +28,21 @@ class Adapter(Protocol):
     def close(self) -> None: ...
 
     def deliver(self, delivery: OutboundDelivery) -> Receipt: ...
+
+
+@runtime_checkable
+class LookupAdapter(Protocol):
+    """A system the hub can ask synchronously (the contact centre's lookups). Same error
+    contract as ``Adapter.deliver``: transient/permanent ``DeliveryError``s, never a failure
+    value. An adapter may implement both protocols."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def lookup(self, request: LookupRequest) -> LookupResult: ...
 
 
 class AdapterFactory(Protocol):
