@@ -70,7 +70,8 @@ def problem(error: HubError, instance: str | None = None) -> JSONResponse:
         value = error.context.get(key)
         if value is not None:
             body[key] = value
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    headers = {"WWW-Authenticate": 'Bearer realm="omsorgshub"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -149,7 +150,6 @@ def create_app(hub: Hub) -> FastAPI:
             if message is None or message.sender != sender:
                 raise NotFound(f"no message {message_id!r} from this system")
             rows = delivery_rows.for_message(conn, message_id)
-        summary = message_rows.MessageSummary(message, {})
         states: dict[str, int] = {}
         for r in rows:
             states[r.state] = states.get(r.state, 0) + 1

@@ -154,6 +154,8 @@ def build_hub(
         interval=settings.relay_interval,
         skip_locked=not is_sqlite(settings.database_url),
     )
+    if isinstance(dispatcher, InProcessDispatcher):
+        dispatcher.set_on_done(relay.wake)
     ingestor = Ingestor(
         engine=engine,
         registry=registry,

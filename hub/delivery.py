@@ -58,14 +58,16 @@ class AdapterPool:
         adapter = self._open.get(destination)
         if adapter is not None:
             return adapter
+        # Opened outside the pool's lock: an adapter that loads a WSDL from a slow host must
+        # not hold up the first delivery to every other destination.
+        spec = self._routing.destination(destination)
+        made = self._factory(spec.adapter, destination, spec.options)
+        made.open()
         with self._lock:
-            adapter = self._open.get(destination)
-            if adapter is None:
-                spec = self._routing.destination(destination)
-                adapter = self._factory(spec.adapter, destination, spec.options)
-                adapter.open()
-                self._open[destination] = adapter
-            return adapter
+            adapter = self._open.setdefault(destination, made)
+        if adapter is not made:  # another thread opened one first
+            made.close()
+        return adapter
 
     def close(self) -> None:
         with self._lock:
@@ -88,6 +90,7 @@ class _Prepared:
     claimed: ClaimedDelivery
     outbound: OutboundDelivery
     subjects: Sequence[str]
+    agreement_ref: str | None
 
 
 class DeliveryExecutor:
@@ -188,6 +191,7 @@ class DeliveryExecutor:
                             created_at=claimed.received_at,
                         ),
                         refs,
+                        decision.agreement_ref,
                     )
                 )
             self._guards.record(conn, events)
@@ -254,7 +258,11 @@ class DeliveryExecutor:
         if isinstance(result, Receipt):
             state, reason, error, when = DeliveryState.DELIVERED, None, None, None
             events = self._events(
-                claimed, item.subjects, AuditAction.DELIVERED, None, reason=result.reference
+                claimed,
+                item.subjects,
+                AuditAction.DELIVERED,
+                item.agreement_ref,
+                reason=result.reference,
             )
         else:
             reason, error = result.reason, result.detail
@@ -267,7 +275,12 @@ class DeliveryExecutor:
             state = DeliveryState.RETRYING if when else DeliveryState.DEAD
             action = AuditAction.DELIVERY_FAILED if when else AuditAction.DEAD
             events = self._events(
-                claimed, item.subjects, action, None, outcome=Outcome.FAILED, reason=reason
+                claimed,
+                item.subjects,
+                action,
+                item.agreement_ref,
+                outcome=Outcome.FAILED,
+                reason=reason,
             )
         recorded = delivery_rows.record_outcome(
             conn,

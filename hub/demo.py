@@ -148,6 +148,13 @@ def demo_agreements(now: datetime) -> list[Agreement]:
     show_default=True,
     help="Seconds the Kungsholmen case system is down during the stream.",
 )
+@click.option(
+    "--rate",
+    type=click.FloatRange(0, 100_000),
+    default=150,
+    show_default=True,
+    help="Messages per second to send (0: as fast as the hub takes them).",
+)
 @click.option("--serve", "keep_serving", is_flag=True, help="Keep running after the summary.")
 @click.option(
     "--timeout",
@@ -162,6 +169,7 @@ def demo_command(
     referrals: int,
     visits: int,
     outage: float,
+    rate: float,
     keep_serving: bool,
     timeout: float,
 ) -> None:
@@ -173,7 +181,12 @@ def demo_command(
     _fresh_home(home)
     run = DemoRun(Sandbox(home), Tally())
     ok = run.run(
-        referrals=referrals, visits=visits, outage=outage, timeout=timeout, serve=keep_serving
+        referrals=referrals,
+        visits=visits,
+        outage=outage,
+        rate=rate,
+        timeout=timeout,
+        serve=keep_serving,
     )
     if not ok:
         raise SystemExit(1)

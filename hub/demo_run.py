@@ -143,12 +143,19 @@ class DemoRun:
 
     # -- the run --------------------------------------------------------------------------------
     def run(
-        self, *, referrals: int, visits: int, outage: float, timeout: float, serve: bool
+        self,
+        *,
+        referrals: int,
+        visits: int,
+        outage: float,
+        rate: float,
+        timeout: float,
+        serve: bool,
     ) -> bool:
         click.echo(f"Omsorgshub demo — data folder {self.settings.home}")
         try:
             hub, tokens, url = self._start()
-            ok = self._run(hub, tokens, url, referrals, visits, outage, timeout)
+            ok = self._run(hub, tokens, url, referrals, visits, outage, rate, timeout)
             if serve:
                 click.echo(
                     f"\nServing on {url}; tokens: "
@@ -172,18 +179,23 @@ class DemoRun:
         referrals: int,
         visits: int,
         outage: float,
+        rate: float,
         timeout: float,
     ) -> bool:
         stream = self._stream(tokens, referrals, visits)
+        pace = f" at {rate:g} msg/s" if rate else ""
         click.echo(
-            f"\nSending {referrals} referrals and {visits} visit reports over HTTP; "
+            f"\nSending {referrals} referrals and {visits} visit reports over HTTP{pace}; "
             f"{OUTAGE_DESTINATION} goes down for {outage:g} s a third of the way in."
         )
         errors: list[str] = []
         started = time.monotonic()
         with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(8) as pool:
 
-            def send(item: Outgoing) -> None:
+            def send(numbered: tuple[int, Outgoing]) -> None:
+                index, item = numbered
+                if rate:  # a steady stream, as from real systems, not a burst
+                    time.sleep(max(0.0, started + index / rate - time.monotonic()))
                 r = client.post(
                     "/api/v1/messages",
                     content=item.body,
@@ -201,8 +213,7 @@ class DemoRun:
 
             third = len(stream) // 3
             with click.progressbar(length=len(stream), label="  sending   ") as bar:
-                for i, item in enumerate(pool.map(send, stream)):
-                    del item
+                for i, _ in enumerate(pool.map(send, enumerate(stream))):
                     bar.update(1)
                     if i == third and outage > 0:
                         self._outage(outage)

@@ -35,6 +35,11 @@ class InProcessDispatcher:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._pending: set[Future[object]] = set()
+        self._on_done: Callable[[], None] = lambda: None
+
+    def set_on_done(self, callback: Callable[[], None]) -> None:
+        """Called after each batch: the relay wakes to claim more when it was at capacity."""
+        self._on_done = callback
 
     def _run(self, claims: Sequence[tuple[str, int]]) -> object:
         try:
@@ -50,10 +55,15 @@ class InProcessDispatcher:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="deliver")
             future = self._pool.submit(self._run, list(claims))
             self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        future.add_done_callback(self._finished)
 
-    def busy(self) -> int:
-        return len(self._pending)
+    def _finished(self, future: Future[object]) -> None:
+        self._pending.discard(future)
+        self._on_done()
+
+    def capacity(self) -> int:
+        # Two batches per thread: one running, one ready, so no thread idles between passes.
+        return max(0, 2 * self._workers - len(self._pending))
 
     def close(self) -> None:
         with self._lock:
@@ -70,6 +80,10 @@ class CeleryDispatcher:
     def dispatch(self, claims: Sequence[tuple[str, int]]) -> None:
         # With confirm_publish the call returns only once RabbitMQ has the message.
         self._app.send_task(DELIVER_TASK, args=[[list(c) for c in claims]], queue=self._queue)
+
+    def capacity(self) -> int:
+        # RabbitMQ holds the queue; workers take one batch at a time (prefetch 1).
+        return 20
 
     def close(self) -> None:
         return None

@@ -62,4 +62,9 @@ class Dispatcher(Protocol):
         """Hand over ``(delivery_id, claim)`` pairs. ``claim`` fences stale workers."""
         ...
 
+    def capacity(self) -> int:
+        """How many more batches it takes now. The relay claims no more than that, so claims
+        do not wait in a local queue while their lease runs out."""
+        ...
+
     def close(self) -> None: ...

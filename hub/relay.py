@@ -74,7 +74,7 @@ class Relay:
         if swept:
             log.warning("sweeper: %d in-flight deliveries lost their lease; due again", swept)
         claimed = 0
-        for _ in range(max_batches):
+        for _ in range(min(max_batches, self._dispatcher.capacity())):
             with self._engine.begin() as conn:
                 batch = delivery_rows.claim_due(
                     conn, self._clock(), self._lease, self._batch, skip_locked=self._skip_locked
@@ -113,7 +113,7 @@ class Relay:
             except Exception:
                 log.exception("relay pass failed; trying again in %.1f s", self._interval)
                 result = PassResult(0, 0)
-            if result.claimed >= self._batch:
+            if result.claimed >= self._batch and self._dispatcher.capacity() > 0:
                 continue  # more may be due right now
             self._wake.wait(self._interval)
             self._wake.clear()

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from hub.errors import AuthenticationError, ConfigError, NotFound
+from hub.errors import AuthenticationError, ConfigError, GuardUnavailable, NotFound
 from hub.storage.tables import systems
 
 _CACHE_SECONDS = 5.0
@@ -87,12 +88,17 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached and now - cached[1] < _CACHE_SECONDS:
             return cached[0]
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                select(systems.c.name).where(
-                    systems.c.token_hash == digest, systems.c.active.is_(True)
-                )
-            ).first()
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(
+                    select(systems.c.name).where(
+                        systems.c.token_hash == digest, systems.c.active.is_(True)
+                    )
+                ).first()
+        except SQLAlchemyError as exc:
+            raise GuardUnavailable(
+                "the system registry cannot be reached; refusing", reason="storage_unavailable"
+            ) from exc
         if row is None:
             raise AuthenticationError("unknown or deactivated token")
         with self._lock:

@@ -238,6 +238,39 @@ def default_registry() -> Registry:
                     "confirmation at the client's home, the provider's approval, interventions."
                 ),
             ),
+            MessageType(
+                name="case.execution_event",
+                version="1",
+                xsd="case.execution_event-1.xsd",
+                root="{urn:omsorgshub:case.execution_event:1}ExecutionEvent",
+                categories=frozenset({"identity", "case", "decisions"}),
+                description=(
+                    "A decision executed, interrupted, resumed or closed (SoL/LSS), with dates: "
+                    "what the IVO report of decisions not executed within three months needs."
+                ),
+            ),
+            MessageType(
+                name="finance.payment",
+                version="1",
+                xsd="finance.payment-1.xsd",
+                root="{urn:omsorgshub:finance.payment:1}PaymentVoucher",
+                categories=frozenset({"identity", "decisions", "fees"}),
+                description=(
+                    "A personal-assistance compensation payment voucher from the case system "
+                    "to the finance system (Lifecare → Unit4 Business World)."
+                ),
+            ),
+            MessageType(
+                name="finance.deferral",
+                version="1",
+                xsd="finance.deferral-1.xsd",
+                root="{urn:omsorgshub:finance.deferral:1}PaymentDeferral",
+                categories=frozenset({"identity", "invoices"}),
+                description=(
+                    "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
+                    "granted by the contact centre."
+                ),
+            ),
         ]
     )
 

@@ -1,0 +1,229 @@
+"""Hostile XML against the HTTP API: refused with the right reason, no file read, nothing stored.
+
+The documents reference a secret file holding a marker string, or a FIFO. Opening a FIFO for
+reading blocks until a writer comes, so a server that tried to read one would not answer: each
+request here has a short client timeout, and afterwards the FIFO is probed for a blocked
+reader (``reader_waiting``). ``test_the_fifo_probe_catches_a_parser_that_reads`` shows the probe
+does catch a parser that resolves external entities, so the other tests could fail.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.integration.api_server import (
+    API,
+    ApiServer,
+    Referrals,
+    problem_of,
+    running_api,
+    wait_until,
+)
+
+MARKER = "SECRET-MARKER-c0ffee-do-not-leak"
+PROMPT_SECONDS = 5.0  # a request that reads the FIFO would hang far past this
+MAX_BYTES = 1_048_576  # the default max_message_bytes
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[ApiServer]:
+    with running_api(tmp_path / "home", database_url) as server:
+        yield server
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    yield path
+    reader_waiting(path)  # releases a server thread stuck opening it, should a test fail
+
+
+@pytest.fixture(params=["file", "fifo"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """What the hostile document points at: the secret file, or a FIFO."""
+    if request.param == "fifo":
+        path: Path = request.getfixturevalue("fifo")
+        return path
+    secret = tmp_path / "secret.txt"
+    secret.write_text(f"{MARKER}\n")
+    return secret
+
+
+def reader_waiting(path: Path) -> bool:
+    """True if some thread has the FIFO open for reading (or is blocked opening it).
+
+    A non-blocking open for writing fails with ENXIO when there is no reader; when it succeeds,
+    closing it at once gives that reader end-of-file, so nothing stays blocked."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            return False
+        raise
+    os.close(fd)
+    return True
+
+
+def refused(api: ApiServer, document: bytes, status: int, reason: str) -> dict[str, object]:
+    """Send ``document``; assert a prompt refusal that stored nothing and leaked no marker."""
+    before = api.message_count()
+    with api.client(timeout=PROMPT_SECONDS) as client:
+        response = client.post(API, content=document, headers={"Content-Type": "application/xml"})
+    body = problem_of(response, status, reason)
+    assert MARKER not in response.text
+    assert api.message_count() == before
+    return body
+
+
+def assert_not_opened(target: Path) -> None:
+    if target.is_fifo():
+        assert not reader_waiting(target), "the server opened the FIFO"
+
+
+def test_the_fifo_probe_catches_a_parser_that_reads(fifo: Path) -> None:
+    document = f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{fifo}">]><r>&x;</r>'.encode()
+    unsafe = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=True)
+    thread = threading.Thread(target=etree.fromstring, args=(document, unsafe), daemon=True)
+    thread.start()
+    wait_until(lambda: reader_waiting(fifo), "the unsafe parser to open the FIFO", 10)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+# -- entities and DTDs that point at a file -------------------------------------------------
+
+
+def test_external_entity_is_refused_unread(api: ApiServer, target: Path) -> None:
+    document = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE r [\n  <!ENTITY x SYSTEM "file://{target}">\n]>\n'
+        "<r>&x;</r>\n"
+    ).encode()
+
+    body = refused(api, document, 400, "forbidden_dtd")
+
+    assert body["title"] == "HostileXml"
+    assert_not_opened(target)
+
+
+def test_parameter_entity_is_refused_unread(api: ApiServer, target: Path) -> None:
+    document = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE r [\n  <!ENTITY % p SYSTEM "file://{target}">\n'
+        "  %p;\n]>\n<r/>\n"
+    ).encode()
+
+    refused(api, document, 400, "forbidden_dtd")
+    assert_not_opened(target)
+
+
+def test_external_dtd_is_refused_unread(api: ApiServer, target: Path) -> None:
+    document = f'<?xml version="1.0"?>\n<!DOCTYPE r SYSTEM "file://{target}">\n<r/>\n'.encode()
+
+    refused(api, document, 400, "forbidden_dtd")
+    assert_not_opened(target)
+
+
+def test_doctype_in_utf16_is_refused_unread(api: ApiServer, target: Path) -> None:
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n'
+        f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{target}">]>\n<r>&x;</r>\n'
+    )
+    document = text.encode("utf-16")  # with a byte-order mark, as Windows tools write it
+    assert b"DOCTYPE" not in document  # a byte-level search would not see it
+
+    refused(api, document, 400, "forbidden_dtd")
+    assert_not_opened(target)
+
+
+def test_doctype_inside_a_real_envelope_is_refused(api: ApiServer, fifo: Path) -> None:
+    envelope = Referrals().make().body.decode()
+    declaration, rest = envelope.split("\n", 1)
+    rest = rest.replace("<Urgency>normal</Urgency>", "<Urgency>&x;</Urgency>", 1)
+    document = f'{declaration}\n<!DOCTYPE Envelope [<!ENTITY x SYSTEM "file://{fifo}">]>\n{rest}'
+
+    refused(api, document.encode(), 400, "forbidden_dtd")
+    assert_not_opened(fifo)
+
+
+# -- expansion, depth, size, well-formedness ------------------------------------------------
+
+
+def test_billion_laughs_is_refused(api: ApiServer) -> None:
+    lines = ['<?xml version="1.0"?>', "<!DOCTYPE lolz [", '  <!ENTITY lol0 "lol">']
+    lines += [f'  <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    lines += ["]>", "<lolz>&lol9;</lolz>", ""]
+
+    refused(api, "\n".join(lines).encode(), 400, "forbidden_dtd")
+
+
+def test_ten_thousand_levels_deep_is_refused(api: ApiServer) -> None:
+    depth = 10_000
+    document = b'<?xml version="1.0"?>\n' + b"<a>" * depth + b"</a>" * depth
+
+    body = refused(api, document, 400, "too_deep")
+
+    assert body["title"] == "HostileXml"
+    assert "64" in str(body["detail"])  # the configured max_xml_depth
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_two_mebibytes_are_refused(api: ApiServer, framing: str) -> None:
+    document = b'<?xml version="1.0"?>\n<r>' + b"a" * (2 * 1024 * 1024) + b"</r>"
+    content: bytes | Iterator[bytes] = document
+    if framing == "chunked":
+        content = iter([document[i : i + 65536] for i in range(0, len(document), 65536)])
+    before = api.message_count()
+    with api.client(timeout=PROMPT_SECONDS) as client:
+        response = client.post(API, content=content, headers={"Content-Type": "application/xml"})
+
+    assert ("content-length" in response.request.headers) == (framing == "content-length")
+    body = problem_of(response, 413, "payload_too_large")
+    assert str(MAX_BYTES) in str(body["detail"])
+    assert api.message_count() == before
+
+
+def test_unclosed_tag_is_malformed_with_line_and_column(api: ApiServer) -> None:
+    document = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<Envelope xmlns="urn:omsorgshub:envelope:1">\n'
+        b"  <Header>\n"
+        b"    <Type>case.referral</Type>\n"
+        b"</Envelope>\n"
+    )
+
+    body = refused(api, document, 400, "malformed_xml")
+
+    assert body["title"] == "MalformedXml"
+    # libxml2 notices the mismatch at the end of the closing tag "</Envelope>" on line 5.
+    assert (body["line"], body["column"]) == (5, 12)
+    assert "Header" in str(body["detail"])
+
+
+def test_hostile_documents_leave_no_message_rows(api: ApiServer, fifo: Path) -> None:
+    """Many hostile documents in a row, then a good one: only the good one is stored."""
+    hostile = [
+        f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{fifo}">]><r>&x;</r>'.encode(),
+        f'<!DOCTYPE r SYSTEM "file://{fifo}"><r/>'.encode(),
+        b"<r><unclosed></r>",
+        b"<a>" * 300 + b"</a>" * 300,
+        b"\xff\xfe\x00not xml at all",
+    ]
+    with api.client(timeout=PROMPT_SECONDS) as client:
+        for document in hostile:
+            response = client.post(
+                API, content=document, headers={"Content-Type": "application/xml"}
+            )
+            assert response.status_code == 400, response.text
+        good = client.post(
+            API, content=Referrals().make().body, headers={"Content-Type": "application/xml"}
+        )
+    assert good.status_code == 202, good.text
+    assert api.message_count() == 1
+    assert not reader_waiting(fifo)
