@@ -22,6 +22,7 @@ from contracts.fileformat import parse_agreements as parse_agreement_text
 from contracts.model import Agreement
 from hub.errors import ConfigError, Conflict, GuardUnavailable, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.lookups import LOOKUP_TYPES
 from hub.systems import add_system
 from schemas.registry import CATEGORIES
 
@@ -65,7 +66,8 @@ def contracts_errors() -> Iterator[None]:
 
 
 def known_types(hub: Hub) -> frozenset[str]:
-    return frozenset(t.name for t in hub.registry.types())
+    """What an agreement may name: the message types and the lookups."""
+    return frozenset(t.name for t in hub.registry.types()) | LOOKUP_TYPES
 
 
 def parse_agreements(hub: Hub, text: str, origin: str) -> list[Agreement]:

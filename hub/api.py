@@ -8,21 +8,25 @@ table in ``hub.errors``. A message's status never includes its payload.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from hub.bootstrap import Hub
 from hub.errors import (
     HubError,
+    InputError,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     policy_for,
 )
+from hub.lookups import LookupQuestion
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 
@@ -88,6 +92,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class Subject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=20, description="The identity number")
+    scheme: Literal["se", "dk"] = "se"
+
+
+class LookupBody(BaseModel):
+    """``POST /api/v1/lookups``: unknown fields are refused, as everywhere in the hub."""
+
+    model_config = ConfigDict(extra="forbid")
+    lookup: str = Field(description="client_summary or invoice_status")
+    district: str
+    purpose: str
+    subject: Subject
+    params: dict[str, str] = Field(default_factory=dict)
+    consent: str | None = Field(default=None, description="Reference to the recorded consent")
+
+
 def _delivery_view(row: delivery_rows.DeliveryRow) -> dict[str, object]:
     return {
         "id": row.id,
@@ -111,6 +133,13 @@ def create_app(hub: Hub) -> FastAPI:
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
         return problem(exc, str(request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = "/".join(str(p) for p in first.get("loc", ()))
+        error = InputError(f"{where}: {first.get('msg', 'invalid')}", reason="request_invalid")
+        return problem(error, str(request.url.path))
 
     @app.post(
         "/api/v1/messages",
@@ -173,6 +202,33 @@ def create_app(hub: Hub) -> FastAPI:
     ) -> dict[str, object]:
         sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
         return await run_in_threadpool(_status, message_id, sender)
+
+    @app.post(
+        "/api/v1/lookups",
+        summary="Ask a district's case or finance system (audited, agreement-checked)",
+        responses={
+            200: {"description": "The answer; nothing of it is stored."},
+            403: {"description": "No agreement allows it, or consent is missing."},
+            502: {"description": "The system behind could not answer."},
+        },
+    )
+    async def post_lookup(
+        body: LookupBody, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, object]:
+        sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
+        question = LookupQuestion(
+            requester=sender,
+            actor=sender,
+            lookup=body.lookup,
+            district=body.district,
+            purpose=body.purpose,
+            subject=body.subject.id,
+            scheme=body.subject.scheme,
+            params=body.params,
+            consent=body.consent,
+        )
+        result = await run_in_threadpool(hub.lookups.ask, question)
+        return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -25,6 +25,7 @@ from hub.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
 from hub.dispatch import InProcessDispatcher
 from hub.guards import Guards
 from hub.keys import KeyStore, load_master_key
+from hub.lookups import Lookups
 from hub.pipeline import Ingestor
 from hub.ports import Dispatcher
 from hub.relay import Relay
@@ -61,6 +62,7 @@ class Hub:
     guards: Guards
     agreement_store: AgreementStore
     ingestor: Ingestor
+    lookups: Lookups
     executor: DeliveryExecutor
     adapters: AdapterPool
     relay: Relay
@@ -173,6 +175,9 @@ def build_hub(
         guards=guards,
         agreement_store=agreement_store,
         ingestor=ingestor,
+        lookups=Lookups(
+            engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
+        ),
         executor=executor,
         adapters=adapters,
         relay=relay,

@@ -141,6 +141,63 @@ def deliveries_replay(
     click.echo(f"replayed {replayed} deliveries; the running hub picks them up")
 
 
+@click.command("lookup")
+@click.argument("kind", metavar="KIND")
+@click.option(
+    "--system", required=True, help="The system on whose behalf (the agreement's sender)."
+)
+@click.option("--district", required=True)
+@click.option("--purpose", required=True)
+@click.option("--subject", required=True, help="The person's identity number.")
+@click.option("--scheme", type=click.Choice(["se", "dk"]), default="se", show_default=True)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="E.g. invoice_number=… or ocr=… (invoice_status).",
+)
+@click.option("--consent", help="Reference to the person's recorded consent.")
+@pass_ctx
+def lookup(
+    obj: CliContext,
+    kind: str,
+    system: str,
+    district: str,
+    purpose: str,
+    subject: str,
+    scheme: str,
+    params: tuple[str, ...],
+    consent: str | None,
+) -> None:
+    """Ask a district's system: KIND is client_summary or invoice_status (audited)."""
+    import json
+
+    from hub.lookups import LookupQuestion
+
+    parsed = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--param takes NAME=VALUE, not {item!r}")
+        parsed[name] = value
+    result = obj.hub.lookups.ask(
+        LookupQuestion(
+            requester=system,
+            actor=obj.actor_name,
+            lookup=kind,
+            district=district,
+            purpose=purpose,
+            subject=subject,
+            scheme=scheme,
+            params=parsed,
+            consent=consent,
+        )
+    )
+    click.echo(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
+
+
 def register(root: click.Group) -> None:
     root.add_command(messages)
     root.add_command(deliveries)
+    root.add_command(lookup)
