@@ -20,7 +20,7 @@ from contracts.errors import (
 )
 from contracts.fileformat import parse_agreements as parse_agreement_text
 from contracts.model import Agreement
-from hub.errors import ConfigError, Conflict, GuardUnavailable, InputError, NotFound
+from hub.errors import Conflict, GuardUnavailable, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
 from hub.lookups import LOOKUP_TYPES
 from hub.systems import add_system
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from hub.bootstrap import Hub
 
 
-def register_system(hub: Hub, name: str, description: str, actor: str) -> str:
-    """Register a sending system; returns its bearer token (shown once, stored hashed)."""
+def register_system(hub: Hub, name: str, description: str, actor: str, role: str = "system") -> str:
+    """Register a system; returns its bearer token (shown once, stored hashed)."""
     with hub.engine.begin() as conn:
-        token = add_system(conn, name, description, hub.clock())
+        token = add_system(conn, name, description, hub.clock(), role)
         hub.guards.record(
             conn,
             [
@@ -42,6 +42,7 @@ def register_system(hub: Hub, name: str, description: str, actor: str) -> str:
                     action=AuditAction.SYSTEM_REGISTERED,
                     source=name,
                     outcome=Outcome.OK,
+                    reason=f"role {role}",
                 )
             ],
         )
@@ -54,7 +55,7 @@ def contracts_errors() -> Iterator[None]:
     try:
         yield
     except AgreementFileError as exc:
-        raise ConfigError(str(exc), reason="agreement_file_invalid") from exc
+        raise InputError(str(exc), reason="agreement_file_invalid") from exc
     except InvalidAgreementError as exc:
         raise InputError(str(exc), reason="agreement_invalid") from exc
     except AgreementConflictError as exc:
@@ -71,7 +72,7 @@ def known_types(hub: Hub) -> frozenset[str]:
 
 
 def parse_agreements(hub: Hub, text: str, origin: str) -> list[Agreement]:
-    """Read a strict agreement file; every problem named with its key (``ConfigError``)."""
+    """Read a strict agreement file; every problem named with its key (``InputError``)."""
     with contracts_errors():
         return parse_agreement_text(
             text, source=origin, known_categories=CATEGORIES, known_types=known_types(hub)

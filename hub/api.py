@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
+from hub.api_admin import admin_router
 from hub.bootstrap import Hub
 from hub.errors import (
     HubError,
@@ -229,6 +230,8 @@ def create_app(hub: Hub) -> FastAPI:
         )
         result = await run_in_threadpool(hub.lookups.ask, question)
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
+
+    app.include_router(admin_router(hub))
 
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:

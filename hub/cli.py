@@ -2,8 +2,8 @@
 
 The root group and the commands that set up and run the hub. Message, delivery, key,
 agreement and audit commands live beside it (``hub.cli_messages``, ``hub.cli_guards``).
-Errors are printed as one line with their reason code and exit with status 2 (usage/config)
-or 1 (anything else); no traceback for an expected failure.
+Errors are printed as one line with their reason code and exit with status 2 (usage, settings,
+input the user can fix) or 1 (anything else); no traceback for an expected failure.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, InputError
 from hub.settings import SETTINGS, Settings, load_settings
 
 
@@ -64,7 +64,7 @@ class HubGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
+        except (ConfigError, InputError) as exc:  # the user's to fix: settings, arguments, files
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except HubError as exc:
@@ -168,12 +168,19 @@ def systems() -> None:
 @systems.command("add")
 @click.argument("name")
 @click.option("--description", default="", help="What the system is (shown in listings).")
+@click.option(
+    "--role",
+    type=click.Choice(["system", "admin"]),
+    default="system",
+    show_default=True,
+    help="system: sends messages and asks lookups; admin: manages agreements over the API.",
+)
 @pass_ctx
-def systems_add(obj: CliContext, name: str, description: str) -> None:
+def systems_add(obj: CliContext, name: str, description: str, role: str) -> None:
     """Register a system and print its bearer token (shown only this once)."""
     from hub.admin import register_system
 
-    token = register_system(obj.hub, name, description, obj.actor_name)
+    token = register_system(obj.hub, name, description, obj.actor_name, role)
     click.echo(token)
     click.echo(f"system {name!r} registered; keep the token above secret", err=True)
 
@@ -187,7 +194,9 @@ def systems_list(obj: CliContext) -> None:
     with obj.hub.reader.connect() as conn:
         for s in list_systems(conn):
             state = "active" if s.active else "inactive"
-            click.echo(f"{s.name:<30} {state:<9} {s.created_at:%Y-%m-%d}  {s.description}")
+            click.echo(
+                f"{s.name:<30} {s.role:<7} {state:<9} {s.created_at:%Y-%m-%d}  {s.description}"
+            )
 
 
 # -- running ----------------------------------------------------------------------------------

@@ -34,12 +34,23 @@ def hash_token(token: str) -> str:
 class System:
     name: str
     description: str
+    role: str
     active: bool
     created_at: datetime
 
 
-def add_system(conn: Connection, name: str, description: str, now: datetime) -> str:
-    """Register a system; returns its token (the only time it is ever visible)."""
+ROLES = ("system", "admin")
+
+
+def add_system(
+    conn: Connection, name: str, description: str, now: datetime, role: str = "system"
+) -> str:
+    """Register a system; returns its token (the only time it is ever visible).
+
+    ``role`` "system" sends messages and asks lookups; "admin" (a district administrator's
+    tool) manages agreements through the API and can do nothing else."""
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
         raise ConfigError(f"system name {name!r} must be 1–100 letters, digits, '-', '_' or '.'")
     if conn.execute(select(systems.c.name).where(systems.c.name == name)).first():
@@ -50,6 +61,7 @@ def add_system(conn: Connection, name: str, description: str, now: datetime) -> 
             name=name,
             token_hash=hash_token(token),
             description=description,
+            role=role,
             active=True,
             created_at=now,
         )
@@ -59,7 +71,7 @@ def add_system(conn: Connection, name: str, description: str, now: datetime) -> 
 
 def list_systems(conn: Connection) -> list[System]:
     return [
-        System(r.name, r.description, r.active, r.created_at)
+        System(r.name, r.description, r.role, r.active, r.created_at)
         for r in conn.execute(select(systems).order_by(systems.c.name))
     ]
 
@@ -73,11 +85,24 @@ def set_active(conn: Connection, name: str, active: bool) -> None:
 class Authenticator:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: dict[str, tuple[str, str, float]] = {}
         self._lock = threading.Lock()
 
     def system_for(self, authorization: str | None) -> str:
-        """The system name for an ``Authorization: Bearer …`` header value."""
+        """The sending system for an ``Authorization: Bearer …`` header value."""
+        name, role = self._identify(authorization)
+        if role != "system":
+            raise AuthenticationError(f"{name!r} is an {role} token; it cannot send or ask")
+        return name
+
+    def admin_for(self, authorization: str | None) -> str:
+        """The administrator for an ``Authorization: Bearer …`` header value."""
+        name, role = self._identify(authorization)
+        if role != "admin":
+            raise AuthenticationError(f"{name!r} is not an administrator token")
+        return name
+
+    def _identify(self, authorization: str | None) -> tuple[str, str]:
         if not authorization:
             raise AuthenticationError("missing Authorization header (Bearer token)")
         scheme, _, token = authorization.partition(" ")
@@ -86,12 +111,12 @@ class Authenticator:
         digest = hash_token(token.strip())
         now = time.monotonic()
         cached = self._cache.get(digest)
-        if cached and now - cached[1] < _CACHE_SECONDS:
-            return cached[0]
+        if cached and now - cached[2] < _CACHE_SECONDS:
+            return cached[0], cached[1]
         try:
             with self._engine.connect() as conn:
                 row = conn.execute(
-                    select(systems.c.name).where(
+                    select(systems.c.name, systems.c.role).where(
                         systems.c.token_hash == digest, systems.c.active.is_(True)
                     )
                 ).first()
@@ -102,5 +127,5 @@ class Authenticator:
         if row is None:
             raise AuthenticationError("unknown or deactivated token")
         with self._lock:
-            self._cache[digest] = (row.name, now)
-        return str(row.name)
+            self._cache[digest] = (row.name, row.role, now)
+        return str(row.name), str(row.role)

@@ -65,6 +65,8 @@ systems = Table(
     Column("name", String(100), primary_key=True),
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("description", Text, nullable=False, default=""),
+    # "system" sends messages and asks lookups; "admin" manages agreements through the API.
+    Column("role", String(20), nullable=False, default="system"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )

@@ -114,7 +114,7 @@ def test_keys_rotate_rewrap_and_list(spine: Spine) -> None:
     shown = run(spine, "messages", "show", ids[0], "--payload", "--reason", "caller asked").output
     assert "CaseReferral" in shown
     assert re.search(r"key version +2\n", shown)
-    run(spine, "messages", "show", ids[0], "--payload", code=1)  # a view needs a reason
+    run(spine, "messages", "show", ids[0], "--payload", code=2)  # a view needs a reason
 
 
 def test_messages_list_filters_by_state(spine: Spine) -> None:
