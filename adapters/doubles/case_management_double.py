@@ -566,9 +566,12 @@ class ServiceContract:
     def validate(self, operation: str, payload: etree._Element, address: etree._Element) -> None:
         """Raise a Client ``SoapFault`` unless the header and the payload match the XSDs."""
         with self._lock:
-            valid = self._schemas[ITR_NS].validate(address) and self._schemas[
-                RESPONDER_NS[operation]
-            ].validate(payload)
+            try:
+                valid = self._schemas[ITR_NS].validate(address) and self._schemas[
+                    RESPONDER_NS[operation]
+                ].validate(payload)
+            except etree.Error:  # XMLSchema.validate can raise as well as answer False
+                valid = False
         if not valid:  # the schema's message could quote a value: it stays here
             raise SoapFault("Client", "validation_failed", "the request does not match the XSD")
 
