@@ -55,6 +55,9 @@ class InlineDispatcher:
         assert self.execute is not None
         self.execute(claims)
 
+    def capacity(self) -> int:
+        return 20
+
     def close(self) -> None:
         return None
 
