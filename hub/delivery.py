@@ -28,7 +28,14 @@ from sqlalchemy import Connection, Engine
 from adapters import create as create_adapter
 from hub import crypto
 from hub.envelope import DeliveryState, OutboundDelivery, Receipt
-from hub.errors import HubError, OnDelivery, TransientDeliveryError, policy_for
+from hub.errors import (
+    GuardUnavailable,
+    HubError,
+    OnDelivery,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    policy_for,
+)
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome
 from hub.ports import Adapter
 from hub.routing import RoutingTable
@@ -138,7 +145,8 @@ class DeliveryExecutor:
                 policy = self._routing.destination(d.destination).retry
                 try:
                     if d.attempts > policy.max_attempts:
-                        raise TransientDeliveryError(
+                        # Claimed again and again without an outcome: its worker keeps dying.
+                        raise PermanentDeliveryError(
                             policy.exhausted_reason(d.attempts - 1), reason="attempts_exhausted"
                         )
                     decision = self._guards.check_delivery(
@@ -151,22 +159,21 @@ class DeliveryExecutor:
                         at=now,
                     )
                     document = self._decrypt(conn, claimed)
+                except GuardUnavailable:
+                    # Fail closed for the whole batch: nothing is sent or recorded; the leases
+                    # expire and the sweeper offers the deliveries again.
+                    raise
                 except HubError as exc:
-                    final = DeliveryState.REFUSED
-                    if policy_for(exc).on_delivery is not OnDelivery.REFUSE:
-                        final = DeliveryState.DEAD
+                    refused = policy_for(exc).on_delivery is OnDelivery.REFUSE
+                    final = DeliveryState.REFUSED if refused else DeliveryState.DEAD
                     outcomes.append(self._finish_early(conn, claimed, exc, final, now))
                     events.extend(
                         self._events(
                             claimed,
                             refs,
-                            AuditAction.REFUSED
-                            if final is DeliveryState.REFUSED
-                            else AuditAction.DEAD,
+                            AuditAction.REFUSED if refused else AuditAction.DEAD,
                             None,
-                            outcome=Outcome.REFUSED
-                            if final is DeliveryState.REFUSED
-                            else Outcome.FAILED,
+                            outcome=Outcome.REFUSED if refused else Outcome.FAILED,
                             reason=exc.reason,
                         )
                     )

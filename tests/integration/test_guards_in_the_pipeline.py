@@ -181,3 +181,33 @@ def test_no_personal_data_in_plain_text_at_rest_or_in_logs(
         assert people[0].family_name.encode() in delivered
     finally:
         close_spine(spine)
+
+
+def test_an_agreement_store_outage_at_delivery_holds_the_delivery_back(spine: Spine) -> None:
+    (mid,) = spine.send(1)
+    with spine.hub.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE agreement_versions RENAME TO agreement_versions_away"))
+    spine.hub.guards.agreements.invalidate()
+    spine.hub.relay.run_once()
+    assert spine.states([mid]) == ["in_flight"]  # neither sent nor given up
+    assert spine.double.stats()["requests"] == 0
+
+    with spine.hub.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE agreement_versions_away RENAME TO agreement_versions"))
+    spine.clock.advance(LEASE + 1)
+    spine.hub.relay.run_once()
+    assert spine.states([mid]) == ["delivered"]
+
+
+def test_a_delivery_whose_worker_keeps_dying_ends_dead(spine: Spine) -> None:
+    spine.dispatcher.drop = True  # every claim is lost, as if its worker died each time
+    (mid,) = spine.send(1)
+    max_attempts = int(spine.hub.routing.destination("case-sodermalm").retry.max_attempts)
+    for _ in range(max_attempts):
+        spine.hub.relay.run_once()
+        spine.clock.advance(LEASE + 1)
+    spine.dispatcher.drop = False
+    spine.hub.relay.run_once()
+    (d,) = spine.deliveries(mid)
+    assert (d.state, d.last_reason) == ("dead", "attempts_exhausted")
+    assert spine.double.stats()["requests"] == 0
