@@ -124,18 +124,16 @@ class Ingestor:
     def ingest_many(self, sender: str, documents: Sequence[bytes]) -> list[IngestResult | HubError]:
         """Check and store several messages of one sender, committed together. A refused
         message gives its error in its place; the others are stored."""
-        results: list[IngestResult | HubError] = []
+        results: dict[int, IngestResult | HubError] = {}
         ready: list[tuple[int, Prepared]] = []
         for i, data in enumerate(documents):
             try:
                 ready.append((i, self.prepare(sender, data)))
-                results.append(HubError("pending"))
             except HubError as exc:
-                results.append(exc)
+                results[i] = exc
         stored = self._committer.submit_many([p for _, p in ready])
-        for (i, _), outcome in zip(ready, stored, strict=True):
-            results[i] = outcome
-        return results
+        results.update(zip((i for i, _ in ready), stored, strict=True))
+        return [results[i] for i in range(len(documents))]
 
     def read(self, data: bytes) -> ParsedEnvelope:
         try:
