@@ -61,6 +61,10 @@ def make_celery(settings: Settings) -> Celery:
             ),
         ],
         worker_hijack_root_logger=False,
+        # Celery sets up RabbitMQ "native delayed delivery" (28 queues, celery_delayed_*)
+        # whenever it sees a quorum queue. The hub never uses countdown/ETA (retry times live in
+        # the database), so keep those idle queues cheap: classic, not quorum.
+        broker_native_delayed_delivery_queue_type="classic",
     )
     return app
 
