@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -243,7 +244,9 @@ def relay(obj: CliContext) -> None:
     worker.declare_dead_letter(worker.app)
     hub = build_hub(s, dispatcher=CeleryDispatcher(worker.app, worker.QUEUE))
     obj._hub = hub
-    click.echo("relay running; Ctrl-C to stop", err=True)
+    # SIGTERM (systemd, Kubernetes) ends the current pass cleanly, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: hub.relay.stop())
+    click.echo("relay running; Ctrl-C or SIGTERM to stop", err=True)
     try:
         hub.relay.run_forever()
     except KeyboardInterrupt:
