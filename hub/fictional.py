@@ -5,12 +5,16 @@ documents, byte for byte. Names are obviously invented ("Testa Fiktivsson"); ide
 have valid check digits (they must pass :func:`hub.identity.parse_identity`) but are drawn at
 random, so the names, not the numbers, are what mark a record as fictional. Phone numbers come
 from the ranges the Swedish Post and Telecom Authority (PTS) reserves for fiction
-(070-1740605…699, 08-46500400…499).
+(070-1740605…699, 08-46500400…499). Organisation numbers of the fictional assistance providers
+carry a deliberately wrong check digit, so that no real company has them.
 
 The mixes follow the seeds: Äldre direkt's case classes (information 40 %, new application
 9 %, status 21 %, complaints 30 %), its case types roughly as counted in seed 000 (home care
 most, then invoice questions, housing and transport service), urgent cases at 1,488 of 95,979
 calls (about 1.5 %), and visits confirmed at the client's home with a code, as in seed 004.
+Execution events follow the SoL/LSS decisions of the case systems, payment vouchers the
+personal-assistance compensation of seed 003 (Lifecare → UBW) and deferrals the contact
+centre's delegation of up to 30 days on a care-fee invoice (seed 001).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 from typing import cast
 
@@ -30,6 +35,9 @@ from schemas.registry import ENVELOPE_NS
 
 REFERRAL_NS = "urn:omsorgshub:case.referral:1"
 VISIT_NS = "urn:omsorgshub:timereport.visit:1"
+EVENT_NS = "urn:omsorgshub:case.execution_event:1"
+PAYMENT_NS = "urn:omsorgshub:finance.payment:1"
+DEFERRAL_NS = "urn:omsorgshub:finance.deferral:1"
 
 URGENT_SHARE = 1488 / 95979
 KINDS = ("personnummer", "samordningsnummer", "cpr")
@@ -100,6 +108,34 @@ _INTERVENTIONS: tuple[str, ...] = (
     "personal_care", "meal", "medication", "supervision", "cleaning", "laundry",
     "shopping", "escort", "relief", "alarm_response",
 )  # fmt: skip
+_EVENT_KINDS = {"executed": 60, "interrupted": 15, "resumed": 15, "closed": 10}
+_EVENT_NOTES = {
+    "executed": ("Insatsen startade enligt genomförandeplanen.",),
+    "interrupted": (
+        "Brukaren vårdas på sjukhus; insatsen vilar tills vidare.",
+        "Brukaren vistas på korttidsboende under anhörigs semester.",
+    ),
+    "resumed": ("Brukaren är åter i hemmet efter sjukhusvistelse.",),
+    "closed": (
+        "Brukaren har flyttat till vård- och omsorgsboende.",
+        "Insatsen avslutad på brukarens egen begäran.",
+    ),
+}
+# Assistance providers as payees of compensation; the last digit is deliberately not the Luhn
+# check digit, so these organisation numbers cannot belong to a real company.
+_ASSISTANCE_PROVIDERS = (
+    ("Exempla Assistans AB", "559900-0011"),
+    ("Testvägens Assistanskooperativ", "769900-0025"),
+    ("Fiktiva Personlig Assistans AB", "559900-0033"),
+)
+_CONTACT_STAFF = ("Svara Testlund", "Hjälpa Provström", "Lyssna Exempelberg", "Ringa Fiktivsson")
+_DEFERRAL_REASONS = (
+    "Väntar på utbetalning av pension; betalar när den kommit.",
+    "Sjukhusvistelse; anhörig tar över betalningarna från nästa månad.",
+    "Ifrågasätter avgiften; avvaktar besked om avgiftsberäkningen.",
+    "Ny god man är inte utsedd ännu.",
+)
+_CENT = Decimal("0.01")
 _STOCKHOLM_WINTER = timezone(timedelta(hours=1))
 _START = datetime(2024, 1, 8, tzinfo=_STOCKHOLM_WINTER)  # 74 days before summer time begins
 
@@ -238,6 +274,128 @@ def visit_body(person: FictionalPerson, provider: FictionalProvider, rng: random
         share = max(1, int(actual.total_seconds() // 60) // len(codes))
         for code in codes:
             _add(interventions, "Intervention", code=code, minutes=str(share))
+    return etree.tostring(root, encoding="UTF-8")
+
+
+def execution_event_body(
+    person: FictionalPerson,
+    rng: random.Random,
+    *,
+    decision_id: str | None = None,
+    law: str | None = None,
+    decision_date: date | None = None,
+    event_kind: str | None = None,
+) -> bytes:
+    """A ``case.execution_event`` v1 body: a decision about ``person`` executed, interrupted,
+    resumed or closed.
+
+    Without ``decision_id``, ``law`` and ``decision_date`` a decision is made up (SoL for people
+    born before 1960, else LSS, as the case-management double seeds them); pass a real
+    decision's values to report on it. The event is dated on or after the decision: execution
+    mostly within IVO's three months, the other kinds later.
+    """
+    if event_kind is not None and event_kind not in _EVENT_KINDS:
+        raise ValueError(f"event_kind must be one of {', '.join(_EVENT_KINDS)}")
+    if law is not None and law not in ("SoL", "LSS"):
+        raise ValueError("law must be 'SoL' or 'LSS'")
+    kind = event_kind or _weighted(rng, _EVENT_KINDS)
+    law = law or ("SoL" if person.identity.birth_date.year < 1960 else "LSS")
+    decided = decision_date or (_START.date() - timedelta(days=rng.randrange(30, 400)))
+    after = rng.randrange(0, 90) if kind == "executed" else rng.randrange(30, 400)
+    root = etree.Element(f"{{{EVENT_NS}}}ExecutionEvent", nsmap=_default_ns(EVENT_NS))
+    _add(root, "EventId", f"EV-{decided.year}-{rng.randrange(10**8):08d}")
+    _add(root, "DecisionId", decision_id or f"B-{law}-{rng.randrange(10**6):06d}")
+    _add(root, "Subject", person.identity.formatted(), scheme=person.identity.scheme)
+    _add(root, "Law", law)
+    _add(root, "EventKind", kind)
+    _add(root, "EventDate", (decided + timedelta(days=after)).isoformat())
+    _add(root, "DecisionDate", decided.isoformat())
+    if kind != "executed" or rng.random() < 0.2:
+        _add(root, "Note", rng.choice(_EVENT_NOTES[kind]))
+    return etree.tostring(root, encoding="UTF-8")
+
+
+def payment_body(
+    person: FictionalPerson,
+    rng: random.Random,
+    *,
+    decision_id: str | None = None,
+    granted_hours: Decimal | None = None,
+) -> bytes:
+    """A ``finance.payment`` v1 body: one month's personal-assistance compensation (LSS) for
+    ``person``, paid to them (self-arranged assistance) or to an assistance provider.
+
+    ``person`` needs a Swedish identity number (the schema's ``PersonNumber``). Hours are
+    whole or half hours, at most ``granted_hours`` (a month's grant) when given; the amount is
+    hours times an hourly rate of the order of the national standard amount, to the öre.
+    """
+    if person.identity.scheme != "se":
+        raise ValueError("a payment's client needs a Swedish identity number")
+    month = rng.randrange(1, 7)
+    period_from = date(_START.year, month, 1)
+    period_to = date(_START.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    most = Decimal(24 * period_to.day)
+    if granted_hours is not None:
+        most = min(most, granted_hours)
+        wanted = most * Decimal(rng.randrange(80, 101)) / 100
+    else:
+        wanted = Decimal(rng.randrange(120, 1400)) / 2
+    hours = max(Decimal("0.5"), min(most, (wanted * 2).to_integral_value(ROUND_HALF_UP) / 2))
+    rate = Decimal(rng.randrange(31500, 34000)) / 100
+    amount = (hours * rate).quantize(_CENT, ROUND_HALF_UP)
+    root = etree.Element(f"{{{PAYMENT_NS}}}PaymentVoucher", nsmap=_default_ns(PAYMENT_NS))
+    _add(root, "VoucherId", f"AE-{period_from:%Y%m}-{rng.randrange(10**6):06d}")
+    _add(root, "DecisionId", decision_id or f"B-LSS-{rng.randrange(10**6):06d}")
+    recipient = _add(root, "Recipient")
+    if rng.random() < 0.35:
+        _add(recipient, "Person", person.identity.formatted())
+    else:
+        _add(recipient, "Organisation", rng.choice(_ASSISTANCE_PROVIDERS)[1])
+    _add(root, "Client", person.identity.formatted())
+    period = _add(root, "Period")
+    _add(period, "From", period_from.isoformat())
+    _add(period, "To", period_to.isoformat())
+    _add(root, "Hours", f"{hours:.2f}")
+    _add(root, "Amount", f"{amount:.2f}", currency="SEK")
+    accounting = _add(root, "Accounting")
+    _add(accounting, "Account", "4580")
+    _add(accounting, "Dim1", rng.choice(("31010", "31020", "31030")))  # responsibility
+    _add(accounting, "Dim2", "LSS9-2")  # activity: personal assistance, LSS 9 § 2
+    _add(root, "DueDate", (period_to + timedelta(days=25)).isoformat())
+    _add(root, "Description", f"Assistansersättning {period_from:%Y-%m}, {hours:.1f} timmar")
+    return etree.tostring(root, encoding="UTF-8")
+
+
+def deferral_body(
+    invoice_number: str | None,
+    ocr: str | None,
+    payer_identity: IdentityNumber,
+    days: int,
+    rng: random.Random,
+) -> bytes:
+    """A ``finance.deferral`` v1 body: ``days`` of deferral granted on one care-fee invoice,
+    named by its number, its OCR reference or both, addressed to ``payer_identity``.
+
+    Any 1-365 days give a valid document (the schema's range); the contact centre's
+    delegation of 30 days is the finance adapter's check, not this one's.
+    """
+    if invoice_number is None and ocr is None:
+        raise ValueError("a deferral names the invoice by its number, its OCR reference or both")
+    if payer_identity.scheme != "se":
+        raise ValueError("the payer needs a Swedish identity number")
+    if not 1 <= days <= 365:
+        raise ValueError("days must be between 1 and 365")
+    root = etree.Element(f"{{{DEFERRAL_NS}}}PaymentDeferral", nsmap=_default_ns(DEFERRAL_NS))
+    if invoice_number is not None:
+        _add(root, "InvoiceNumber", invoice_number)
+    if ocr is not None:
+        _add(root, "Ocr", ocr)
+    _add(root, "Payer", payer_identity.formatted())
+    _add(root, "Days", str(days))
+    _add(root, "Reason", rng.choice(_DEFERRAL_REASONS))
+    granted_by = _add(root, "GrantedBy")
+    _add(granted_by, "Id", f"ad-{rng.randrange(100, 1000)}")
+    _add(granted_by, "Name", rng.choice(_CONTACT_STAFF))
     return etree.tostring(root, encoding="UTF-8")
 
 
