@@ -14,10 +14,11 @@ JSON-able data: ``{"found": False}`` when the district has no case for the perso
 not an error: RIVTA get-services answer "nothing" with an empty response), else ``found``,
 ``name``, ``decisions`` (law, service, interventions, dates, granted hours per month, execution
 state), ``fee_basis`` (income per month as a decimal string, currency, period), ``provider`` and
-``case_officer``. The document is mapped field by field (:func:`referral_request`,
-:func:`execution_event_request`); identity numbers are sent as RIVTA person ids (12 digits, or
-10 for a Danish CPR number, with the OID of their kind), the ten-digit Swedish form completed
-with the century as of the message's arrival at the hub.
+``case_officer``. The document is mapped field by field (``adapters.case_management_mapping``:
+``referral_request``, ``execution_event_request``, ``client_summary_result``); identity numbers
+are sent as RIVTA person ids (12 digits, or 10 for a Danish CPR number, with the OID of their
+kind), the ten-digit Swedish form completed with the century as of the message's arrival at the
+hub.
 
 Protocol: SOAP 1.1 document/literal over HTTP/1.1 with zeep, keep-alive connections of one
 ``requests`` session. zeep runs with ``Settings(strict=True, forbid_dtd=True,
@@ -65,10 +66,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Mapping
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -82,8 +81,37 @@ from zeep.exceptions import ValidationError as ZeepValidationError
 from zeep.helpers import serialize_object
 
 from adapters import StrictOptions
+from adapters.case_management_mapping import (
+    EVENT_NS,
+    OID_CPR,
+    OID_PERSONNUMMER,
+    OID_SAMORDNINGSNUMMER,
+    REFERRAL_NS,
+    canonical_person_id,
+    client_summary_result,
+    execution_event_request,
+    person_id,
+    referral_request,
+)
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+
+# The port and its error mapping, and the document mapping's names (still importable here).
+__all__ = [
+    "EVENT_NS",
+    "OID_CPR",
+    "OID_PERSONNUMMER",
+    "OID_SAMORDNINGSNUMMER",
+    "REFERRAL_NS",
+    "CaseManagementAdapter",
+    "canonical_person_id",
+    "client_summary_result",
+    "execution_event_request",
+    "fault_code",
+    "map_soap_outcome",
+    "person_id",
+    "referral_request",
+]
 
 PACKAGED_WSDL = Path(__file__).resolve().parents[1] / "schemas" / "wsdl" / "case-management-1.wsdl"
 BINDING = (
@@ -91,11 +119,6 @@ BINDING = (
 )
 OPERATIONS = ("GetClientSummary", "ReferCase", "ReportExecutionEvent")
 CORE_NS = "urn:riv:omsorgshub:casemanagement:1"
-REFERRAL_NS = "urn:omsorgshub:case.referral:1"
-EVENT_NS = "urn:omsorgshub:case.execution_event:1"
-OID_PERSONNUMMER = "1.2.752.129.2.1.3.1"
-OID_SAMORDNINGSNUMMER = "1.2.752.129.2.1.3.3"
-OID_CPR = "1.2.208.176.1.2"
 
 # What makes an attempt transient, declared as data (kombu's connection_errors).
 TRANSIENT_FAULT_CODES: frozenset[str] = frozenset({"Server", "Receiver"})
@@ -406,248 +429,6 @@ def _receipt(destination: str, operation: str, answer: Any, reference_field: str
         duplicate=duplicate,
         details={"operation": operation, "result_code": str(getattr(answer, "resultCode", ""))},
     )
-
-
-# -- hub documents -> SOAP requests ------------------------------------------------------------
-
-
-class _Document:
-    """Typed reading of one hub document's children (all in the document's namespace)."""
-
-    def __init__(self, element: etree._Element, ns: str) -> None:
-        self.element, self._ns = element, ns
-
-    def child(self, name: str) -> _Document | None:
-        found = self.element.find(f"{{{self._ns}}}{name}")
-        return None if found is None else _Document(found, self._ns)
-
-    def required(self, name: str) -> _Document:
-        found = self.child(name)
-        if found is None:
-            raise _unmappable(f"element {name} is missing")
-        return found
-
-    def token(self, name: str | None = None) -> str:
-        """The collapsed text of child ``name`` (or of this element); required."""
-        element = self.required(name).element if name else self.element
-        return " ".join((element.text or "").split())
-
-    def optional_token(self, name: str) -> str | None:
-        found = self.child(name)
-        return None if found is None else found.token()
-
-    def text(self, name: str) -> str:
-        """The text of child ``name`` exactly as written (xs:string)."""
-        return self.required(name).element.text or ""
-
-    def attribute(self, name: str) -> str | None:
-        value = self.element.get(name)
-        return None if value is None else " ".join(value.split())
-
-
-def referral_request(delivery: OutboundDelivery) -> dict[str, object]:
-    """``ReferCase`` arguments for a ``case.referral`` v1 delivery."""
-    doc = _parse_document(delivery.document, f"{{{REFERRAL_NS}}}CaseReferral", REFERRAL_NS)
-    unit = doc.required("AffectedUnit")
-    callback = doc.child("Callback")
-    subject = doc.required("DataSubject")
-    officer = doc.child("ResponsibleOfficer")
-    referral: dict[str, object] = {
-        "caseId": doc.token("CaseId"),
-        "registeredAt": doc.token("RegisteredAt"),
-        "mainCategory": doc.token("MainCategory"),
-        "caseType": doc.token("CaseType"),
-        "caseClass": doc.token("CaseClass"),
-        "affectedUnit": {
-            "kind": unit.attribute("kind"),
-            "unitId": unit.attribute("id"),
-            "name": unit.token(),
-        },
-        "urgency": doc.token("Urgency"),
-        "callback": None if callback is None else _callback(callback),
-        "language": doc.optional_token("Language"),
-        "freeText": doc.text("FreeText"),
-        "subject": {
-            "subjectId": _person_id_of(subject.required("IdentityNumber"), delivery),
-            "name": subject.token("Name"),
-        },
-        "responsibleOfficer": None
-        if officer is None
-        else {"officerId": officer.optional_token("Id"), "name": officer.token("Name")},
-    }
-    return {
-        "idempotencyKey": delivery.delivery_id,
-        "sourceSystem": delivery.sender,
-        "caseReferral": referral,
-    }
-
-
-def execution_event_request(delivery: OutboundDelivery) -> dict[str, object]:
-    """``ReportExecutionEvent`` arguments for a ``case.execution_event`` v1 delivery."""
-    doc = _parse_document(delivery.document, f"{{{EVENT_NS}}}ExecutionEvent", EVENT_NS)
-    note = doc.child("Note")
-    event: dict[str, object] = {
-        "eventId": doc.token("EventId"),
-        "decisionId": doc.token("DecisionId"),
-        "subjectId": _person_id_of(doc.required("Subject"), delivery),
-        "law": doc.token("Law"),
-        "eventKind": doc.token("EventKind"),
-        "eventDate": doc.token("EventDate"),
-        "decisionDate": doc.token("DecisionDate"),
-        "note": None if note is None else note.element.text or "",
-    }
-    return {
-        "idempotencyKey": delivery.delivery_id,
-        "sourceSystem": delivery.sender,
-        "executionEvent": event,
-    }
-
-
-def _callback(callback: _Document) -> dict[str, object]:
-    window = callback.child("PreferredTime")
-    return {
-        "phone": callback.token("Phone"),
-        "preferredTime": None
-        if window is None
-        else {"from": window.attribute("from"), "to": window.attribute("to")},
-    }
-
-
-def _person_id_of(element: _Document, delivery: OutboundDelivery) -> dict[str, str]:
-    return person_id(
-        element.token(), element.attribute("scheme") or "se", delivery.created_at.date()
-    )
-
-
-def person_id(text: str, scheme: str, reference: date) -> dict[str, str]:
-    """The contract's person id for an identity number as hub documents write it.
-
-    Swedish numbers become 12 digits ``YYYYMMDDNNNC``; the ten-digit form gets the century the
-    hub's identity rules give it on ``reference`` (``-`` or none: born within the hundred years
-    before; ``+``: a hundred years earlier). Danish CPR numbers become 10 digits ``DDMMYYSSSS``.
-    Check digits were verified at ingest. The value never appears in an error.
-    """
-    text = text.strip()
-    if scheme == "dk":
-        digits = text[:6] + text[7:] if len(text) == 11 and text[6] == "-" else text
-        if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
-            raise _unmappable("a CPR number must be DDMMYY-SSSS")
-        return {"id": digits, "type": OID_CPR}
-    if scheme != "se":
-        raise _unmappable(f"unknown identity scheme {scheme!r}")
-    separator, digits = "", text
-    if len(text) > 5 and text[-5] in "-+":
-        separator, digits = text[-5], text[:-5] + text[-4:]
-    if len(digits) not in (10, 12) or not (digits.isascii() and digits.isdigit()):
-        raise _unmappable("a Swedish identity number must have 10 or 12 digits")
-    if len(digits) == 10:
-        year = reference.year - (reference.year - int(digits[:2])) % 100
-        digits = f"{year - 100 if separator == '+' else year:04d}{digits[2:]}"
-    oid = OID_SAMORDNINGSNUMMER if int(digits[6:8]) > 60 else OID_PERSONNUMMER
-    return {"id": digits, "type": oid}
-
-
-def canonical_person_id(subject: str | None) -> dict[str, str]:
-    """The person id of a lookup's subject: 12 digits (Swedish) or 10 (Danish CPR)."""
-    if subject and subject.isascii() and subject.isdigit() and len(subject) == 12:
-        oid = OID_SAMORDNINGSNUMMER if int(subject[6:8]) > 60 else OID_PERSONNUMMER
-        return {"id": subject, "type": oid}
-    if subject and subject.isascii() and subject.isdigit() and len(subject) == 10:
-        return {"id": subject, "type": OID_CPR}
-    raise PermanentDeliveryError(
-        "client_summary needs the subject's canonical identity number (12 or 10 digits)",
-        reason="invalid_subject",
-    )
-
-
-def _parse_document(document: bytes, root_tag: str, ns: str) -> _Document:
-    # The hub validated the document at ingest; this parse is defence in depth all the same.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        root = etree.fromstring(document, parser)
-    except etree.XMLSyntaxError as exc:
-        raise _unmappable("the document is not well-formed XML") from exc
-    if cast(Any, root.getroottree().docinfo).doctype:  # lxml-stubs lack DocInfo.doctype
-        raise _unmappable("the document has a DOCTYPE")
-    if root.tag != root_tag:
-        raise _unmappable(f"the document's root is not {root_tag}")
-    return _Document(root, ns)
-
-
-def _unmappable(problem: str) -> PermanentDeliveryError:
-    return PermanentDeliveryError(f"cannot map the document: {problem}", reason="document_invalid")
-
-
-# -- SOAP answers -> plain data ----------------------------------------------------------------
-
-
-def client_summary_result(answer: Mapping[str, Any] | None) -> dict[str, object]:
-    """The ``client_summary`` lookup result from a ``GetClientSummary`` answer's ``client``
-    (as ``zeep.helpers.serialize_object`` gives it; ``None`` when the district has no case)."""
-    if answer is None:
-        return {"found": False}
-    fee = answer.get("feeBasis")
-    provider = answer.get("provider")
-    officer = answer.get("caseOfficer")
-    return {
-        "found": True,
-        "name": answer.get("name"),
-        "decisions": [_decision(d) for d in answer.get("decision") or ()],
-        "fee_basis": None
-        if fee is None
-        else {
-            "income_per_month": _money(fee.get("incomePerMonth")),
-            "currency": fee.get("currency"),
-            "period_start": _day(fee.get("periodStart")),
-            "period_end": _day(fee.get("periodEnd")),
-        },
-        "provider": None
-        if provider is None
-        else {"id": provider.get("providerId"), "name": provider.get("name")},
-        "case_officer": None
-        if officer is None
-        else {"id": officer.get("officerId"), "name": officer.get("name")},
-    }
-
-
-def _decision(decision: Mapping[str, Any]) -> dict[str, object]:
-    hours = decision.get("grantedHoursPerMonth")
-    return {
-        "decision_id": decision.get("decisionId"),
-        "law": decision.get("law"),
-        "service": _code(decision.get("service")),
-        "interventions": [_code(i) for i in decision.get("intervention") or ()],
-        "decision_date": _day(decision.get("decisionDate")),
-        "valid_from": _day(decision.get("validFrom")),
-        "valid_to": _day(decision.get("validTo")),
-        "granted_hours_per_month": None if hours is None else float(hours),
-        "execution_state": decision.get("executionState"),
-    }
-
-
-def _code(code: Mapping[str, Any] | None) -> dict[str, object] | None:
-    if code is None:
-        return None
-    return {"code": code.get("code"), "display_name": code.get("displayName")}
-
-
-def _day(value: object) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _money(value: object) -> str | None:
-    if value is None:
-        return None
-    return f"{Decimal(str(value)):.2f}"
 
 
 # -- small helpers -------------------------------------------------------------------------------

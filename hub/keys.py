@@ -8,6 +8,7 @@ it unreadable for good: that is how retention ends, provably.
 - ``MasterKey`` is the port: ``LocalMasterKey`` (a 32-byte secret in a 0600 file or an
   environment variable) today, a KMS or Vault transit later. The raw secret is only ever HKDF
   input: wrapping uses one derived key, ``derive(purpose)`` gives others (the HMAC secret).
+  They live in ``hub.masterkey``; this module re-exports them.
 - ``KeyStore`` works on a ``Connection`` the caller passes, inside the caller's transaction; it
   never commits. SQLite and PostgreSQL (READ COMMITTED, the default).
 
@@ -29,11 +30,8 @@ transaction, so a rolled-back creation never leaves a phantom key behind.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import os
-import stat
 import threading
 import time
 import weakref
@@ -42,175 +40,40 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, RootTransaction, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import crypto
-from hub.errors import ConfigError, CryptoError, GuardUnavailable, InputError, KeyShredded, NotFound
+from hub.errors import ConfigError, GuardUnavailable, InputError, KeyShredded, NotFound
+from hub.masterkey import (
+    MASTER_KEY_BYTES,
+    LocalMasterKey,
+    MasterKey,
+    init_master_key,
+    key_context,
+    load_master_key,
+)
 from hub.storage.tables import district_keys, messages
 
-MASTER_KEY_BYTES = 32
-_WRAP_INFO = b"omsorgshub/master-wrap/v1"
-_DERIVE_INFO = b"omsorgshub/derive/v1\x00"
-_CONTEXT_LABEL = b"omsorgshub/district-key/v1"
+__all__ = [
+    "MASTER_KEY_BYTES",
+    "DataKey",
+    "KeyInfo",
+    "KeyState",
+    "KeyStore",
+    "LocalMasterKey",
+    "MasterKey",
+    "init_master_key",
+    "key_context",
+    "load_master_key",
+]
+
 _K = district_keys.c
 _ROTATE_TRIES = 5
-
-
-class MasterKey(Protocol):
-    """Wraps data keys and derives secrets. The port where a KMS or Vault transit plugs in."""
-
-    def wrap(self, key: bytes, context: bytes) -> bytes: ...
-
-    def unwrap(self, wrapped: bytes, context: bytes) -> bytes:
-        """Raise ``CryptoError`` when ``wrapped`` was not made by ``wrap`` with ``context``."""
-        ...
-
-    def derive(self, purpose: str) -> bytes:
-        """32 bytes for ``purpose`` (HKDF-SHA256); the same purpose always gives the same bytes."""
-        ...
-
-
-def key_context(district: str, version: int) -> bytes:
-    """The wrap context of one data key version: a wrapped key moved to another row fails."""
-    name = district.encode("utf-8")
-    return _CONTEXT_LABEL + len(name).to_bytes(4, "big") + name + version.to_bytes(4, "big")
-
-
-def _hkdf(secret: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(secret)
-
-
-class LocalMasterKey:
-    """A master key held in this process: AES-256-GCM key wrap with the context as AAD."""
-
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) != MASTER_KEY_BYTES:
-            raise ConfigError(f"the master key must be {MASTER_KEY_BYTES} bytes, got {len(secret)}")
-        self._secret = secret
-        self._wrapping_key: bytes | None = None
-
-    def __repr__(self) -> str:
-        return "LocalMasterKey(secret=<hidden>)"
-
-    def _wrap_key(self) -> bytes:
-        if self._wrapping_key is None:
-            self._wrapping_key = _hkdf(self._secret, _WRAP_INFO)
-        return self._wrapping_key
-
-    def wrap(self, key: bytes, context: bytes) -> bytes:
-        return crypto.seal(self._wrap_key(), key, context)
-
-    def unwrap(self, wrapped: bytes, context: bytes) -> bytes:
-        try:
-            return crypto.unseal(self._wrap_key(), wrapped, context)
-        except CryptoError as exc:
-            raise CryptoError(
-                "data key could not be unwrapped: wrong master key, or a wrapped key stored "
-                "under another district or version",
-                reason="key_unwrap_failed",
-            ) from exc
-
-    def derive(self, purpose: str) -> bytes:
-        if not purpose:
-            raise ConfigError("a derived key needs a purpose")
-        return _hkdf(self._secret, _DERIVE_INFO + purpose.encode("utf-8"))
-
-
-def _decode_secret(text: str, source: str) -> bytes:
-    try:
-        secret = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"{source} is not valid base64") from exc
-    if len(secret) != MASTER_KEY_BYTES:
-        raise ConfigError(
-            f"{source} must hold base64 of {MASTER_KEY_BYTES} random bytes, got {len(secret)} bytes"
-        )
-    return secret
-
-
-def load_master_key(path: Path | None, env_value: str | None) -> LocalMasterKey:
-    """The master key from ``env_value`` (base64) if non-empty, else from the file at ``path``.
-
-    The file must hold base64 of 32 bytes and be accessible by its owner only. A configured but
-    missing or unreadable file is ``GuardUnavailable`` (the hub refuses to run without its key);
-    a bad value or mode is ``ConfigError``.
-    """
-    if env_value:
-        return LocalMasterKey(_decode_secret(env_value, "the master key environment variable"))
-    if path is None:
-        raise ConfigError(
-            "no master key configured: set master_key_file (create one with init_master_key) "
-            "or the master key environment variable"
-        )
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError as exc:
-        raise GuardUnavailable(
-            f"master key file {path} does not exist: restore it from backup (a new key cannot "
-            "read data sealed under the old one), or create one for a new installation",
-            reason="master_key_missing",
-        ) from exc
-    except OSError as exc:
-        raise GuardUnavailable(
-            f"master key file {path} cannot be opened: {exc.strerror}", reason="master_key_missing"
-        ) from exc
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"master key file {path} is not a regular file")
-        mode = stat.S_IMODE(info.st_mode)
-        if mode & 0o077:
-            raise ConfigError(
-                f"master key file {path} is accessible by group or others (mode {mode:04o}); "
-                f"run: chmod 600 {path}",
-                reason="master_key_exposed",
-            )
-        raw = os.read(fd, 4096)
-    finally:
-        os.close(fd)
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"master key file {path} is not base64 text") from exc
-    return LocalMasterKey(_decode_secret(text, f"master key file {path}"))
-
-
-def init_master_key(path: Path) -> None:
-    """Create a new master key file with mode 0600; never overwrite an existing one."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise ConfigError(
-            f"master key file {path} already exists; refusing to overwrite it (every payload "
-            "sealed under it would become unreadable)",
-            reason="master_key_exists",
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot create master key file {path}: {exc.strerror}") from exc
-    try:
-        os.fchmod(fd, 0o600)
-        data = base64.b64encode(os.urandom(MASTER_KEY_BYTES)) + b"\n"
-        while data:
-            data = data[os.write(fd, data) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the new name survives a crash too
-    finally:
-        os.close(folder)
 
 
 class KeyState(StrEnum):
@@ -323,21 +186,10 @@ class KeyStore:
         if cached is not None:
             return cached
         with _key_store_reached(f"reading key version {version} of district {district}"):
-            row = conn.execute(
-                select(_K.wrapped_key, _K.state, _K.shredded_at).where(
-                    _K.district == district, _K.version == version
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"district {district} has no key version {version}")
+            row = _version_row(conn, district, version, _K.wrapped_key, _K.state, _K.shredded_at)
             if row.state == KeyState.SHREDDED or row.wrapped_key is None:
                 self._forget(district, version)
-                raise KeyShredded(
-                    f"key version {version} of district {district} was shredded at "
-                    f"{_when(row.shredded_at)}",
-                    district=district,
-                    version=version,
-                )
+                raise _shredded(district, version, row.shredded_at)
             return self._remember(
                 conn, district, version, row.wrapped_key, active=row.state == KeyState.ACTIVE
             )
@@ -407,20 +259,9 @@ class KeyStore:
         """
         now = self._clock()
         with _key_store_reached(f"shredding key version {version} of district {district}"):
-            row = conn.execute(
-                select(_K.state, _K.retired_at, _K.shredded_at).where(
-                    _K.district == district, _K.version == version
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"district {district} has no key version {version}")
+            row = _version_row(conn, district, version, _K.state, _K.retired_at, _K.shredded_at)
             if row.state == KeyState.SHREDDED:
-                raise KeyShredded(
-                    f"key version {version} of district {district} was shredded at "
-                    f"{_when(row.shredded_at)}",
-                    district=district,
-                    version=version,
-                )
+                raise _shredded(district, version, row.shredded_at)
             if row.state == KeyState.ACTIVE:
                 raise InputError(
                     f"key version {version} is the active key of district {district}; rotate "
@@ -632,9 +473,24 @@ def _still_open(ref: weakref.ref[RootTransaction]) -> bool:
     return transaction is not None and transaction.is_active
 
 
-def _when(value: datetime | None) -> str:
-    at = _utc(value)
-    return at.isoformat() if at is not None else "an unrecorded time"
+def _version_row(conn: Connection, district: str, version: int, *columns: Any) -> Any:
+    """``columns`` of one key version's row; ``NotFound`` if the district never had it."""
+    row = conn.execute(
+        select(*columns).where(_K.district == district, _K.version == version)
+    ).first()
+    if row is None:
+        raise NotFound(f"district {district} has no key version {version}")
+    return row
+
+
+def _shredded(district: str, version: int, shredded_at: datetime | None) -> KeyShredded:
+    at = _utc(shredded_at)
+    return KeyShredded(
+        f"key version {version} of district {district} was shredded at "
+        f"{at.isoformat() if at is not None else 'an unrecorded time'}",
+        district=district,
+        version=version,
+    )
 
 
 def _insert_if_absent(conn: Connection, values: dict[str, object]) -> bool:

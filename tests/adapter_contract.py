@@ -8,19 +8,33 @@ A test module subclasses ``AdapterContract`` (as ``TestXxxContract``) and provid
                          that way from now on, or behave again
     unreachable_adapter  () -> a new, unopened adapter whose destination cannot be reached
 
+and may override a fifth:
+
+    contract_delivery    the ``DeliveryFactory`` the contract makes its deliveries with;
+                         ``make_delivery`` (a generic fictional document) unless overridden.
+                         An adapter that maps documents of its own message types overrides it
+                         with one that makes such a document about the contract's fictional
+                         person (so that the personal-data checks bite), the same document for
+                         the same delivery id (as a redelivery carries).
+
 The contract then checks what the delivery engine relies on: a receipt on success, exactly-once
 storage per delivery id with the repeat flagged as duplicate, transient and permanent failures as
 the two hub errors (with no personal data in them), close/open cycles, and no I/O in the
-constructor. ``make_delivery`` builds an ``OutboundDelivery`` with a fictional document.
+constructor. ``make_delivery`` builds an ``OutboundDelivery`` with a fictional document;
+``unreachable_url`` gives an address where nothing listens, for ``unreachable_adapter``;
+``deliver_concurrently`` delivers from several threads at once; ``network_forbidden`` fails a
+test that touches the network inside it.
 """
 
 from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, Protocol
 
 import pytest
 
@@ -32,6 +46,18 @@ Failure = Literal["transient", "permanent"]
 StoredDocuments = Callable[[], Mapping[str, bytes]]
 SetFailure = Callable[[Failure | None], None]
 AdapterBuilder = Callable[[], Adapter]
+
+
+class DeliveryFactory(Protocol):
+    """Makes a delivery: a fresh id unless one is given (a redelivery), with that attempt.
+
+    ``document`` asks for a particular document; a factory of typed documents may ignore it.
+    """
+
+    def __call__(
+        self, delivery_id: str | None = None, *, attempt: int = 1, document: bytes = ...
+    ) -> OutboundDelivery: ...
+
 
 # Fictional person: 19121212-1212 ("Tolvan Tolvansson") is the Swedish tax agency's test
 # identity number with a valid check digit. The non-ASCII and the CRLF check byte-exactness.
@@ -68,6 +94,60 @@ def make_delivery(
     )
 
 
+def deliver_concurrently(
+    adapter: Adapter, shares: Sequence[Sequence[OutboundDelivery]]
+) -> list[Receipt]:
+    """Deliver each share in order from a thread of its own, all threads starting together.
+
+    Answers every receipt (in no particular order); the first error a thread met is raised here.
+    """
+    receipts: list[Receipt] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(shares))
+
+    def worker(share: Sequence[OutboundDelivery]) -> None:
+        start.wait()
+        try:
+            for delivery in share:
+                receipt = adapter.deliver(delivery)
+                with lock:
+                    receipts.append(receipt)
+        except BaseException as exc:  # raised below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return receipts
+
+
+@contextmanager
+def network_forbidden() -> Iterator[None]:
+    """Inside, connecting or resolving a name fails the test: a constructor must do no I/O."""
+
+    def no_network(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("the adapter touched the network in its constructor")
+
+    with pytest.MonkeyPatch.context() as guard:
+        guard.setattr(socket.socket, "connect", no_network)
+        guard.setattr(socket, "create_connection", no_network)
+        guard.setattr(socket, "getaddrinfo", no_network)
+        yield
+
+
+def unreachable_url(path: str) -> str:
+    """An http URL with ``path`` on 127.0.0.1 at a port where nothing listens (any more)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
 def _assert_free_of_personal_data(error: DeliveryError) -> None:
     text = " ".join([str(error), repr(error), *map(str, error.context.values())])
     assert FICTIONAL_PERSONNUMMER not in text
@@ -75,9 +155,13 @@ def _assert_free_of_personal_data(error: DeliveryError) -> None:
 
 
 class AdapterContract:
-    """Tests every adapter must pass. Subclasses provide the four fixtures."""
+    """Tests every adapter must pass. Subclasses provide four fixtures and may override one."""
 
-    # -- fixtures the subclass provides -------------------------------------------------------
+    # -- fixtures the subclass provides, or may override --------------------------------------
+
+    @pytest.fixture
+    def contract_delivery(self) -> DeliveryFactory:
+        return make_delivery
 
     @pytest.fixture
     def adapter(self) -> Adapter:
@@ -103,18 +187,24 @@ class AdapterContract:
         assert adapter.name
 
     def test_delivers_and_returns_a_receipt(
-        self, adapter: Adapter, stored_documents: StoredDocuments
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        delivery = make_delivery()
+        delivery = contract_delivery()
         receipt = adapter.deliver(delivery)
         assert isinstance(receipt, Receipt)
         assert receipt.duplicate is False
         assert stored_documents() == {delivery.delivery_id: delivery.document}
 
     def test_distinct_deliveries_are_stored_separately(
-        self, adapter: Adapter, stored_documents: StoredDocuments
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        first, second = make_delivery(), make_delivery(document=b"<Other>two</Other>")
+        first, second = contract_delivery(), contract_delivery(document=b"<Other>two</Other>")
         adapter.deliver(first)
         adapter.deliver(second)
         assert stored_documents() == {
@@ -123,20 +213,27 @@ class AdapterContract:
         }
 
     def test_same_delivery_id_twice_is_stored_once(
-        self, adapter: Adapter, stored_documents: StoredDocuments
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        delivery = make_delivery()
+        delivery = contract_delivery()
         first = adapter.deliver(delivery)
-        again = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
+        again = adapter.deliver(contract_delivery(delivery.delivery_id, attempt=2))
         assert first.duplicate is False
         assert again.duplicate is True
         assert again.reference == first.reference
         assert stored_documents() == {delivery.delivery_id: delivery.document}
 
     def test_transient_failure_raises_transient_error(
-        self, adapter: Adapter, stored_documents: StoredDocuments, set_failure: SetFailure
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        set_failure: SetFailure,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        delivery = make_delivery()
+        delivery = contract_delivery()
         set_failure("transient")
         with pytest.raises(TransientDeliveryError) as caught:
             adapter.deliver(delivery)
@@ -144,14 +241,18 @@ class AdapterContract:
         assert delivery.delivery_id not in stored_documents()
 
         set_failure(None)  # the destination is back: the retry goes through, exactly once
-        receipt = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
+        receipt = adapter.deliver(contract_delivery(delivery.delivery_id, attempt=2))
         assert receipt.duplicate is False
         assert stored_documents() == {delivery.delivery_id: delivery.document}
 
     def test_permanent_failure_raises_permanent_error(
-        self, adapter: Adapter, stored_documents: StoredDocuments, set_failure: SetFailure
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        set_failure: SetFailure,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        delivery = make_delivery()
+        delivery = contract_delivery()
         set_failure("permanent")
         with pytest.raises(PermanentDeliveryError) as caught:
             adapter.deliver(delivery)
@@ -160,22 +261,28 @@ class AdapterContract:
         assert delivery.delivery_id not in stored_documents()
 
     def test_close_then_open_works_again(
-        self, adapter: Adapter, stored_documents: StoredDocuments
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        first = make_delivery()
+        first = contract_delivery()
         adapter.deliver(first)
         adapter.close()
         adapter.close()  # closing twice is harmless
         adapter.open()
         adapter.open()  # so is opening twice
-        second = make_delivery()
+        second = contract_delivery()
         assert adapter.deliver(second).duplicate is False
         assert set(stored_documents()) == {first.delivery_id, second.delivery_id}
 
     def test_deliver_on_a_closed_adapter_is_transient(
-        self, adapter: Adapter, stored_documents: StoredDocuments
+        self,
+        adapter: Adapter,
+        stored_documents: StoredDocuments,
+        contract_delivery: DeliveryFactory,
     ) -> None:
-        delivery = make_delivery()
+        delivery = contract_delivery()
         adapter.close()
         with pytest.raises(TransientDeliveryError) as caught:
             adapter.deliver(delivery)
@@ -183,21 +290,15 @@ class AdapterContract:
         assert delivery.delivery_id not in stored_documents()
 
     def test_constructor_does_no_io(
-        self, unreachable_adapter: AdapterBuilder, monkeypatch: pytest.MonkeyPatch
+        self, unreachable_adapter: AdapterBuilder, contract_delivery: DeliveryFactory
     ) -> None:
-        def no_network(*args: object, **kwargs: object) -> NoReturn:
-            raise AssertionError("the adapter touched the network in its constructor")
-
-        with monkeypatch.context() as guard:
-            guard.setattr(socket.socket, "connect", no_network)
-            guard.setattr(socket, "create_connection", no_network)
-            guard.setattr(socket, "getaddrinfo", no_network)
+        with network_forbidden():
             adapter = unreachable_adapter()
         assert isinstance(adapter, Adapter)
 
         adapter.open()  # the destination really is unreachable: delivering says so
         try:
             with pytest.raises(TransientDeliveryError):
-                adapter.deliver(make_delivery())
+                adapter.deliver(contract_delivery())
         finally:
             adapter.close()

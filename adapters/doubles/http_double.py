@@ -1,9 +1,9 @@
 """A local double of a generic HTTP destination, for the tests, the demo and the benchmarks.
 
-It is a real HTTP/1.1 server (``ThreadingHTTPServer``, keep-alive, Nagle off) in a background
-thread, or in its own process with ``python -m adapters.doubles.http_double --port N``, which
-prints its delivery URL on one line; tests that kill other processes need a destination that
-outlives them.
+It is a real HTTP/1.1 server (keep-alive, Nagle off; ``adapters.doubles.wsgi_server``) in a
+background thread, or in its own process with ``python -m adapters.doubles.http_double --port
+N``, which prints its delivery URL on one line; tests that kill other processes need a
+destination that outlives them.
 
 ``POST /messages`` stores the body under its ``Idempotency-Key`` the way MedCom and SDK services
 do: the first time 201 ``{"reference": ..., "duplicate": false}``, again 200 with the same
@@ -27,27 +27,25 @@ in every mode. The double keeps documents in memory only; feed it fictional data
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import hmac
-import json
-import signal
-import socket
-import socketserver
-import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
-from typing import Any, Literal, TypeAlias, cast, get_args
-from urllib.parse import urlsplit
+from typing import Literal, get_args
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+from adapters.doubles.wsgi_server import (
+    ServedDouble,
+    argument_parser,
+    json_answer,
+    request_body,
+    run_until_signalled,
+)
 
 Mode = Literal["up", "down", "unavailable", "slow", "reject"]
 MODES: tuple[str, ...] = get_args(Mode)
 DELIVERY_PATH = "/messages"
 MAX_BODY_BYTES = 16 * 1024 * 1024
-
-_Request: TypeAlias = socket.socket | tuple[bytes, socket.socket]  # as socketserver has it
 
 
 @dataclass(frozen=True)
@@ -57,108 +55,27 @@ class StoredDocument:
     headers: dict[str, str]
 
 
-class HttpDouble:
+class HttpDouble(ServedDouble):
     """A generic HTTP destination on ``host:port`` (port 0 picks a free one)."""
 
+    modes = MODES
+    counters = ("duplicates",)
+    path = DELIVERY_PATH  # the delivery endpoint
+    software = "OmsorgshubHttpDouble/1"
+    max_body_bytes = MAX_BODY_BYTES
+
+    _stored: dict[str, StoredDocument]
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None):
-        self.host = host
-        self.port = port
         self._token = token
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._mode: Mode = "up"
-        self._delay = 0.0
-        self._times_left: int | None = None
-        self._requests = 0
-        self._duplicates = 0
-        self._connections = 0
-        self._stored: dict[str, StoredDocument] = {}
+        super().__init__(host, port)
 
-    # -- life cycle ---------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("HttpDouble is already started")
-        self._stopping.clear()
-        server = _Server((self.host, self.port), _Handler, self)
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-            name=f"http-double-{self.port}",
-        )  # fmt: skip
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop listening and cut every open connection (keep-alive ones too)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()  # wakes handlers sleeping in "slow" mode
-        server.shutdown()
-        server.cut_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> HttpDouble:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("HttpDouble is not started")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The delivery endpoint."""
-        return self.base_url + DELIVERY_PATH
-
-    # -- behaviour and observation ------------------------------------------------------------
-
-    def set_mode(self, mode: str, delay: float = 0.0, times: int | None = None) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
-            raise ValueError("delay must be a number of seconds >= 0")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
-            raise ValueError("times must be a whole number >= 1")
-        if times is not None and times < 1:
-            raise ValueError("times must be a whole number >= 1")
-        with self._lock:
-            self._mode = cast(Mode, mode)
-            self._delay = float(delay)
-            self._times_left = times
-
-    @property
-    def mode(self) -> str:
-        with self._lock:
-            return self._mode
-
-    def stats(self) -> dict[str, object]:
-        with self._lock:
-            return {
-                "mode": self._mode,
-                "delay": self._delay,
-                "times": self._times_left,
-                "requests": self._requests,
-                "unique": len(self._stored),
-                "duplicates": self._duplicates,
-                "connections": self._connections,
-            }
+    # -- observation --------------------------------------------------------------------------
 
     @property
     def requests(self) -> int:
         with self._lock:
-            return self._requests
+            return self._counts["requests"]
 
     @property
     def unique(self) -> int:
@@ -168,12 +85,12 @@ class HttpDouble:
     @property
     def duplicates(self) -> int:
         with self._lock:
-            return self._duplicates
+            return self._counts["duplicates"]
 
     @property
     def connections(self) -> int:
         with self._lock:
-            return self._connections
+            return self._counts["connections"]
 
     def documents(self) -> dict[str, bytes]:
         """The stored bodies by idempotency key, exactly as received."""
@@ -185,33 +102,61 @@ class HttpDouble:
         with self._lock:
             return dict(self._stored[key].headers)
 
-    def reset(self) -> None:
-        with self._lock:
-            self._reset_state()
+    def _observations(self) -> dict[str, object]:
+        return {"unique": len(self._stored)}
 
-    def _reset_state(self) -> None:
-        self._mode, self._delay, self._times_left = "up", 0.0, None
-        self._requests = self._duplicates = self._connections = 0
+    def _forget(self) -> None:
         self._stored = {}
 
-    # -- used by the request handler ----------------------------------------------------------
+    # -- the WSGI application -----------------------------------------------------------------
 
-    def _next_request(self) -> tuple[Mode, float]:
-        """Count one delivery request and return the mode it meets."""
-        with self._lock:
-            self._requests += 1
-            mode, delay = self._mode, self._delay
-            if self._times_left is not None:
-                self._times_left -= 1
-                if self._times_left == 0:
-                    self._mode, self._delay, self._times_left = "up", 0.0, None
-            return mode, delay
+    def app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        control = self._control_endpoints(environ, start_response)
+        if control is not None:
+            return control
+        if environ.get("PATH_INFO") != DELIVERY_PATH:
+            return json_answer(start_response, HTTPStatus.NOT_FOUND, {"error": "not found"})
+        if environ["REQUEST_METHOD"] != "POST":
+            return json_answer(
+                start_response, HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"},
+                [("Allow", "POST")],
+            )  # fmt: skip
+        return self._deliver(environ, start_response)
+
+    def _deliver(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        mode = self._meet_mode()
+        if mode == "unavailable":
+            return json_answer(
+                start_response, HTTPStatus.SERVICE_UNAVAILABLE, {"error": "unavailable"},
+                [("Retry-After", "1")],
+            )  # fmt: skip
+        if not self._authorized(environ.get("HTTP_AUTHORIZATION")):
+            return json_answer(
+                start_response, HTTPStatus.UNAUTHORIZED, {"error": "unauthorized"},
+                [("WWW-Authenticate", "Bearer")],
+            )  # fmt: skip
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        if not key:
+            problem = {"error": "Idempotency-Key header is required"}
+            return json_answer(start_response, HTTPStatus.BAD_REQUEST, problem)
+        if mode == "reject":
+            return json_answer(
+                start_response, HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "rejected"}
+            )
+        headers = {
+            name[5:].replace("_", "-").lower(): value
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        reference, duplicate = self._store(key, request_body(environ), headers)
+        status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
+        return json_answer(start_response, status, {"reference": reference, "duplicate": duplicate})
 
     def _store(self, key: str, body: bytes, headers: dict[str, str]) -> tuple[str, bool]:
         """Store once per key; return the reference and whether it was a duplicate."""
         with self._lock:
             if key in self._stored:
-                self._duplicates += 1
+                self._counts["duplicates"] += 1
                 return self._stored[key].reference, True
             reference = f"DBL-{len(self._stored) + 1:06d}"
             self._stored[key] = StoredDocument(reference, body, headers)
@@ -223,192 +168,15 @@ class HttpDouble:
         expected = f"Bearer {self._token}".encode()
         return hmac.compare_digest((header or "").encode(), expected)
 
-    def _count_connection(self) -> None:
-        with self._lock:
-            self._connections += 1
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], double: HttpDouble
-    ) -> None:
-        self.double = double
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._open: set[_Request] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); a double needs none.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def process_request(self, request: _Request, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        self.double._count_connection()
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: _Request) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def cut_connections(self) -> None:
-        with self._open_lock:
-            connections = [c for c in self._open if isinstance(c, socket.socket)]
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: _Request, client_address: Any) -> None:
-        pass  # a client that hung up (timeout, stop) is normal traffic for a double
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
-    disable_nagle_algorithm = True
-    server_version = "OmsorgshubHttpDouble/1"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections are dropped after this
-
-    @property
-    def double(self) -> HttpDouble:
-        return cast(_Server, self.server).double
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/_stats":
-            self._answer(HTTPStatus.OK, self.double.stats())
-        elif path == DELIVERY_PATH:
-            self._answer(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"}, {"Allow": "POST"})
-        else:
-            self._answer(HTTPStatus.NOT_FOUND, {"error": "not found"})
-
-    def do_POST(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
-        path = urlsplit(self.path).path
-        if path == DELIVERY_PATH:
-            self._deliver(body)
-        elif path == "/_control":
-            self._control(body)
-        elif path == "/_reset":
-            self.double.reset()
-            self._answer(HTTPStatus.OK, self.double.stats())
-        else:
-            self._answer(HTTPStatus.NOT_FOUND, {"error": "not found"})
-
-    def _deliver(self, body: bytes) -> None:
-        double = self.double
-        mode, delay = double._next_request()
-        if mode == "down":
-            self.close_connection = True  # no answer at all
-            return
-        if mode == "unavailable":
-            self._answer(
-                HTTPStatus.SERVICE_UNAVAILABLE, {"error": "unavailable"}, {"Retry-After": "1"}
-            )
-            return
-        if mode == "slow" and double._stopping.wait(delay):
-            self.close_connection = True  # stopped while sleeping
-            return
-        if not double._authorized(self.headers.get("Authorization")):
-            self._answer(
-                HTTPStatus.UNAUTHORIZED, {"error": "unauthorized"}, {"WWW-Authenticate": "Bearer"}
-            )
-            return
-        key = self.headers.get("Idempotency-Key")
-        if not key:
-            self._answer(HTTPStatus.BAD_REQUEST, {"error": "Idempotency-Key header is required"})
-            return
-        if mode == "reject":
-            self._answer(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "rejected"})
-            return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        reference, duplicate = double._store(key, body, headers)
-        status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
-        self._answer(status, {"reference": reference, "duplicate": duplicate})
-
-    def _control(self, body: bytes) -> None:
-        try:
-            command = json.loads(body)
-            if not isinstance(command, dict):
-                raise ValueError("expected a JSON object")
-            unknown = set(command) - {"mode", "delay", "times"}
-            if unknown:
-                raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-            self.double.set_mode(
-                command.get("mode", "up"), command.get("delay", 0.0), command.get("times")
-            )
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            self._answer(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-            return
-        self._answer(HTTPStatus.OK, self.double.stats())
-
-    def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "send Content-Length"})
-            return None
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
-            self.close_connection = True  # the body cannot be skipped reliably
-            self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "bad Content-Length"})
-            return None
-        return self.rfile.read(length)
-
-    def _answer(
-        self, status: HTTPStatus, payload: object, headers: dict[str, str] | None = None
-    ) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m adapters.doubles.http_double",
-        description="Run the generic HTTP destination double until SIGTERM or Ctrl-C.",
+    parser = argument_parser(
+        "adapters.doubles.http_double",
+        "Run the generic HTTP destination double until SIGTERM or Ctrl-C.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default=None, help="require this bearer token")
     args = parser.parse_args(argv)
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    double = HttpDouble(args.host, args.port, token=args.token)
-    double.start()
-    print(double.url, flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        double.stop()
-    return 0
+    return run_until_signalled(HttpDouble(args.host, args.port, token=args.token))
 
 
 if __name__ == "__main__":

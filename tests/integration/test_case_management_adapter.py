@@ -12,12 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -27,31 +26,32 @@ from lxml import etree
 from zeep.exceptions import DTDForbidden
 
 import adapters
-from adapters.case_management import PACKAGED_WSDL, CaseManagementAdapter, referral_request
-from adapters.doubles.case_management_double import (
-    CaseManagementDouble,
-    SeededClient,
-    SeededDecision,
-    execution_event_document,
-    person_id_of,
-)
+from adapters.case_management import PACKAGED_WSDL, CaseManagementAdapter
+from adapters.case_management_mapping import referral_request
+from adapters.doubles.case_management_double import SERVICE_PATH, CaseManagementDouble
+from adapters.doubles.case_management_seed import SeededClient, SeededDecision, person_id_of
+from adapters.doubles.case_management_soap import execution_event_document
 from hub.admin import add_agreements, register_system
 from hub.demo import demo_agreements
-from hub.envelope import LookupRequest, OutboundDelivery, Receipt
+from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
 from hub.identity import parse_identity
 from hub.ports import Adapter, LookupAdapter
 from hub.sandbox import DestinationSpec, Sandbox
-from tests import adapter_contract
 from tests.adapter_contract import (
     FICTIONAL_NAME,
     FICTIONAL_PERSONNUMMER,
     AdapterBuilder,
     AdapterContract,
+    DeliveryFactory,
     Failure,
     SetFailure,
     StoredDocuments,
+    deliver_concurrently,
+    make_delivery,
+    network_forbidden,
+    unreachable_url,
 )
 from tests.integration.spine import Clock, InlineDispatcher
 
@@ -59,20 +59,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DISTRICT = "sdn-sodermalm"
 EVENT_NS = "urn:omsorgshub:case.execution_event:1"
 TOLVAN = FictionalPerson("Tolvan", "Tolvansson", parse_identity(FICTIONAL_PERSONNUMMER))
-_generic_delivery = adapter_contract.make_delivery
 
 
 def referral_delivery(
     delivery_id: str | None = None, *, attempt: int = 1, document: bytes = b""
 ) -> OutboundDelivery:
-    """The contract's ``make_delivery`` for a typed adapter.
+    """The contract's deliveries for a typed adapter (its ``contract_delivery``).
 
     The contract's generic documents are no case referrals, and this adapter maps documents
     field by field, so each contract delivery carries a fictional ``case.referral`` about
     Tolvan Tolvansson (the name and number the contract checks errors for) instead, derived
     from the delivery id: the same id gives the same document, as a redelivery must.
     """
-    base = _generic_delivery(delivery_id, attempt=attempt)
+    base = make_delivery(delivery_id, attempt=attempt)
     body = referral_body(TOLVAN, DISTRICT, random.Random(base.delivery_id))
     return replace(
         base,
@@ -89,7 +88,7 @@ def event_delivery(client: SeededClient, decision: SeededDecision, kind: str) ->
     root = etree.Element(
         f"{{{EVENT_NS}}}ExecutionEvent", nsmap=cast("dict[str, str]", {None: EVENT_NS})
     )
-    base = _generic_delivery()
+    base = make_delivery()
     texts = [("EventId", f"EV-{base.delivery_id}"), ("DecisionId", decision.decision_id)]
     for name, text in texts:
         etree.SubElement(root, f"{{{EVENT_NS}}}{name}").text = text
@@ -108,13 +107,6 @@ def event_delivery(client: SeededClient, decision: SeededDecision, kind: str) ->
         sender="phoniro-care",
         document=etree.tostring(root, encoding="UTF-8"),
     )
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/case-management/1"  # nothing listens there any more
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +130,9 @@ def case_adapter(double: CaseManagementDouble) -> Iterator[CaseManagementAdapter
 
 
 class TestCaseManagementAdapterContract(AdapterContract):
-    @pytest.fixture(autouse=True)
-    def referral_deliveries(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(adapter_contract, "make_delivery", referral_delivery)
+    @pytest.fixture
+    def contract_delivery(self) -> DeliveryFactory:
+        return referral_delivery
 
     @pytest.fixture
     def adapter(self, case_adapter: CaseManagementAdapter) -> CaseManagementAdapter:
@@ -157,7 +149,7 @@ class TestCaseManagementAdapterContract(AdapterContract):
 
     @pytest.fixture
     def unreachable_adapter(self) -> AdapterBuilder:
-        url = _closed_port_url()
+        url = unreachable_url(SERVICE_PATH)
         return lambda: CaseManagementAdapter("nowhere", {"url": url, "timeout": 1, "retries": 1})
 
 
@@ -400,7 +392,8 @@ def test_an_unreachable_service_is_transient_after_the_connection_retries(
         return connect(*args, **kwargs)
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", counting)
-    adapter = CaseManagementAdapter("nowhere", {"url": _closed_port_url(), "retries": retries})
+    url = unreachable_url(SERVICE_PATH)
+    adapter = CaseManagementAdapter("nowhere", {"url": url, "retries": retries})
     adapter.open()
     try:
         with pytest.raises(TransientDeliveryError, match="ConnectionError"):
@@ -557,15 +550,8 @@ def test_other_message_types_and_versions_are_permanent(
 # -- the WSDL: loaded in open(), never before ----------------------------------------------------
 
 
-def test_the_wsdl_is_loaded_in_open_not_in_the_constructor(
-    double: CaseManagementDouble, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_network(*args: object, **kwargs: object) -> NoReturn:
-        raise AssertionError("the adapter touched the network in its constructor")
-
-    with monkeypatch.context() as guard:
-        guard.setattr(socket.socket, "connect", no_network)
-        guard.setattr(socket, "create_connection", no_network)
+def test_the_wsdl_is_loaded_in_open_not_in_the_constructor(double: CaseManagementDouble) -> None:
+    with network_forbidden():
         adapter = CaseManagementAdapter("case", {"wsdl": double.wsdl_url})
     assert double.stats()["wsdl_requests"] == 0
     adapter.open()
@@ -580,7 +566,8 @@ def test_the_wsdl_is_loaded_in_open_not_in_the_constructor(
 
 
 def test_a_wsdl_url_that_is_down_makes_open_transient() -> None:
-    adapter = CaseManagementAdapter("case", {"wsdl": _closed_port_url() + "?wsdl", "retries": 0})
+    wsdl = unreachable_url(SERVICE_PATH) + "?wsdl"
+    adapter = CaseManagementAdapter("case", {"wsdl": wsdl, "retries": 0})
     with pytest.raises(TransientDeliveryError) as caught:
         adapter.open()
     assert caught.value.reason == "wsdl_unavailable"
@@ -704,30 +691,10 @@ def test_concurrent_deliveries_from_several_threads(
     double: CaseManagementDouble, case_adapter: CaseManagementAdapter
 ) -> None:
     deliveries = [referral_delivery() for _ in range(60)]
-    receipts: list[Receipt] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(6)
+    # Threads n and n + 3 deliver the same third of the ids, in opposite orders.
+    shares = [deliveries[n::3] for n in range(3)]
+    receipts = deliver_concurrently(case_adapter, [*shares, *(s[::-1] for s in shares)])
 
-    def worker(n: int) -> None:
-        # Threads n and n + 3 deliver the same third of the ids, in opposite orders.
-        share = deliveries[n % 3 :: 3]
-        start.wait()
-        try:
-            for delivery in share if n < 3 else reversed(share):
-                receipt = case_adapter.deliver(delivery)
-                with lock:
-                    receipts.append(receipt)
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     stats = double.stats()
     assert (stats["referrals"], stats["duplicates"], stats["requests"]) == (60, 60, 120)
     assert sum(not r.duplicate for r in receipts) == 60

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.doubles.http_double import HttpDouble
+from adapters.doubles.http_double import DELIVERY_PATH, HttpDouble
 from adapters.http import TRANSIENT_ERRORS, TRANSIENT_STATUSES, HttpAdapter, map_outcome
 from hub.envelope import Receipt
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
@@ -28,7 +27,9 @@ from tests.adapter_contract import (
     Failure,
     SetFailure,
     StoredDocuments,
+    deliver_concurrently,
     make_delivery,
+    unreachable_url,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,13 +55,6 @@ def http_adapter(double: HttpDouble) -> Iterator[HttpAdapter]:
     adapter.close()
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/messages"  # nothing listens there any more
-
-
 class TestHttpAdapterContract(AdapterContract):
     @pytest.fixture
     def adapter(self, http_adapter: HttpAdapter) -> HttpAdapter:
@@ -81,7 +75,7 @@ class TestHttpAdapterContract(AdapterContract):
 
     @pytest.fixture
     def unreachable_adapter(self) -> AdapterBuilder:
-        url = _closed_port_url()
+        url = unreachable_url(DELIVERY_PATH)
         return lambda: HttpAdapter("nowhere", {"url": url, "timeout": 1, "retries": 1})
 
 
@@ -217,7 +211,7 @@ def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
 
 
 def test_unreachable_destination_is_transient() -> None:
-    adapter = HttpAdapter("nowhere", {"url": _closed_port_url(), "retries": 1})
+    adapter = HttpAdapter("nowhere", {"url": unreachable_url(DELIVERY_PATH), "retries": 1})
     adapter.open()
     try:
         with pytest.raises(TransientDeliveryError, match="ConnectError"):
@@ -285,30 +279,10 @@ def test_concurrent_deliveries_from_several_threads(
     double: HttpDouble, http_adapter: HttpAdapter
 ) -> None:
     deliveries = [make_delivery() for _ in range(60)]
-    receipts: list[Receipt] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(6)
+    # Threads n and n + 3 deliver the same third of the ids, in opposite orders.
+    shares = [deliveries[n::3] for n in range(3)]
+    receipts = deliver_concurrently(http_adapter, [*shares, *(s[::-1] for s in shares)])
 
-    def worker(n: int) -> None:
-        # Threads n and n + 3 deliver the same third of the ids, in opposite orders.
-        share = deliveries[n % 3 :: 3]
-        start.wait()
-        try:
-            for delivery in share if n < 3 else reversed(share):
-                receipt = http_adapter.deliver(delivery)
-                with lock:
-                    receipts.append(receipt)
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     assert double.unique == 60
     assert double.requests == len(receipts) == 120
     assert double.duplicates == 60

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,27 +21,31 @@ import zeep
 from lxml import etree
 
 from adapters.doubles.ubw_double import IMPORT_SERVICE, QUERY_SERVICE, Invoice, UbwDouble
-from adapters.finance_ubw import ABW_NS, AGRLIB_NS, PAYMENT_NS, UbwFinanceAdapter
+from adapters.finance_ubw import UbwFinanceAdapter
+from adapters.finance_ubw_mapping import ABW_NS, AGRLIB_NS, PAYMENT_NS
 from adapters.ocr import make_ocr
-from hub.envelope import LookupRequest, OutboundDelivery, Receipt
+from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hub.fictional import FictionalPeople
-from tests import adapter_contract
 from tests.adapter_contract import (
     FICTIONAL_NAME,
     FICTIONAL_PERSONNUMMER,
     AdapterBuilder,
     AdapterContract,
+    DeliveryFactory,
     Failure,
     SetFailure,
     StoredDocuments,
+    deliver_concurrently,
     make_delivery,
+    unreachable_url,
 )
 from tests.unit.test_ubw_mapping import deferral_document, payment_document
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Lösen-UBW-fiktivt-7"
 TOLVAN = "191212121212"
+UNREACHABLE_PATH = "/BusinessWorld-webservices/service.svc"
 SETTINGS = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
@@ -73,13 +75,6 @@ def ubw(double: UbwDouble) -> Iterator[UbwFinanceAdapter]:
     adapter.open()
     yield adapter
     adapter.close()
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/BusinessWorld-webservices/service.svc"
 
 
 def payment(delivery_id: str | None = None, **document: Any) -> OutboundDelivery:
@@ -140,17 +135,19 @@ class TestUbwAdapterContract(AdapterContract):
     """The shared contract, with finance.payment deliveries.
 
     The contract's own documents are client summaries, which UBW does not take, so its
-    ``make_delivery`` is swapped for one that makes a fictional payment to the contract's
-    fictional person (so its personal-data checks bite) and repeats the same document for a
-    repeated delivery id. ``stored_documents`` reports a stored voucher as the payment document
-    it was made from only if the voucher carries that payment's data; otherwise it reports the
-    voucher itself, and the contract's comparison fails.
+    ``contract_delivery`` here makes a fictional payment to the contract's fictional person (so
+    its personal-data checks bite) and repeats the same document for a repeated delivery id.
+    ``stored_documents`` reports a stored voucher as the payment document it was made from
+    (``sent``) only if the voucher carries that payment's data; otherwise it reports the voucher
+    itself, and the contract's comparison fails.
     """
 
-    @pytest.fixture(autouse=True)
-    def sent(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-        sent: dict[str, bytes] = {}
+    @pytest.fixture
+    def sent(self) -> dict[str, bytes]:
+        return {}
 
+    @pytest.fixture
+    def contract_delivery(self, sent: dict[str, bytes]) -> DeliveryFactory:
         def payment_delivery(
             delivery_id: str | None = None, *, attempt: int = 1, document: bytes = b""
         ) -> OutboundDelivery:
@@ -167,8 +164,7 @@ class TestUbwAdapterContract(AdapterContract):
             )
             return replace(base, message_type="finance.payment", version="1", document=body)
 
-        monkeypatch.setattr(adapter_contract, "make_delivery", payment_delivery)
-        return sent
+        return payment_delivery
 
     @pytest.fixture
     def adapter(self, ubw: UbwFinanceAdapter) -> UbwFinanceAdapter:
@@ -193,7 +189,7 @@ class TestUbwAdapterContract(AdapterContract):
 
     @pytest.fixture
     def unreachable_adapter(self) -> AdapterBuilder:
-        url = _closed_port_url()
+        url = unreachable_url(UNREACHABLE_PATH)
         options = {"url": url, "username": "HUBWS", "client": "SE10", "password": PASSWORD,
                    "timeout": 1, "retries": 1}  # fmt: skip
         return lambda: UbwFinanceAdapter("nowhere", options)
@@ -356,23 +352,7 @@ def test_a_voucher_repeated_from_several_threads_is_stored_once(
     double: UbwDouble, ubw: UbwFinanceAdapter
 ) -> None:
     delivery = payment()
-    receipts: list[Receipt] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(6)
-
-    def send() -> None:
-        start.wait()
-        try:
-            receipts.append(ubw.deliver(delivery))
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    receipts = deliver_concurrently(ubw, [[delivery]] * 6)
     assert sorted(r.duplicate for r in receipts) == [False] + [True] * 5
     assert len({r.reference for r in receipts}) == 1
     assert list(double.documents()) == [delivery.delivery_id]
@@ -512,8 +492,9 @@ def test_down_once_recovers_inside_one_call(double: UbwDouble, ubw: UbwFinanceAd
 
 
 def test_an_unreachable_ubw_is_transient() -> None:
+    url = unreachable_url(UNREACHABLE_PATH)
     adapter = UbwFinanceAdapter(
-        "nowhere", {"url": _closed_port_url(), "username": "u", "client": "c", "password": "p"}
+        "nowhere", {"url": url, "username": "u", "client": "c", "password": "p"}
     )
     adapter.open()
     try:
@@ -543,7 +524,7 @@ def test_wsdls_are_loaded_by_open_not_by_the_constructor(double: UbwDouble) -> N
 
 
 def test_a_wsdl_url_that_cannot_be_reached_is_transient() -> None:
-    url = _closed_port_url()
+    url = unreachable_url(UNREACHABLE_PATH)
     adapter = UbwFinanceAdapter(
         "ubw", {"url": url, "username": "u", "client": "c", "password": "p",
                 "wsdl_import": f"{url}?{IMPORT_SERVICE}", "timeout": 1},

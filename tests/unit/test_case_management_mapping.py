@@ -18,20 +18,22 @@ import zeep.exceptions
 from lxml import etree
 
 from adapters.case_management import (
+    PACKAGED_WSDL,
+    CaseManagementAdapter,
+    fault_code,
+    map_soap_outcome,
+)
+from adapters.case_management_mapping import (
     OID_CPR,
     OID_PERSONNUMMER,
     OID_SAMORDNINGSNUMMER,
-    PACKAGED_WSDL,
-    CaseManagementAdapter,
     canonical_person_id,
     client_summary_result,
     execution_event_request,
-    fault_code,
-    map_soap_outcome,
     person_id,
     referral_request,
 )
-from adapters.doubles.case_management_double import (
+from adapters.doubles.case_management_soap import (
     CORE_NS,
     RESPONDER_NS,
     SOAP_ENV,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from adapters.memory import MemoryAdapter
-from hub.envelope import Receipt
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from tests.adapter_contract import (
     AdapterBuilder,
@@ -16,6 +14,7 @@ from tests.adapter_contract import (
     Failure,
     SetFailure,
     StoredDocuments,
+    deliver_concurrently,
     make_delivery,
 )
 
@@ -102,22 +101,7 @@ def test_concurrent_deliveries_store_each_id_once() -> None:
     adapter = MemoryAdapter("m", {})
     adapter.open()
     deliveries = [make_delivery() for _ in range(200)]
-    receipts: list[Receipt] = []
-    receipts_lock = threading.Lock()
-    start = threading.Barrier(8)
-
-    def worker() -> None:
-        start.wait()
-        for delivery in deliveries:  # every thread delivers every id
-            receipt = adapter.deliver(delivery)
-            with receipts_lock:
-                receipts.append(receipt)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    receipts = deliver_concurrently(adapter, [deliveries] * 8)  # every thread delivers every id
 
     assert len(adapter.delivered) == 200
     assert adapter.attempts == 8 * 200

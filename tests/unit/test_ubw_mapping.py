@@ -16,19 +16,18 @@ import requests
 import zeep.exceptions
 from lxml import etree
 
-from adapters.finance_ubw import (
+from adapters.finance_ubw import UbwFinanceAdapter, map_soap_errors
+from adapters.finance_ubw_mapping import (
     ABW_NS,
     AGRLIB_NS,
     AR_DEFERRAL_NS,
     DEFERRAL_NS,
     MAX_DEFERRAL_DAYS,
     PAYMENT_NS,
-    UbwFinanceAdapter,
     abw_transaction,
     ar_deferral,
     invoice_answer,
     invoice_criteria,
-    map_soap_errors,
     parse_body,
     read_deferral,
     read_payment,
