@@ -122,7 +122,7 @@ def load_master_key(path: Path | None, env_value: str | None) -> LocalMasterKey:
     except FileNotFoundError as exc:
         raise GuardUnavailable(
             f"master key file {path} does not exist: restore it from backup (a new key cannot "
-            "read data sealed under the old one), or create one for a new installation",
+            "read data sealed under the old one), or run `omsorgshub init` for a new installation",
             reason="master_key_missing",
         ) from exc
     except OSError as exc:
