@@ -153,7 +153,9 @@ def create_app(hub: Hub) -> FastAPI:
         authorization: Annotated[str | None, Header()] = None,
         content_type: Annotated[str | None, Header()] = None,
     ) -> Response:
-        sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
+        sender = hub.authenticator.cached_system(authorization)
+        if sender is None:  # not cached: the registry is read in a worker thread
+            sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
         media = (content_type or "").split(";")[0].strip().lower()
         if media not in _XML_TYPES and not media.endswith("+xml"):
             raise UnsupportedMediaType(f"Content-Type must be application/xml, not {media!r}")

@@ -95,6 +95,17 @@ class Authenticator:
             raise AuthenticationError(f"{name!r} is an {role} token; it cannot send or ask")
         return name
 
+    def cached_system(self, authorization: str | None) -> str | None:
+        """The sending system if its token is in the cache, else None: no I/O, so the API can
+        call it on its event loop and go to a worker thread only on a miss."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        cached = self._cache.get(hash_token(token.strip()))
+        if scheme.lower() != "bearer" or not cached or cached[1] != "system":
+            return None
+        return cached[0] if time.monotonic() - cached[2] < _CACHE_SECONDS else None
+
     def admin_for(self, authorization: str | None) -> str:
         """The administrator for an ``Authorization: Bearer …`` header value."""
         name, role = self._identify(authorization)
