@@ -1,0 +1,140 @@
+"""``python -m bench``: run the scenarios and print each figure beside its baseline.
+
+    python -m bench                          embedded scenarios, nothing to install
+    python -m bench --scaled-out             also PostgreSQL + RabbitMQ + Celery (needs
+                                             OMSORGSHUB_TEST_POSTGRES_URL and
+                                             OMSORGSHUB_TEST_AMQP_URL, or the flags)
+    python -m bench --only http-ingest --messages 5000 --json
+
+The exit status is 0 when every scenario ran (a missed target is a result, not an error),
+1 when one failed, 2 for bad arguments. Progress goes to stderr; the table or JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from types import ModuleType
+
+from bench.report import Progress, Row, machine, table, to_json
+from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled
+from bench.workload import Options
+
+SCENARIOS: dict[str, ModuleType] = {
+    "pipeline": pipeline,
+    "http-ingest": http_ingest,
+    "end-to-end-embedded": end_to_end,
+    "guards": guards,
+    "end-to-end-scaled": scaled,
+}
+SCALED = {"end-to-end-scaled"}
+DEFAULT_MESSAGES = 3000
+WATCHDOG_SECONDS = 3600  # a run that hangs dumps every thread's stack and exits
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Omsorgshub benchmark: each figure beside a baseline measured in the same "
+        "run with the same number of operations.",
+    )
+    p.add_argument(
+        "--messages",
+        type=int,
+        default=DEFAULT_MESSAGES,
+        metavar="N",
+        help=f"messages per scenario (default {DEFAULT_MESSAGES}: the embedded run takes "
+        "about 1-2 minutes on 2 cores)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only these scenarios (repeat or comma-separate): {', '.join(SCENARIOS)}",
+    )
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument(
+        "--scaled-out",
+        action="store_true",
+        help="also run end-to-end-scaled (PostgreSQL, RabbitMQ, Celery)",
+    )
+    p.add_argument("--clients", type=int, default=8, help="HTTP client threads (default 8)")
+    p.add_argument("--postgres-url", default="", help=f"default ${scaled.POSTGRES_ENV}")
+    p.add_argument("--amqp-url", default="", help=f"default ${scaled.AMQP_ENV}")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = p.parse_args(argv)
+    if args.messages < 10:
+        p.error("--messages must be at least 10")
+    if args.clients < 1:
+        p.error("--clients must be at least 1")
+    only = [name.strip() for value in args.only for name in value.split(",") if name.strip()]
+    unknown = [name for name in only if name not in SCENARIOS]
+    if unknown:
+        p.error(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
+    args.only = only
+    return args
+
+
+def chosen(args: argparse.Namespace) -> list[str]:
+    if args.only:
+        return [name for name in SCENARIOS if name in args.only]
+    return [name for name in SCENARIOS if args.scaled_out or name not in SCALED]
+
+
+def run_one(name: str, options: Options) -> tuple[list[Row], bool]:
+    """The scenario's rows; a scenario that fails gives one row saying why (and False)."""
+    run: Callable[[Options], list[Row]] = SCENARIOS[name].run
+    try:
+        return run(options), True
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return [Row(name, options.messages, skipped=f"FAILED: {type(exc).__name__}: {exc}")], False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    progress = Progress(quiet=args.quiet)
+    options = Options(
+        messages=args.messages,
+        clients=args.clients,
+        postgres_url=args.postgres_url,
+        amqp_url=args.amqp_url,
+        progress=progress,
+    )
+    rows: list[Row] = []
+    ok = True
+    began = time.monotonic()
+    for name in chosen(args):
+        progress(f"== {name}")
+        scenario_rows, fine = run_one(name, options)
+        rows += scenario_rows
+        ok = ok and fine
+        for row in scenario_rows:
+            state = row.skipped or f"{row.rate:,.0f} {row.unit}/s"
+            progress(f"   {row.scenario}: {state}")
+    elapsed = time.monotonic() - began
+    faulthandler.cancel_dump_traceback_later()
+    if args.json:
+        settings = {"messages": args.messages, "clients": args.clients, "seconds": elapsed}
+        print(to_json(rows, settings))
+    else:
+        m = machine()
+        print(
+            f"Omsorgshub benchmark: {args.messages} messages per scenario, {elapsed:.0f} s; "
+            f"Python {m['python']} on {m['platform']}, {m['cpus']} CPUs, load average "
+            f"{m['load_average_at_end']} at the end\n"
+        )
+        print(table(rows))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

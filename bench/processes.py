@@ -1,0 +1,211 @@
+"""Processes the scenarios start: the HTTP double, ``omsorgshub serve``, the relay, Celery.
+
+Every process is started by this benchmark, on 127.0.0.1, and stopped by its own id (SIGTERM,
+then SIGKILL after a grace period). Each child gets an environment without the caller's
+``OMSORGSHUB_*`` settings, so the sandbox's folder and URLs are the only configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMSORGSHUB_")}
+    env.update(extra)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) used so far by the process and its descendants."""
+        return tree_cpu_seconds(self.pid)
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds incl. reaped children) from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command: state, ppid, ... utime, stime, cutime, cstime are fields 14-17.
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), sum(int(x) for x in fields[11:15]) / ticks
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root`` and every live descendant (Linux /proc; 0 elsewhere)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = st
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _cpu) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+        todo += children.get(pid, [])
+    return total
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat ((0, 0) elsewhere)."""
+    try:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class MachineCpu:
+    """How busy the whole machine's CPUs were between construction and ``share()``: every
+    process counts, this benchmark's and anyone else's (the machine may be shared)."""
+
+    def __init__(self) -> None:
+        self._busy, self._total = _machine_ticks()
+
+    def share(self) -> str:
+        busy, total = _machine_ticks()
+        if total <= self._total:
+            return "machine CPU: unknown"
+        cpus = os.cpu_count() or 1
+        used = (busy - self._busy) / (total - self._total)
+        return f"machine CPU {used:.0%} busy (all {cpus} cores, every process on the machine)"
+
+
+@contextmanager
+def child(name: str, args: Sequence[str], env: Mapping[str, str], log_dir: Path) -> Iterator[Child]:
+    """Run ``args`` (cwd: the repository) with output to ``<log_dir>/<name>.log``; stop it on
+    exit."""
+    log = log_dir / f"{name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            list(args),
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    c = Child(name, proc, log)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@contextmanager
+def http_double(log_dir: Path, timeout: float = 60.0) -> Iterator[tuple[Child, str]]:
+    """The HTTP double in a process of its own on a free port; yields it and the delivery URL
+    it prints on its first line."""
+    args = [sys.executable, "-m", "adapters.doubles.http_double", "--port", "0"]
+    with child("http-double", args, child_env({}), log_dir) as c:
+        deadline = time.monotonic() + timeout
+        url = ""
+        while not url.startswith("http://"):
+            if not c.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the HTTP double did not start:\n{c.tail()}")
+            time.sleep(0.05)
+            url = c.tail(1).strip()
+        wait_http(c, url.rsplit("/", 1)[0] + "/_stats")
+        yield c, url
+
+
+def wait_http(c: Child, url: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200, the process dies, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not c.alive():
+            raise RuntimeError(f"{c.name} exited with {c.process.returncode}:\n{c.tail()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{c.name} did not answer {url} within {timeout:.0f} s:\n{c.tail()}")
+        time.sleep(0.1)
+
+
+class DoubleWatch:
+    """Reads the double's counters over HTTP (``GET /_stats``)."""
+
+    def __init__(self, delivery_url: str) -> None:
+        self._base = delivery_url.rsplit("/", 1)[0]
+        self._client = httpx.Client(timeout=10, trust_env=False)
+
+    def unique(self) -> int:
+        stats = self._client.get(self._base + "/_stats").json()
+        return int(stats["unique"])
+
+    def reset(self) -> None:
+        self._client.post(self._base + "/_reset", content=b"").raise_for_status()
+
+    def wait_for(self, count: int, timeout: float, every: float = 0.02) -> float:
+        """Poll until the double has ``count`` distinct documents; returns the monotonic time
+        it was seen. Raises ``TimeoutError`` with how many arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.unique()
+            now = time.monotonic()
+            if seen >= count:
+                return now
+            if now > deadline:
+                raise TimeoutError(f"the double has {seen} of {count} after {timeout:.0f} s")
+            time.sleep(every)
+
+    def close(self) -> None:
+        self._client.close()

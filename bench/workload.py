@@ -1,0 +1,149 @@
+"""What every scenario shares: the run's options, the fictional messages, a prepared hub.
+
+The messages are ``case.referral`` envelopes from the contact centre ("aldre-direkt") spread
+over the demo's three districts, one data subject each, each with its own message id (about
+1 KB of XML). The hub is the demo's set-up (``hub.demo``): its agreements and routes, with
+every destination pointed at one URL (an HTTP double).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub.admin import add_agreements, register_system
+from hub.bootstrap import Hub
+from hub.demo import CONTACT_CENTRE, DISTRICTS, demo_agreements, demo_routes
+from hub.fictional import FictionalPeople, build_envelope, referral_body
+from hub.ports import Dispatcher
+from hub.sandbox import DestinationSpec, Sandbox
+
+SENDER = CONTACT_CENTRE
+DESTINATIONS = (*(f"case-{d.removeprefix('sdn-')}" for d in DISTRICTS), "combine-timereports")
+INGEST_BATCH = 100  # messages per ingest_many call (and per bare-insert transaction)
+SETUP_TIMEOUT = 120.0  # seconds for every load thread to be ready (a hang fails instead)
+
+
+@dataclass(frozen=True)
+class Options:
+    messages: int
+    clients: int = 8
+    postgres_url: str = ""
+    amqp_url: str = ""
+    progress: Callable[[str], None] = field(default=lambda _text: None)
+
+
+def documents(count: int, *, seed: int = 2026, prefix: str = "BENCH") -> list[bytes]:
+    """``count`` distinct referral envelopes, the same bytes for the same seed."""
+    rng = random.Random(seed)
+    out = []
+    for i, person in enumerate(FictionalPeople(seed).take(count)):
+        district = DISTRICTS[i % len(DISTRICTS)]
+        out.append(
+            build_envelope(
+                message_type="case.referral",
+                version="1",
+                district=district,
+                purpose="referral",
+                body=referral_body(person, district, rng),
+                message_id=f"{prefix}-{i:07d}",
+                subjects=((person.identity.scheme, person.identity.formatted()),),
+            )
+        )
+    return out
+
+
+@contextmanager
+def scratch_folder(name: str) -> Iterator[Path]:
+    """A temporary folder for one scenario, removed afterwards whatever happens."""
+    with tempfile.TemporaryDirectory(prefix=f"omsorgshub-bench-{name}-") as folder:
+        yield Path(folder)
+
+
+@dataclass
+class Prepared:
+    sandbox: Sandbox
+    hub: Hub
+    token: str  # the sender's bearer token
+
+
+def prepare_hub(
+    home: Path,
+    destination_url: str,
+    *,
+    database_url: str = "",
+    broker_url: str = "",
+    overrides: Mapping[str, str] | None = None,
+    dispatcher: Dispatcher | None = None,
+) -> Prepared:
+    """A fresh hub in ``home``: keys, database, the sender, the demo's agreements and routes
+    (every destination at ``destination_url``, the demo's quick retry policy)."""
+    sandbox = Sandbox(home, database_url, broker_url, dict(overrides or {}))
+    spec = DestinationSpec("http", {"url": destination_url, "timeout": 10})
+    sandbox.write_routes(dict.fromkeys(DESTINATIONS, spec), demo_routes())
+    hub = sandbox.open(dispatcher=dispatcher)
+    try:
+        token = register_system(hub, SENDER, "benchmark sender (fictional data)", actor="bench")
+        add_agreements(hub, demo_agreements(hub.clock()), actor="bench")
+    except BaseException:
+        hub.close()
+        raise
+    return Prepared(sandbox, hub, token)
+
+
+def ingest_all(
+    hub: Hub, docs: Sequence[bytes], progress: Callable[[int], None] | None = None
+) -> None:
+    """``ingest_many`` in batches of ``INGEST_BATCH``; any refusal is a benchmark failure."""
+    for start in range(0, len(docs), INGEST_BATCH):
+        results = hub.ingestor.ingest_many(SENDER, docs[start : start + INGEST_BATCH])
+        failed = [r for r in results if isinstance(r, Exception)]
+        if failed:
+            raise RuntimeError(f"ingest refused {len(failed)} messages, first: {failed[0]!r}")
+        if progress is not None:
+            progress(start + len(results))
+
+
+def in_threads(count: int, setup: Callable[[], Callable[[int], None]], threads: int) -> float:
+    """Run work items 0..count-1 on ``threads`` threads; returns the elapsed seconds.
+
+    Each thread first calls ``setup()`` for its own work function (untimed: open a client,
+    connect), then all start together and take the next item until none is left.
+    """
+    counter = itertools.count()
+    errors: list[BaseException] = []
+    ready = threading.Barrier(threads + 1, timeout=SETUP_TIMEOUT)
+
+    def loop() -> None:
+        work: Callable[[int], None] | None = None
+        try:
+            work = setup()
+        except BaseException as exc:
+            errors.append(exc)
+        ready.wait()
+        if work is None:
+            return
+        try:
+            while (i := next(counter)) < count:
+                work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=loop, name=f"bench-load-{n}") for n in range(threads)]
+    for t in pool:
+        t.start()
+    ready.wait()
+    began = time.perf_counter()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"{len(errors)} load thread(s) failed: {errors[0]!r}") from errors[0]
+    return elapsed
