@@ -84,10 +84,8 @@ class Hub:
         """Start the relay (and with it the embedded delivery threads) in the background.
 
         First re-publishes audit checkpoints that were committed but not yet written to the
-        checkpoint file (a crash between the two), and compiles the schemas so a broken XSD
-        fails now rather than on the first message.
+        checkpoint file (a crash between the two).
         """
-        self.registry.warm_up()
         with self.engine.begin() as conn:
             self.guards.audit.publish_missing(conn)
         thread = threading.Thread(target=self.relay.run_forever, name="relay", daemon=True)
@@ -113,6 +111,7 @@ def build_hub(
     """Build the hub. Embedded mode gets an in-process dispatcher unless one is given."""
     engine = make_engine(settings.database_url, pool_size=max(5, settings.workers + 4))
     registry = default_registry()
+    registry.warm_up()  # a broken XSD fails here, for every entry point (2–3 ms)
     routing = routing or load_routing(settings.routes_file, retry_defaults(settings))
     master = load_master_key(settings.master_key_file, settings.master_key or None)
     agreement_store = AgreementStore()
