@@ -243,27 +243,37 @@ class DeliveryExecutor:
     def _record(
         self, results: Sequence[tuple[_Prepared, Receipt | HubError]]
     ) -> list[AttemptOutcome]:
+        """Record the batch's outcomes with their audit entries, in one transaction."""
         if not results:
             return []
         now = self._clock()
-        outcomes: list[AttemptOutcome] = []
-        events: list[AuditEvent] = []
+        decided = [self._decide(item, result, now) for item, result in results]
         with self._engine.begin() as conn:
-            for item, result in results:
-                outcome, item_events = self._record_one(conn, item, result, now)
-                if outcome is not None:
-                    outcomes.append(outcome)
-                    events.extend(item_events)
+            recorded = delivery_rows.record_outcomes(conn, now, [row for row, _, _ in decided])
+            outcomes: list[AttemptOutcome] = []
+            events: list[AuditEvent] = []
+            for row, outcome, item_events in decided:
+                if row.delivery_id not in recorded:
+                    # The lease expired and the delivery was claimed again: the newer claim
+                    # owns the outcome; this attempt's wire delivery is de-duplicated by the
+                    # destination on the delivery id.
+                    log.info("stale claim %s for delivery %s", row.claim, row.delivery_id)
+                    continue
+                outcomes.append(outcome)
+                events.extend(item_events)
             self._guards.record(conn, events)
         return outcomes
 
-    def _record_one(
-        self, conn: Connection, item: _Prepared, result: Receipt | HubError, now: datetime
-    ) -> tuple[AttemptOutcome | None, list[AuditEvent]]:
+    def _decide(
+        self, item: _Prepared, result: Receipt | HubError, now: datetime
+    ) -> tuple[delivery_rows.Outcome, AttemptOutcome, list[AuditEvent]]:
+        """What an attempt's result means: the row to record, the outcome, the audit."""
         claimed = item.claimed
         d = claimed.delivery
         if isinstance(result, Receipt):
-            state, reason, error, when = DeliveryState.DELIVERED, None, None, None
+            row = delivery_rows.Outcome(
+                d.id, d.claim, DeliveryState.DELIVERED, receipt_ref=result.reference
+            )
             events = self._events(
                 claimed,
                 item.subjects,
@@ -272,41 +282,25 @@ class DeliveryExecutor:
                 reason=result.reference,
             )
         else:
-            reason, error = result.reason, result.detail
-            when = None
+            error, when = result.detail, None
             if policy_for(result).on_delivery is OnDelivery.RETRY:
                 policy = self._routing.destination(d.destination).retry
                 when = policy.next_attempt(d.attempts, d.created_at, now)
                 if when is None:
                     error = f"{policy.exhausted_reason(d.attempts)}; last error: {result.detail}"
             state = DeliveryState.RETRYING if when else DeliveryState.DEAD
-            action = AuditAction.DELIVERY_FAILED if when else AuditAction.DEAD
+            row = delivery_rows.Outcome(d.id, d.claim, state, when, error, result.reason)
             events = self._events(
                 claimed,
                 item.subjects,
-                action,
+                AuditAction.DELIVERY_FAILED if when else AuditAction.DEAD,
                 item.agreement_ref,
                 outcome=Outcome.FAILED,
-                reason=reason,
+                reason=result.reason,
             )
-        recorded = delivery_rows.record_outcome(
-            conn,
-            d.id,
-            d.claim,
-            now,
-            state=state,
-            next_attempt_at=when,
-            error=error,
-            reason=reason,
-            receipt_ref=result.reference if isinstance(result, Receipt) else None,
-        )
-        if not recorded:
-            # The lease expired and the delivery was claimed again: the newer claim owns the
-            # outcome; this attempt's wire delivery is de-duplicated by the destination.
-            log.info("stale claim %s for delivery %s: outcome not recorded", d.claim, d.id)
-            return None, events
         latency = (now - claimed.received_at).total_seconds()
-        return AttemptOutcome(d.id, d.destination, state, reason, latency), events
+        outcome = AttemptOutcome(d.id, d.destination, row.state, row.reason, latency)
+        return row, outcome, events
 
     @staticmethod
     def _events(

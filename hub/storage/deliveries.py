@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from hub.envelope import DeliveryState
-from hub.storage.tables import deliveries, messages
+from hub.storage.tables import UtcDateTime, deliveries, messages
 
 _DUE_STATES = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
 
@@ -195,6 +195,84 @@ def record_outcome(
         .values(**values)
     )
     return bool(result.rowcount == 1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's outcome, to be recorded if its claim still holds."""
+
+    delivery_id: str
+    claim: int
+    state: DeliveryState
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    reason: str | None = None
+    receipt_ref: str | None = None
+
+
+_RECORD = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.claim == bindparam("b_claim"),
+        deliveries.c.state == DeliveryState.IN_FLIGHT.value,
+    )
+    .values(
+        state=bindparam("b_state"),
+        lease_until=None,
+        updated_at=bindparam("b_now", type_=UtcDateTime()),
+        last_error=bindparam("b_error"),
+        last_reason=bindparam("b_reason"),
+        # Typed binds: inside coalesce() the column type would not apply, and SQLite compares
+        # the stored naive UTC text with whatever the driver made of an untyped datetime.
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=UtcDateTime()), deliveries.c.next_attempt_at
+        ),
+        delivered_at=func.coalesce(
+            bindparam("b_delivered_at", type_=UtcDateTime()), deliveries.c.delivered_at
+        ),
+        receipt_ref=func.coalesce(bindparam("b_receipt"), deliveries.c.receipt_ref),
+    )
+)
+
+
+def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[Outcome]) -> set[str]:
+    """Record a batch of outcomes in two round trips; returns the ids recorded.
+
+    The claims are read (and locked, on PostgreSQL) first; an outcome whose claim was taken
+    over by a newer attempt is left out, like ``record_outcome`` does one at a time.
+    """
+    if not outcomes:
+        return set()
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.claim)
+        .where(
+            deliveries.c.id.in_([o.delivery_id for o in outcomes]),
+            deliveries.c.state == DeliveryState.IN_FLIGHT.value,
+        )
+        .with_for_update()
+    )
+    held = {delivery_id: claim for delivery_id, claim in rows}
+    valid = [o for o in outcomes if held.get(o.delivery_id) == o.claim]
+    if valid:
+        conn.execute(
+            _RECORD,
+            [
+                {
+                    "b_id": o.delivery_id,
+                    "b_claim": o.claim,
+                    "b_state": o.state.value,
+                    "b_now": now,
+                    "b_error": o.error,
+                    "b_reason": o.reason,
+                    "b_next": o.next_attempt_at,
+                    "b_delivered_at": now if o.state is DeliveryState.DELIVERED else None,
+                    "b_receipt": o.receipt_ref,
+                }
+                for o in valid
+            ],
+        )
+    return {o.delivery_id for o in valid}
 
 
 def for_message(conn: Connection, message_id: str) -> list[DeliveryRow]:
