@@ -22,7 +22,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
-from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled
+from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled, soap
 from bench.workload import Options
 
 SCENARIOS: dict[str, ModuleType] = {
@@ -30,6 +30,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "http-ingest": http_ingest,
     "end-to-end-embedded": end_to_end,
     "guards": guards,
+    "soap": soap,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}
