@@ -205,17 +205,17 @@ class Ingestor:
     def _write(self, conn: Connection, batch: list[Prepared]) -> list[IngestResult | HubError]:
         """Store a batch: bulk inserts in one savepoint, the audit append, then the repeats.
 
-        Repeats of stored idempotency keys (and a key used twice within the batch) are
-        answered from the stored message. If the bulk insert meets a key another process has
-        just stored, the batch is written again one message per savepoint.
+        The common case costs no lookup: the unique (sender, message id) constraint finds
+        repeats. If the bulk insert meets one (a sender's retry, or another process storing
+        the same key just now), the batch is written again one message per savepoint, and the
+        messages whose key was taken are answered from the stored message. A key used twice
+        within the batch is answered the same way.
         """
-        keyed = [(p.sender, p.envelope.message_id) for p in batch if p.envelope.message_id]
-        stored = message_rows.find_by_keys(conn, keyed)
         fresh: list[int] = []
         claimed: set[tuple[str, str]] = set()
         for i, p in enumerate(batch):
             key = (p.sender, p.envelope.message_id or "")
-            if p.envelope.message_id and (key in stored or key in claimed):
+            if p.envelope.message_id and key in claimed:
                 continue
             claimed.add(key)
             fresh.append(i)

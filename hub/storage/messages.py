@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, func, insert, select
 
 from hub.envelope import DeliveryState
 from hub.storage.tables import deliveries, message_subjects, messages
@@ -93,26 +93,6 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
             for delivery_id, destination in new.delivery_ids
         ],
     )
-
-
-def find_by_keys(
-    conn: Connection, sender_keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], StoredMessage]:
-    """Stored messages by (sender, idempotency key), in one query."""
-    if not sender_keys:
-        return {}
-    by_sender: dict[str, set[str]] = {}
-    for sender, key in sender_keys:
-        by_sender.setdefault(sender, set()).add(key)
-    # Per sender, so the (sender, idempotency_key) unique index serves the lookup.
-    condition = or_(
-        *(
-            and_(messages.c.sender == sender, messages.c.idempotency_key.in_(sorted(keys)))
-            for sender, keys in by_sender.items()
-        )
-    )
-    found = (_stored(r) for r in conn.execute(select(*_META_COLUMNS).where(condition)))
-    return {(m.sender, m.idempotency_key): m for m in found if m.idempotency_key is not None}
 
 
 def _stored(row: object) -> StoredMessage:
