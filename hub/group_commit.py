@@ -38,17 +38,38 @@ def _storage_error() -> HubError:
     )
 
 
-class _Slot(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "result")
+class _Caller:
+    """One ``submit_many`` call: woken when its items are settled or it is to lead."""
 
-    def __init__(self, item: T) -> None:
+    __slots__ = ("event", "lead", "pending")
+
+    def __init__(self, pending: int) -> None:
+        self.event = threading.Event()
+        self.lead = False
+        self.pending = pending
+
+
+class _Slot(Generic[T, R]):
+    __slots__ = ("caller", "error", "item", "result")
+
+    def __init__(self, item: T, caller: _Caller) -> None:
         self.item = item
+        self.caller = caller
         self.result: R | None = None
         self.error: HubError | None = None
-        self.done = False
 
 
 class GroupCommitter(Generic[T, R]):
+    """Leader/follower group commit without a thundering herd.
+
+    Each caller sleeps on an event of its own. The caller that finds no writer becomes the
+    leader and writes batches until its own items are settled; then it hands the lead to the
+    caller of the oldest queued item (or, with nothing queued, leaves no writer). Only the
+    callers whose items a batch settled are woken: with a shared condition and
+    ``notify_all``, every batch woke every waiting thread, and each of them had to win the GIL
+    only to go back to sleep.
+    """
+
     def __init__(
         self,
         engine: Engine,
@@ -62,7 +83,7 @@ class GroupCommitter(Generic[T, R]):
         self._max_batch = max_batch
         self._on_committed = on_committed
         self._queue: deque[_Slot[T, R]] = deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._writing = False
 
     def submit(self, item: T) -> R:
@@ -72,10 +93,23 @@ class GroupCommitter(Generic[T, R]):
         return outcome
 
     def submit_many(self, items: Sequence[T]) -> list[R | HubError]:
-        slots: list[_Slot[T, R]] = [_Slot(item) for item in items]
-        with self._cond:
+        if not items:
+            return []
+        caller = _Caller(len(items))
+        slots: list[_Slot[T, R]] = [_Slot(item, caller) for item in items]
+        with self._lock:
             self._queue.extend(slots)
-        self._drive(slots)
+            lead = not self._writing
+            self._writing = True
+        while True:
+            if lead:
+                self._lead(caller)
+            caller.event.wait()
+            with self._lock:
+                caller.event.clear()
+                if caller.pending == 0:
+                    break
+                lead, caller.lead = caller.lead, False
         out: list[R | HubError] = []
         for slot in slots:
             if slot.error is not None:
@@ -85,25 +119,33 @@ class GroupCommitter(Generic[T, R]):
                 out.append(slot.result)
         return out
 
-    def _drive(self, mine: Sequence[_Slot[T, R]]) -> None:
-        while True:
-            with self._cond:
-                while self._writing and not all(s.done for s in mine):
-                    self._cond.wait()
-                if all(s.done for s in mine):
-                    return
-                self._writing = True
-                batch = [
-                    self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))
-                ]
-            try:
-                self._write_batch(batch)
-            finally:
-                with self._cond:
-                    for slot in batch:
-                        slot.done = True
+    def _lead(self, caller: _Caller) -> None:
+        """Write batches until ``caller``'s items are settled, then pass the lead on."""
+        try:
+            while True:
+                with self._lock:
+                    if caller.pending == 0:
+                        return
+                    batch = [
+                        self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))
+                    ]
+                try:
+                    self._write_batch(batch)
+                finally:
+                    with self._lock:
+                        for slot in batch:
+                            slot.caller.pending -= 1
+                            if slot.caller.pending == 0 and slot.caller is not caller:
+                                slot.caller.event.set()
+        finally:
+            with self._lock:
+                if self._queue:
+                    successor = self._queue[0].caller
+                    successor.lead = True
+                    successor.event.set()
+                else:
                     self._writing = False
-                    self._cond.notify_all()
+                caller.event.set()
 
     def _write_batch(self, batch: list[_Slot[T, R]]) -> None:
         try:
