@@ -14,6 +14,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
@@ -28,6 +29,7 @@ from hub.errors import (
     policy_for,
 )
 from hub.lookups import LookupQuestion
+from hub.metrics import metrics_registry, render
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 
@@ -234,6 +236,12 @@ def create_app(hub: Hub) -> FastAPI:
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
     app.include_router(admin_router(hub))
+    registry = metrics_registry(hub)
+
+    @app.get("/metrics", summary="Prometheus metrics (counts only, no personal data)")
+    async def metrics() -> Response:
+        body = await run_in_threadpool(render, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
