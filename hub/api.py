@@ -150,11 +150,11 @@ def create_app(hub: Hub) -> FastAPI:
         openapi_extra=_INGEST_OPENAPI,
         summary="Send a message (XML envelope) through the hub",
     )
-    async def post_message(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        content_type: Annotated[str | None, Header()] = None,
-    ) -> Response:
+    async def post_message(request: Request) -> Response:
+        # Headers read directly: FastAPI's per-request parameter resolution was about a quarter
+        # of the server's CPU per message in a profile of this hot path.
+        authorization = request.headers.get("authorization")
+        content_type = request.headers.get("content-type")
         sender = hub.authenticator.cached_system(authorization)
         if sender is None:  # not cached: the registry is read in a worker thread
             sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
