@@ -34,7 +34,11 @@ def initialize(settings: Settings) -> list[str]:
     done: list[str] = []
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    if not settings.master_key and not settings.master_key_file.exists():
+    if settings.master_key:
+        done.append("master key: from OMSORGSHUB_MASTER_KEY")
+    elif settings.master_key_file.exists():
+        done.append(f"master key kept: {settings.master_key_file} (never overwritten)")
+    else:
         init_master_key(settings.master_key_file)
         done.append(f"master key created: {settings.master_key_file} (0600); back it up offline")
     if not settings.audit_private_key_file.exists():

@@ -58,6 +58,7 @@ def test_init_keeps_an_existing_master_key(tmp_path: Path) -> None:
     second = CliRunner().invoke(cli, ["init"], env=env)
     assert second.exit_code == 0, second.output
     assert "master key created" not in second.output
+    assert "master key kept" in second.output
     assert key_file.read_bytes() == before
 
 
