@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import click
 
 from audit.checkpoint import read_checkpoints
 from audit.report import subject_report, to_csv, to_pdf
-from audit.search import AuditQuery, format_entries, search
+from audit.search import AuditQuery, OutputFormat, format_entries, search
 from audit.signing import load_verifier
 from audit.trail import load_checkpoints
 from audit.verify import load_entries, read_export, verify, write_export
@@ -352,7 +353,7 @@ def audit_search(
                 )
             ],
         )
-    click.echo(format_entries(found, fmt))  # type: ignore[arg-type]
+    click.echo(format_entries(found, cast(OutputFormat, fmt)))
 
 
 @audit_group.command("report")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 
 from hub.envelope import DeliveryState
 from hub.storage.tables import UtcDateTime, deliveries, messages
@@ -38,8 +39,8 @@ class DeliveryRow:
     delivered_at: datetime | None
 
 
-def _row(r: object) -> DeliveryRow:
-    m = r._mapping  # type: ignore[attr-defined]
+def _row(r: Row[Any]) -> DeliveryRow:
+    m = r._mapping
     return DeliveryRow(**{f: m[f] for f in DeliveryRow.__dataclass_fields__})
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from hub.envelope import DeliveryState
 from hub.storage.tables import deliveries, message_subjects, messages
@@ -95,8 +96,8 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
     )
 
 
-def _stored(row: object) -> StoredMessage:
-    r = row._mapping  # type: ignore[attr-defined]
+def _stored(row: Row[Any]) -> StoredMessage:
+    r = row._mapping
     return StoredMessage(
         id=r["id"],
         sender=r["sender"],
