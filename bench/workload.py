@@ -21,7 +21,7 @@ from pathlib import Path
 from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
 from hub.demo import CONTACT_CENTRE, DISTRICTS, demo_agreements, demo_routes
-from hub.fictional import FictionalPeople, build_envelope, referral_body
+from hub.fictional import FictionalPeople, referral_envelope
 from hub.ports import Dispatcher
 from hub.sandbox import DestinationSpec, Sandbox
 
@@ -46,17 +46,7 @@ def documents(count: int, *, seed: int = 2026, prefix: str = "BENCH") -> list[by
     out = []
     for i, person in enumerate(FictionalPeople(seed).take(count)):
         district = DISTRICTS[i % len(DISTRICTS)]
-        out.append(
-            build_envelope(
-                message_type="case.referral",
-                version="1",
-                district=district,
-                purpose="referral",
-                body=referral_body(person, district, rng),
-                message_id=f"{prefix}-{i:07d}",
-                subjects=((person.identity.scheme, person.identity.formatted()),),
-            )
-        )
+        out.append(referral_envelope(person, district, rng, message_id=f"{prefix}-{i:07d}"))
     return out
 
 

@@ -49,7 +49,7 @@ from hub.demo import (
     free_port,
     percentile,
 )
-from hub.fictional import FictionalPeople, build_envelope, referral_body
+from hub.fictional import FictionalPeople, referral_envelope
 from hub.identity import parse_identity
 from hub.sandbox import Sandbox
 from hub.storage import messages as message_rows
@@ -282,14 +282,7 @@ class DemoRun:
     def _show_refusals(self, client: httpx.Client, tokens: dict[str, str]) -> None:
         click.echo("\nWhat the hub refuses:")
         person = next(self.people)
-        wrong_sender = build_envelope(
-            message_type="case.referral",
-            version="1",
-            district=DISTRICTS[0],
-            purpose="referral",
-            body=referral_body(person, DISTRICTS[0], self.rng),
-            subjects=((person.identity.scheme, person.identity.formatted()),),
-        )
+        wrong_sender = referral_envelope(person, DISTRICTS[0], self.rng)
         hostile = (
             b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
         )

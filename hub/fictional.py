@@ -150,6 +150,11 @@ class FictionalPerson:
     def name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
+    @property
+    def subject(self) -> tuple[str, str]:
+        """The person as an envelope's data subject: ``(scheme, number)``."""
+        return (self.identity.scheme, self.identity.formatted())
+
 
 @dataclass(frozen=True)
 class FictionalProvider:
@@ -439,6 +444,25 @@ def build_envelope(
             etree.SubElement(listing, f"{ns}Subject", scheme=scheme).text = number
     etree.SubElement(envelope, f"{ns}Body").append(parse_xml(body))
     return etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
+
+
+def referral_envelope(
+    person: FictionalPerson,
+    district: str,
+    rng: random.Random,
+    *,
+    message_id: str | None = None,
+) -> bytes:
+    """A whole ``case.referral`` envelope about ``person``: what the contact centre sends."""
+    return build_envelope(
+        message_type="case.referral",
+        version="1",
+        district=district,
+        purpose="referral",
+        body=referral_body(person, district, rng),
+        message_id=message_id,
+        subjects=(person.subject,),
+    )
 
 
 def _person(rng: random.Random, kind: str) -> FictionalPerson:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from adapters.doubles.http_double import HttpDouble
 from hub.admin import add_agreements, register_system
 from hub.demo import CONTACT_CENTRE, demo_agreements
-from hub.fictional import FictionalPeople, build_envelope, referral_body
+from hub.fictional import FictionalPeople, referral_envelope
 from hub.sandbox import DestinationSpec, Sandbox
 from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries
@@ -69,15 +69,7 @@ def double() -> Iterator[HttpDouble]:
 def _envelopes(count: int) -> list[bytes]:
     rng = random.Random(7)
     return [
-        build_envelope(
-            message_type="case.referral",
-            version="1",
-            district=DISTRICT,
-            purpose="referral",
-            body=referral_body(person, DISTRICT, rng),
-            message_id=f"E2E-CRASH-{i:04d}",
-            subjects=((person.identity.scheme, person.identity.formatted()),),
-        )
+        referral_envelope(person, DISTRICT, rng, message_id=f"E2E-CRASH-{i:04d}")
         for i, person in enumerate(FictionalPeople(seed=7).take(count))
     ]
 

@@ -36,7 +36,7 @@ from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub, build_hub
 from hub.demo import CONTACT_CENTRE, demo_agreements
 from hub.dispatch import CeleryDispatcher
-from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.fictional import FictionalPeople, FictionalPerson, referral_body, referral_envelope
 from hub.sandbox import DestinationSpec, Sandbox
 from hub.storage.tables import deliveries
 from tests.e2e.processes import (
@@ -98,15 +98,7 @@ class ScaledHub:
         rng = random.Random(prefix)
         ids: list[str] = []
         for i, person in enumerate(people):
-            body = build_envelope(
-                message_type="case.referral",
-                version="1",
-                district=DISTRICT,
-                purpose="referral",
-                body=referral_body(person, DISTRICT, rng),
-                message_id=f"{prefix}-{i:04d}",
-                subjects=((person.identity.scheme, person.identity.formatted()),),
-            )
+            body = referral_envelope(person, DISTRICT, rng, message_id=f"{prefix}-{i:04d}")
             result = self.hub.ingestor.ingest(CONTACT_CENTRE, body)
             ids += [delivery_id for delivery_id, _ in result.deliveries]
         return ids

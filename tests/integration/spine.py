@@ -18,7 +18,7 @@ from contracts.model import Agreement
 from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
 from hub.demo import demo_agreements
-from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.fictional import FictionalPeople, FictionalPerson, referral_envelope
 from hub.sandbox import DestinationSpec, Sandbox
 from hub.storage import deliveries as delivery_rows
 
@@ -77,15 +77,7 @@ class Spine:
         self, message_id: str, person: FictionalPerson | None = None, district: str = DISTRICT
     ) -> bytes:
         person = person or next(self.people)
-        return build_envelope(
-            message_type="case.referral",
-            version="1",
-            district=district,
-            purpose="referral",
-            body=referral_body(person, district, self.rng),
-            message_id=message_id,
-            subjects=((person.identity.scheme, person.identity.formatted()),),
-        )
+        return referral_envelope(person, district, self.rng, message_id=message_id)
 
     def send(self, count: int, prefix: str = "m") -> list[str]:
         return [

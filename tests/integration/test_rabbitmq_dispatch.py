@@ -34,7 +34,7 @@ from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
 from hub.demo import CONTACT_CENTRE, demo_agreements
 from hub.dispatch import DELIVER_TASK, CeleryDispatcher
-from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.fictional import FictionalPeople, FictionalPerson, referral_envelope
 from hub.sandbox import DestinationSpec, Sandbox
 from hub.storage.tables import deliveries
 from tests.e2e.processes import (
@@ -105,15 +105,7 @@ def _ingest(hub: Hub, people: list[FictionalPerson]) -> list[str]:
     rng = random.Random(5)
     ids: list[str] = []
     for i, person in enumerate(people):
-        body = build_envelope(
-            message_type="case.referral",
-            version="1",
-            district=DISTRICT,
-            purpose="referral",
-            body=referral_body(person, DISTRICT, rng),
-            message_id=f"RMQ-{i:04d}",
-            subjects=((person.identity.scheme, person.identity.formatted()),),
-        )
+        body = referral_envelope(person, DISTRICT, rng, message_id=f"RMQ-{i:04d}")
         ids += [d for d, _ in hub.ingestor.ingest(CONTACT_CENTRE, body).deliveries]
     return ids
 

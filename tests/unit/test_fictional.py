@@ -25,6 +25,7 @@ from hub.fictional import (
     execution_event_body,
     payment_body,
     referral_body,
+    referral_envelope,
     visit_body,
 )
 from hub.identity import luhn_check_digit, parse_identity
@@ -41,7 +42,7 @@ def registry() -> Registry:
     return default_registry()
 
 
-def referral_envelope(seed: int, count: int) -> list[bytes]:
+def referral_envelopes(seed: int, count: int) -> list[bytes]:
     rng = random.Random(seed)
     out = []
     for index, person in enumerate(FictionalPeople(seed).take(count)):
@@ -88,14 +89,14 @@ def test_names_are_obviously_fictional() -> None:
 
 
 def test_same_seed_same_people_and_documents() -> None:
-    assert referral_envelope(5, 30) == referral_envelope(5, 30)
-    assert referral_envelope(5, 30) != referral_envelope(6, 30)
+    assert referral_envelopes(5, 30) == referral_envelopes(5, 30)
+    assert referral_envelopes(5, 30) != referral_envelopes(6, 30)
     people = FictionalPeople(9)
     assert people.take(10) == people.take(10)  # each iteration starts from the seed
 
 
 def test_every_referral_validates(registry: Registry) -> None:
-    for data in referral_envelope(1, 400):
+    for data in referral_envelopes(1, 400):
         parsed = read_envelope(data, registry)
         scheme, number = parsed.subjects[0]
         body_number = parsed.body.findtext(f"{REFERRAL_NS}DataSubject/{REFERRAL_NS}IdentityNumber")
@@ -314,3 +315,17 @@ def _field(element: etree._Element, namespace: str, local: str) -> str:
 def _text(body: bytes, local: str) -> str:
     start = body.index(f"<{local}>".encode()) + len(local) + 2
     return body[start : body.index(f"</{local}>".encode())].decode()
+
+
+def test_referral_envelope_is_a_valid_referral_about_its_person(registry: Registry) -> None:
+    person = FictionalPeople(11).take(1)[0]
+    parsed = read_envelope(
+        referral_envelope(person, "sdn-farsta", random.Random(1), message_id="AD-1"), registry
+    )
+    assert (parsed.message_type, parsed.district, parsed.message_id) == (
+        "case.referral",
+        "sdn-farsta",
+        "AD-1",
+    )
+    assert parsed.subjects == (person.subject,)
+    assert person.family_name.encode() in parsed.body_bytes
