@@ -29,11 +29,16 @@ test that touches the network inside it.
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, NoReturn, Protocol
 
 import pytest
@@ -302,3 +307,31 @@ class AdapterContract:
                 adapter.deliver(contract_delivery())
         finally:
             adapter.close()
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def double_process(module: str, url_suffix: str, *args: str) -> Iterator[tuple[str, str]]:
+    """``python -m adapters.doubles.<module> --port 0`` as a process of its own.
+
+    Yields the service URL it prints and the base URL of its control endpoints; on leaving,
+    asserts that it stops cleanly on SIGTERM, as a supervisor would stop it.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"adapters.doubles.{module}", "--port", "0", *args],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert url.endswith(url_suffix)
+        yield url, url.removesuffix(url_suffix)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

@@ -6,12 +6,8 @@ zeep on the client side, the double's WSGI app on the server side, the hub's SOA
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,13 +45,13 @@ from tests.adapter_contract import (
     SetFailure,
     StoredDocuments,
     deliver_concurrently,
+    double_process,
     make_delivery,
     network_forbidden,
     unreachable_url,
 )
 from tests.integration.spine import Clock, InlineDispatcher
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DISTRICT = "sdn-sodermalm"
 EVENT_NS = "urn:omsorgshub:case.execution_event:1"
 TOLVAN = FictionalPerson("Tolvan", "Tolvansson", parse_identity(FICTIONAL_PERSONNUMMER))
@@ -702,19 +698,7 @@ def test_concurrent_deliveries_from_several_threads(
 
 
 def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.doubles.case_management_double", "--port", "0"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert url.endswith("/case-management/1")
-        base = url.removesuffix("/case-management/1")
+    with double_process("case_management_double", "/case-management/1") as (url, base):
         adapter = CaseManagementAdapter("external", {"wsdl": url + "?wsdl", "retries": 0})
         adapter.open()
         try:
@@ -730,6 +714,3 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
             adapter.close()
         assert (stats["mode"], stats["requests"], stats["referrals"]) == ("reject", 2, 1)
         assert stats["wsdl_requests"] == 1
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,11 +23,10 @@ from tests.adapter_contract import (
     SetFailure,
     StoredDocuments,
     deliver_concurrently,
+    double_process,
     make_delivery,
     unreachable_url,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -291,19 +285,7 @@ def test_concurrent_deliveries_from_several_threads(
 
 
 def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.doubles.http_double", "--port", "0"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert url.endswith("/messages")
-        base = url.removesuffix("/messages")
+    with double_process("http_double", "/messages") as (url, base):
         adapter = HttpAdapter("external", {"url": url, "retries": 0})
         adapter.open()
         try:
@@ -318,9 +300,6 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
         finally:
             adapter.close()
         assert (stats["mode"], stats["requests"], stats["unique"]) == ("reject", 2, 1)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
 
 
 def test_double_answers_400_without_an_idempotency_key(double: HttpDouble) -> None:

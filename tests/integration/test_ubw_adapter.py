@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,12 +32,12 @@ from tests.adapter_contract import (
     SetFailure,
     StoredDocuments,
     deliver_concurrently,
+    double_process,
     make_delivery,
     unreachable_url,
 )
 from tests.unit.test_ubw_mapping import deferral_document, payment_document
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Lösen-UBW-fiktivt-7"
 TOLVAN = "191212121212"
 UNREACHABLE_PATH = "/BusinessWorld-webservices/service.svc"
@@ -634,18 +629,7 @@ def test_added_invoices_are_found(double: UbwDouble, ubw: UbwFinanceAdapter) -> 
 
 
 def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.doubles.ubw_double", "--port", "0",
-         "--password", PASSWORD],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert url.endswith("/service.svc")
-        base = url.removesuffix("/service.svc")
+    with double_process("ubw_double", "/service.svc", "--password", PASSWORD) as (url, base):
         adapter = UbwFinanceAdapter(
             "external", {"url": url, "username": "HUBWS", "client": "SE10", "password": PASSWORD,
                          "template_id": 4711, "retries": 0},
@@ -662,6 +646,3 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
         finally:
             adapter.close()
         assert (stats["mode"], stats["requests"], stats["vouchers"]) == ("reject", 3, 1)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
