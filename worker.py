@@ -25,7 +25,7 @@ from celery import Celery
 from celery.signals import worker_init
 from kombu import Exchange, Queue
 
-from hub.bootstrap import Hub, build_hub, execute_claims
+from hub.bootstrap import Hub, build_hub
 from hub.dispatch import DELIVER_TASK
 from hub.settings import Settings, load_settings
 
@@ -107,5 +107,5 @@ def _on_worker_init(**_kwargs: Any) -> None:
 
 @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
 def deliver(self: Any, claims: list[list[Any]]) -> int:
-    outcomes = execute_claims(_get_hub(), [(str(c[0]), int(c[1])) for c in claims])
+    outcomes = _get_hub().executor.execute([(str(c[0]), int(c[1])) for c in claims])
     return len(outcomes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -185,8 +185,3 @@ def build_hub(
         clock=clock,
         _outcome_listeners=listeners,
     )
-
-
-def execute_claims(hub: Hub, claims: Sequence[tuple[str, int]]) -> list[AttemptOutcome]:
-    """What a Celery task does with a batch of claims (kept here so worker.py stays thin)."""
-    return hub.executor.execute(claims)

@@ -220,8 +220,8 @@ class DeliveryExecutor:
         now: datetime,
     ) -> AttemptOutcome:
         d = claimed.delivery
-        delivery_rows.record_outcome(
-            conn, d.id, d.claim, now, state=state, error=exc.detail, reason=exc.reason
+        delivery_rows.record_outcomes(
+            conn, now, [delivery_rows.Outcome(d.id, d.claim, state, None, exc.detail, exc.reason)]
         )
         log.warning("delivery %s to %s %s: %s", d.id, d.destination, state.value, exc)
         return AttemptOutcome(d.id, d.destination, state, exc.reason)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from hub.envelope import DeliveryState
 from hub.storage.tables import UtcDateTime, deliveries, messages
@@ -159,45 +159,6 @@ def load_claimed(conn: Connection, claims: Sequence[tuple[str, int]]) -> list[Cl
     return out
 
 
-def record_outcome(
-    conn: Connection,
-    delivery_id: str,
-    claim: int,
-    now: datetime,
-    *,
-    state: DeliveryState,
-    next_attempt_at: datetime | None = None,
-    error: str | None = None,
-    reason: str | None = None,
-    receipt_ref: str | None = None,
-) -> bool:
-    """Record an attempt's outcome if the claim still holds. Returns False for a stale claim."""
-    values: dict[str, object] = {
-        "state": state.value,
-        "lease_until": None,
-        "updated_at": now,
-        "last_error": error,
-        "last_reason": reason,
-    }
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if state is DeliveryState.DELIVERED:
-        values["delivered_at"] = now
-        values["receipt_ref"] = receipt_ref
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            and_(
-                deliveries.c.id == delivery_id,
-                deliveries.c.claim == claim,
-                deliveries.c.state == DeliveryState.IN_FLIGHT.value,
-            )
-        )
-        .values(**values)
-    )
-    return bool(result.rowcount == 1)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """One attempt's outcome, to be recorded if its claim still holds."""
@@ -241,7 +202,7 @@ def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[Outcome]
     """Record a batch of outcomes in two round trips; returns the ids recorded.
 
     The claims are read (and locked, on PostgreSQL) first; an outcome whose claim was taken
-    over by a newer attempt is left out, like ``record_outcome`` does one at a time.
+    over by a newer attempt is left out: the newer attempt owns the delivery.
     """
     if not outcomes:
         return set()
@@ -317,13 +278,3 @@ def make_due_again(conn: Connection, delivery_id: str, now: datetime, reason: st
         )
     )
     return bool(result.rowcount == 1)
-
-
-def next_due_at(conn: Connection) -> datetime | None:
-    value: datetime | None = conn.execute(
-        select(deliveries.c.next_attempt_at)
-        .where(deliveries.c.state.in_(_DUE_STATES))
-        .order_by(deliveries.c.next_attempt_at)
-        .limit(1)
-    ).scalar_one_or_none()
-    return value
