@@ -64,6 +64,7 @@ class AuditAction(StrEnum):
     AUDIT_VERIFIED = "audit_verified"
     AUDIT_EXPORTED = "audit_exported"
     SYSTEM_REGISTERED = "system_registered"
+    SYSTEM_CHANGED = "system_changed"  # (de)activated
 
 
 class Outcome(StrEnum):

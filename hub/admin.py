@@ -23,7 +23,7 @@ from contracts.model import Agreement
 from hub.errors import Conflict, GuardUnavailable, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
 from hub.lookups import LOOKUP_TYPES
-from hub.systems import add_system
+from hub.systems import add_system, set_active
 from schemas.registry import CATEGORIES
 
 if TYPE_CHECKING:
@@ -64,6 +64,27 @@ def contracts_errors() -> Iterator[None]:
         raise NotFound(str(exc), reason="agreement_not_found") from exc
     except AgreementStoreUnavailableError as exc:
         raise GuardUnavailable(str(exc), reason="agreement_store_unavailable") from exc
+
+
+def set_system_active(hub: Hub, name: str, active: bool, actor: str, reason: str) -> None:
+    """(De)activate a system's token, e.g. when it has leaked. Takes effect in every API
+    process within the token cache's lifetime (``hub.systems``: 5 s)."""
+    if not reason.strip():
+        raise InputError("a reason is required: it is recorded in the audit trail")
+    with hub.engine.begin() as conn:
+        set_active(conn, name, active)
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=actor,
+                    action=AuditAction.SYSTEM_CHANGED,
+                    source=name,
+                    outcome=Outcome.OK,
+                    reason=f"{'activated' if active else 'deactivated'}: {reason}",
+                )
+            ],
+        )
 
 
 def known_types(hub: Hub) -> frozenset[str]:

@@ -186,6 +186,30 @@ def systems_add(obj: CliContext, name: str, description: str, role: str) -> None
     click.echo(f"system {name!r} registered; keep the token above secret", err=True)
 
 
+@systems.command("deactivate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (required; recorded in the audit trail).")
+@pass_ctx
+def systems_deactivate(obj: CliContext, name: str, reason: str) -> None:
+    """Refuse a system's token from now on (a leaked token, a retired system)."""
+    from hub.admin import set_system_active
+
+    set_system_active(obj.hub, name, False, obj.actor_name, reason)
+    click.echo(f"system {name!r} deactivated; its token is refused within 5 s everywhere")
+
+
+@systems.command("activate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (required; recorded in the audit trail).")
+@pass_ctx
+def systems_activate(obj: CliContext, name: str, reason: str) -> None:
+    """Accept a deactivated system's token again."""
+    from hub.admin import set_system_active
+
+    set_system_active(obj.hub, name, True, obj.actor_name, reason)
+    click.echo(f"system {name!r} active again")
+
+
 @systems.command("list")
 @pass_ctx
 def systems_list(obj: CliContext) -> None:

@@ -14,6 +14,8 @@ from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from contracts.fileformat import dump_agreements
 from hub.cli import cli, register_subcommands
+from hub.errors import AuthenticationError
+from hub.systems import Authenticator
 from tests.integration.spine import SENDER, Spine, close_spine, open_spine
 
 
@@ -77,6 +79,18 @@ def test_systems_add_prints_a_token_that_authenticates(spine: Spine) -> None:
     assert token.startswith("osh_")
     assert spine.hub.authenticator.system_for(f"Bearer {token}") == "phoniro-care"
     assert "phoniro-care" in run(spine, "systems", "list").output
+
+    run(spine, "systems", "deactivate", "phoniro-care", code=2)  # --reason is required
+    run(spine, "systems", "deactivate", "phoniro-care", "--reason", "token leaked")
+    fresh = Authenticator(spine.hub.reader)  # another process: no cached token
+    with pytest.raises(AuthenticationError):
+        fresh.system_for(f"Bearer {token}")
+    run(spine, "systems", "activate", "phoniro-care", "--reason", "new token issued")
+    assert fresh.system_for(f"Bearer {token}") == "phoniro-care"
+    run(spine, "systems", "deactivate", "no-such-system", "--reason", "x", code=1)
+    with spine.hub.reader.connect() as conn:
+        reasons = [e.reason for e in search(conn, AuditQuery(action=AuditAction.SYSTEM_CHANGED))]
+    assert "deactivated: token leaked" in reasons
 
 
 def test_agreements_import_list_show_revoke_export(spine: Spine, tmp_path: Path) -> None:
