@@ -36,7 +36,7 @@ from hub.errors import (
     TransientDeliveryError,
     policy_for,
 )
-from hub.guards import AuditAction, AuditEvent, Guards, Outcome
+from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
 from hub.ports import Adapter
 from hub.routing import RoutingTable
 from hub.storage import deliveries as delivery_rows
@@ -312,9 +312,8 @@ class DeliveryExecutor:
         outcome: Outcome = Outcome.OK,
         reason: str | None = None,
     ) -> list[AuditEvent]:
-        """One entry per data subject, so a subject's extract finds every access."""
         d = claimed.delivery
-        return [
+        return per_subject(
             AuditEvent(
                 actor=HUB_ACTOR,
                 action=action,
@@ -322,11 +321,10 @@ class DeliveryExecutor:
                 district=claimed.district,
                 agreement=agreement_ref,
                 message_id=d.message_id,
-                subject_ref=ref,
                 source=claimed.sender,
                 destination=d.destination,
                 outcome=outcome,
                 reason=reason,
-            )
-            for ref in (subjects or (None,))
-        ]
+            ),
+            subjects,
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -25,7 +25,7 @@ from hub.crypto import Hmacs
 from hub.errors import ContractRefusal, GuardUnavailable, HubError
 from hub.keys import DataKey, KeyStore
 
-__all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome"]
+__all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome", "per_subject"]
 
 
 @contextmanager
@@ -39,6 +39,14 @@ def _fail_closed(guard: str) -> Iterator[None]:
             f"the {guard} cannot be reached; refusing rather than passing data unchecked",
             reason=f"{guard.replace(' ', '_')}_unavailable",
         ) from exc
+
+
+def per_subject(event: AuditEvent, subject_refs: Sequence[str]) -> list[AuditEvent]:
+    """``event`` once per data subject, so a person's art. 15 extract finds every access to
+    their data; once without a subject when the message names none."""
+    if not subject_refs:
+        return [event]
+    return [replace(event, subject_ref=ref) for ref in subject_refs]
 
 
 @dataclass

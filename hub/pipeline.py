@@ -44,7 +44,7 @@ from hub.errors import (
     UnknownMessageType,
 )
 from hub.group_commit import GroupCommitter
-from hub.guards import AuditAction, AuditEvent, Guards, Outcome
+from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
 from hub.identity import parse_identity
 from hub.routing import RoutingTable
 from hub.storage import deliveries as delivery_rows
@@ -285,7 +285,7 @@ class Ingestor:
             subject_refs=p.subject_refs,
             delivery_ids=delivery_ids,
         )
-        events = [
+        events = per_subject(
             AuditEvent(
                 actor=p.sender,
                 action=AuditAction.RECEIVED,
@@ -293,14 +293,13 @@ class Ingestor:
                 district=envelope.district,
                 agreement=p.agreement_ref,
                 message_id=message_id,
-                subject_ref=ref,
                 source=p.sender,
                 destination=",".join(p.destinations),
                 outcome=Outcome.OK,
                 at=p.received_at,
-            )
-            for ref in (p.subject_refs or (None,))
-        ]
+            ),
+            p.subject_refs,
+        )
         return new, IngestResult(message_id, delivery_ids), events
 
     def _repeat(
@@ -324,19 +323,18 @@ class Ingestor:
         exc: HubError,
     ) -> None:
         """Audit a refused message that names a district and data subjects (personal data)."""
-        events = [
+        events = per_subject(
             AuditEvent(
                 actor=sender,
                 action=AuditAction.REFUSED,
                 purpose=envelope.purpose,
                 district=envelope.district,
-                subject_ref=ref,
                 source=sender,
                 outcome=Outcome.REFUSED,
                 reason=exc.reason,
-            )
-            for ref in (subject_refs or (None,))
-        ]
+            ),
+            subject_refs,
+        )
         with self._engine.begin() as conn:
             self._guards.record(conn, events)
         log.info(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from hub import crypto
 from hub.errors import NotFound
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction, AuditEvent, Outcome, per_subject
 from hub.storage import messages as message_rows
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def view_payload(hub: Hub, message_id: str, *, actor: str, reason: str) -> bytes
         document = crypto.unseal(key.key, ciphertext, aad)
         hub.guards.record(
             conn,
-            [
+            per_subject(
                 AuditEvent(
                     actor=actor,
                     action=AuditAction.VIEWED,
@@ -33,11 +33,10 @@ def view_payload(hub: Hub, message_id: str, *, actor: str, reason: str) -> bytes
                     district=message.district,
                     agreement=message.agreement_ref,
                     message_id=message.id,
-                    subject_ref=ref,
                     outcome=Outcome.OK,
                     reason=reason,
-                )
-                for ref in (message_rows.subject_refs(conn, message.id) or (None,))
-            ],
+                ),
+                message_rows.subject_refs(conn, message.id),
+            ),
         )
     return document
