@@ -54,18 +54,6 @@ SETTINGS = {
 }
 
 
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    with Processes(tmp_path / "logs") as processes:
-        yield processes
-
-
-@pytest.fixture
-def double() -> Iterator[HttpDouble]:
-    with HttpDouble() as running:
-        yield running
-
-
 def _envelopes(count: int) -> list[bytes]:
     rng = random.Random(7)
     return [

@@ -68,21 +68,9 @@ SETTINGS = {
 
 
 @pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    with Processes(tmp_path / "logs") as processes:
-        yield processes
-
-
-@pytest.fixture
 def broker(amqp_url: str) -> Iterator[Broker]:
     with broker_for_test(amqp_url, list(worker.app.conf.task_queues or ())) as scoped:
         yield scoped
-
-
-@pytest.fixture
-def double() -> Iterator[HttpDouble]:
-    with HttpDouble() as running:
-        yield running
 
 
 @dataclass
