@@ -93,6 +93,7 @@ from adapters.case_management_mapping import (
     person_id,
     referral_request,
 )
+from adapters.soap import QuietTransport, hardened_settings
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 
@@ -135,7 +136,7 @@ MAX_RETRIES = 4
 
 # zeep has no type annotations: its entry points, typed loosely once here.
 _zeep_client: Callable[..., Any] = zeep.Client
-_zeep_transport: Callable[..., Any] = zeep.Transport
+_zeep_transport: Callable[..., Any] = QuietTransport  # no DEBUG log of personal data
 _serialize: Callable[[Any, type], Any] = serialize_object
 _WSDL_LOAD_ERRORS: tuple[type[Exception], ...] = (requests.HTTPError, *TRANSIENT_ERRORS)
 
@@ -240,13 +241,7 @@ class CaseManagementAdapter:
         return session
 
     def _load(self, session: requests.Session) -> Any:
-        settings = zeep.Settings(
-            strict=True,
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-            xml_huge_tree=False,
-        )
+        settings = hardened_settings()
         transport = _zeep_transport(
             session=session, timeout=self.timeout, operation_timeout=self.timeout
         )

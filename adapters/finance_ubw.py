@@ -103,6 +103,7 @@ from adapters.finance_ubw_mapping import (
     read_payment,
     template_rows,
 )
+from adapters.soap import QuietTransport, hardened_settings
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 
@@ -228,12 +229,10 @@ class UbwFinanceAdapter:
             return
         session = requests.Session()
         session.trust_env = False  # a stray HTTPS_PROXY must not reroute personal data
-        transport = _QuietTransport(  # type: ignore[no-untyped-call]
+        transport = QuietTransport(  # type: ignore[no-untyped-call]
             session=session, timeout=self.timeout, operation_timeout=self.timeout
         )
-        settings = zeep.Settings(
-            strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        settings = hardened_settings()
         try:
             query = self._bind(self.wsdl_queryengine, QUERY_NS, "QueryEngineV201101Soap",
                                QUERY_SERVICE, transport, settings)  # fmt: skip
@@ -369,15 +368,6 @@ class UbwFinanceAdapter:
 class _Services:
     query: Any  # zeep ServiceProxy for QueryEngineV201101
     importer: Any  # zeep ServiceProxy for ImportV200606
-
-
-class _QuietTransport(zeep.Transport):
-    """zeep's transport without its DEBUG log of whole requests (they hold the password)."""
-
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        return self.session.post(
-            address, data=message, headers=headers, timeout=self.operation_timeout
-        )
 
 
 def map_soap_errors(destination: str, call: Callable[[], _T], *, secrets: Sequence[str] = ()) -> _T:

@@ -25,6 +25,7 @@ from adapters.case_management import (
     CaseManagementAdapter,
     referral_request,
 )
+from adapters.soap import hardened_settings
 from bench.processes import child, child_env
 from bench.report import Row
 from bench.workload import Options, scratch_folder
@@ -57,13 +58,7 @@ def _deliveries(prefix: str, count: int) -> list[OutboundDelivery]:
 
 
 def _bare_zeep(url: str) -> Any:
-    settings = zeep.Settings(
-        strict=True,
-        forbid_dtd=True,
-        forbid_entities=True,
-        forbid_external=True,
-        xml_huge_tree=False,
-    )
+    settings = hardened_settings()  # the adapter's own settings, so only the adapter differs
     session = requests.Session()
     session.trust_env = False
     transport = cast(Any, zeep).Transport(session=session, timeout=10, operation_timeout=10)

@@ -6,6 +6,7 @@ zeep on the client side, the double's WSGI app on the server side, the hub's SOA
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import time
@@ -714,3 +715,15 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
             adapter.close()
         assert (stats["mode"], stats["requests"], stats["referrals"]) == ("reject", 2, 1)
         assert stats["wsdl_requests"] == 1
+
+
+def test_no_personal_data_is_logged_even_at_debug(
+    case_adapter: CaseManagementAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    delivery = referral_delivery()
+    assert TOLVAN.family_name.encode() in delivery.document  # worth looking for
+    case_adapter.deliver(delivery)
+    assert caplog.records  # DEBUG logging really was on (urllib3 logs the connection)
+    assert TOLVAN.family_name not in caplog.text
+    assert TOLVAN.identity.canonical[:8] not in caplog.text
