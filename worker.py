@@ -26,7 +26,7 @@ from celery.signals import worker_init
 from kombu import Exchange, Queue
 
 from hub.bootstrap import Hub, build_hub
-from hub.dispatch import DELIVER_TASK
+from hub.outbox.dispatch import DELIVER_TASK
 from hub.settings import Settings, load_settings
 
 QUEUE = "omsorgshub.deliver"
@@ -94,7 +94,7 @@ def _get_hub() -> Hub:
     with _hub_lock:
         if _hub is None:
             # A worker only executes: its dispatcher is never used (the relay claims elsewhere).
-            from hub.dispatch import CeleryDispatcher
+            from hub.outbox.dispatch import CeleryDispatcher
 
             _hub = build_hub(_settings, dispatcher=CeleryDispatcher(app, QUEUE))
         return _hub

@@ -19,6 +19,6 @@ guards                 audit append / verify; end to end with   storage or hashi
 =====================  =======================================  ================================
 
 Speed is measured here and never asserted in tests. Each scenario builds a fresh hub in a
-temporary folder (``hub.sandbox.Sandbox``) and removes it afterwards. Results and the machine
+temporary folder (``hub.demo.sandbox.Sandbox``) and removes it afterwards. Results and the machine
 they were measured on are in docs/BENCHMARKS.md.
 """

@@ -31,7 +31,7 @@ from audit.trail import AuditTrail
 from contracts.cache import AgreementCache
 from contracts.model import Agreement
 from hub.bootstrap import Hub
-from hub.keys import DataKey, KeyStore, load_master_key
+from hub.keys.store import DataKey, KeyStore, load_master_key
 
 ConnectionSource = Connection | Callable[[], AbstractContextManager[Connection]]
 

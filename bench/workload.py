@@ -2,7 +2,7 @@
 
 The messages are ``case.referral`` envelopes from the contact centre ("aldre-direkt") spread
 over the demo's three districts, one data subject each, each with its own message id (about
-1 KB of XML). The hub is the demo's set-up (``hub.demo``): its agreements and routes, with
+1 KB of XML). The hub is the demo's set-up (``hub.demo.command``): its agreements and routes, with
 every destination pointed at one URL (an HTTP double).
 """
 
@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
-from hub.demo import CONTACT_CENTRE, DISTRICTS, demo_agreements, demo_routes
-from hub.fictional import FictionalPeople, referral_envelope
+from hub.demo.fictional import FictionalPeople, referral_envelope
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import CONTACT_CENTRE, DISTRICTS, demo_agreements, demo_routes
 from hub.ports import Dispatcher
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.services.agreements import add_agreements, register_system
 
 SENDER = CONTACT_CENTRE
 DESTINATIONS = (*(f"case-{d.removeprefix('sdn-')}" for d in DISTRICTS), "combine-timereports")

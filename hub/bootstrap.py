@@ -20,20 +20,20 @@ from audit.signing import load_signer
 from audit.trail import AuditTrail
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
-from hub.crypto import Hmacs
-from hub.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
-from hub.dispatch import InProcessDispatcher
 from hub.guards import Guards
-from hub.keys import KeyStore, load_master_key
-from hub.lookups import Lookups
-from hub.pipeline import Ingestor
+from hub.ingest.pipeline import Ingestor
+from hub.ingest.routing import RoutingTable, load_routing
+from hub.keys.crypto import Hmacs
+from hub.keys.store import KeyStore, load_master_key
+from hub.outbox.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
+from hub.outbox.dispatch import InProcessDispatcher
+from hub.outbox.relay import Relay
+from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher
-from hub.relay import Relay
-from hub.retry import RetryPolicy
-from hub.routing import RoutingTable, load_routing
+from hub.services.lookups import Lookups
+from hub.services.systems import Authenticator
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
-from hub.systems import Authenticator
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 

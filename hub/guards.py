@@ -21,9 +21,9 @@ from contracts.cache import AgreementCache
 from contracts.errors import ContractsError
 from contracts.model import Agreement
 from contracts.policy import Decision, decide_delivery, decide_ingest
-from hub.crypto import Hmacs
 from hub.errors import ContractRefusal, GuardUnavailable, HubError
-from hub.keys import DataKey, KeyStore
+from hub.keys.crypto import Hmacs
+from hub.keys.store import DataKey, KeyStore
 
 __all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome", "per_subject"]
 

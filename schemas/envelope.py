@@ -34,7 +34,7 @@ class ParsedEnvelope:
     """A received envelope that passed every schema check.
 
     ``subjects`` are ``(scheme, value)`` pairs as written (``se``/``dk``); their check digits
-    are verified by the hub (``hub.identity``), not here.
+    are verified by the hub (``hub.ingest.identity``), not here.
     """
 
     message_type: str

@@ -15,7 +15,7 @@ as one document, types inlined, ``soap:address`` pointing here), ``GET /_stats``
 
 Behaviour: the ``LogicalAddress`` header names the district; an unknown one is a Client fault.
 Each district has seeded fictional clients (``case_management_seed.seed_clients``, made with
-``hub.fictional``) with decisions, fee basis, provider and case officer. ``GetClientSummary``
+``hub.demo.fictional``) with decisions, fee basis, provider and case officer. ``GetClientSummary``
 answers without a ``client`` element for a person the district has no case for. ``ReferCase``
 and ``ReportExecutionEvent`` are stored once per ``idempotencyKey``; a repeat answers the first
 reference with ``duplicate=true``. An execution event must name a decision of that client in

@@ -1,6 +1,6 @@
 """The fictional clients the case-management double starts with, one set per district.
 
-:func:`seed_clients` makes them with ``hub.fictional``, the same for the same arguments: each
+:func:`seed_clients` makes them with ``hub.demo.fictional``, the same for the same arguments: each
 client has a name, an identity number, decisions under SoL (born before 1960: home care and a
 few other services) or LSS (personal assistance and the like) with interventions, dates,
 granted hours and an execution state, a fee basis, a provider and a case officer.
@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeAlias
 
-from hub.fictional import PROVIDERS, FictionalPeople, FictionalProvider
-from hub.identity import IdentityNumber
+from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalProvider
+from hub.ingest.identity import IdentityNumber
 
 DISTRICTS = ("sdn-sodermalm", "sdn-kungsholmen", "sdn-farsta")
 OID_PERSONNUMMER = "1.2.752.129.2.1.3.1"

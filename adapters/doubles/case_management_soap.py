@@ -21,7 +21,7 @@ from typing import Literal, cast
 from lxml import etree
 
 from adapters.doubles.case_management_seed import OID_CPR, SeededClient, person_id_of
-from hub.identity import IdentityNumber
+from hub.ingest.identity import IdentityNumber
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CORE_NS = "urn:riv:omsorgshub:casemanagement:1"
@@ -242,7 +242,7 @@ def _code(parent: etree._Element, name: str, code: tuple[str, str]) -> None:
 def referral_document(payload: bytes) -> bytes:
     """The hub ``case.referral`` v1 document a stored ReferCase carried (see ``referrals()``).
 
-    The inverse of the adapter's mapping, serialized as ``hub.fictional`` writes documents and
+    The inverse of the adapter's mapping, serialized as ``hub.demo.fictional`` writes documents and
     with identity numbers in their usual written form, so that tests and the demo can compare
     what the case system received with what the hub sent.
     """

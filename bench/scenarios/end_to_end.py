@@ -38,8 +38,8 @@ from bench.workload import (
     prepare_hub,
     scratch_folder,
 )
-from hub.delivery import AttemptOutcome
-from hub.demo import DISTRICTS
+from hub.demo.scenario import DISTRICTS
+from hub.outbox.delivery import AttemptOutcome
 from schemas.envelope import read_envelope
 from schemas.registry import default_registry
 

@@ -41,7 +41,7 @@ from bench.report import Row
 from bench.scenarios.end_to_end import Delivered, measure_embedded
 from bench.scenarios.pipeline import UNUSED_URL, bare_engine
 from bench.workload import Options, documents, ingest_all, prepare_hub, scratch_folder
-from hub.demo import DISTRICTS
+from hub.demo.scenario import DISTRICTS
 
 APPEND_TARGET = 10_000.0
 VERIFY_TARGET = 200_000.0

@@ -29,8 +29,8 @@ from adapters.soap import hardened_settings
 from bench.processes import child, child_env
 from bench.report import Row
 from bench.workload import Options, scratch_folder
+from hub.demo.fictional import FictionalPeople, referral_body
 from hub.envelope import OutboundDelivery
-from hub.fictional import FictionalPeople, referral_body
 
 TARGET_RATIO = 0.8
 BLOCK = 100

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from adapters.doubles.http_double import HttpDouble
-from hub.admin import add_agreements, register_system
-from hub.demo import CONTACT_CENTRE, demo_agreements
-from hub.fictional import FictionalPeople, referral_envelope
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.demo.fictional import FictionalPeople, referral_envelope
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
+from hub.services.agreements import add_agreements, register_system
 from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries
 from tests.e2e.processes import (

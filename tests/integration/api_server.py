@@ -7,7 +7,7 @@ then serves ``create_app(hub)`` with uvicorn in a thread on a free 127.0.0.1 por
 *not* started: a test calls ``ApiServer.start_delivery()`` when it wants the relay running, so
 the state of a message before delivery can be observed without a race.
 
-The builders make fictional envelopes (``hub.fictional``) and small variations of them.
+The builders make fictional envelopes (``hub.demo.fictional``) and small variations of them.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from sqlalchemy import func, select
 from adapters.doubles.http_double import HttpDouble
 from audit.entry import AuditAction, AuditEntry
 from audit.search import AuditQuery, search
-from hub.admin import add_agreements, register_system
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.demo import CONTACT_CENTRE, DISTRICTS, TIME_APP, demo_agreements, free_port
-from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
-from hub.identity import IdentityNumber
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.demo.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import CONTACT_CENTRE, DISTRICTS, TIME_APP, demo_agreements, free_port
+from hub.ingest.identity import IdentityNumber
+from hub.services.agreements import add_agreements, register_system
 from hub.storage.tables import messages
 
 PROBLEM = "application/problem+json"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from adapters.doubles.http_double import HttpDouble
 from contracts.model import Agreement
-from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
-from hub.demo import demo_agreements
-from hub.fictional import FictionalPeople, FictionalPerson, referral_envelope
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.demo.fictional import FictionalPeople, FictionalPerson, referral_envelope
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import demo_agreements
+from hub.services.agreements import add_agreements, register_system
 from hub.storage import deliveries as delivery_rows
 
 DISTRICT = "sdn-sodermalm"

@@ -11,9 +11,9 @@ import pytest
 
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
-from hub.admin import register_system
 from hub.bootstrap import Hub
-from hub.sandbox import Sandbox
+from hub.demo.sandbox import Sandbox
+from hub.services.agreements import register_system
 from tests.integration.api_server import ServerThread, serve
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "agreement-sodermalm.toml"

@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from audit.entry import AuditAction
-from hub.admin import revoke_agreement
 from hub.bootstrap import build_hub
-from hub.demo import CONTACT_CENTRE, TIME_APP
-from hub.sandbox import Sandbox
+from hub.demo.sandbox import Sandbox
+from hub.demo.scenario import CONTACT_CENTRE, TIME_APP
+from hub.services.agreements import revoke_agreement
 from tests.integration.api_server import (
     API,
     OUTSIDER,

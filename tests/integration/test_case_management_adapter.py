@@ -28,14 +28,14 @@ from adapters.case_management_mapping import referral_request
 from adapters.doubles.case_management_double import SERVICE_PATH, CaseManagementDouble
 from adapters.doubles.case_management_seed import SeededClient, SeededDecision, person_id_of
 from adapters.doubles.case_management_soap import execution_event_document
-from hub.admin import add_agreements, register_system
-from hub.demo import demo_agreements
+from hub.demo.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import demo_agreements
 from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
-from hub.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
-from hub.identity import parse_identity
+from hub.ingest.identity import parse_identity
 from hub.ports import Adapter, LookupAdapter
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.services.agreements import add_agreements, register_system
 from tests.adapter_contract import (
     FICTIONAL_NAME,
     FICTIONAL_PERSONNUMMER,

@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from contracts.fileformat import dump_agreements
-from hub.cli import cli, register_subcommands
+from hub.cli.main import cli, register_subcommands
 from hub.errors import AuthenticationError
-from hub.systems import Authenticator
+from hub.services.systems import Authenticator
 from tests.integration.spine import SENDER, Spine, close_spine, open_spine
 
 

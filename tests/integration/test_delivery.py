@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
-from hub.cli import cli, register_subcommands
+from hub.cli.main import cli, register_subcommands
 from hub.envelope import DeliveryState
 from hub.storage.tables import deliveries
 from tests.integration.spine import LEASE, RETRY, Spine, close_spine, open_spine

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from hub.errors import GuardUnavailable, HubError, InputError
-from hub.group_commit import GroupCommitter
+from hub.ingest.group_commit import GroupCommitter
 from hub.storage.engine import make_engine
 
 

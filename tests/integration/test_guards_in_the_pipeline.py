@@ -12,10 +12,10 @@ from sqlalchemy import func, select, text
 
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
-from hub.admin import revoke_agreement
 from hub.errors import ContractRefusal, GuardUnavailable, InvalidIdentityNumber, KeyShredded
+from hub.services.agreements import revoke_agreement
+from hub.services.messages import view_payload
 from hub.storage.tables import messages
-from hub.viewing import view_payload
 from tests.integration.spine import LEASE, SENDER, Spine, close_spine, open_spine
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.errors import HostileXml, IdempotencyConflict
-from hub.pipeline import IngestResult
+from hub.ingest.pipeline import IngestResult
 from hub.storage.tables import deliveries, messages
 from tests.integration.spine import SENDER, Spine, close_spine, open_spine
 

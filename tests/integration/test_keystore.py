@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 
-from hub import crypto
 from hub.errors import (
     ConfigError,
     CryptoError,
@@ -28,7 +27,8 @@ from hub.errors import (
     KeyShredded,
     NotFound,
 )
-from hub.keys import (
+from hub.keys import crypto
+from hub.keys.store import (
     KeyState,
     KeyStore,
     LocalMasterKey,

@@ -15,9 +15,9 @@ from adapters.doubles.ubw_double import TOLVAN, UbwDouble
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from contracts.model import Agreement
-from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.services.agreements import add_agreements, register_system
 from hub.storage.tables import messages
 from tests.integration.api_server import ServerThread, serve
 

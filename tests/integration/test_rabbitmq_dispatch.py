@@ -30,12 +30,12 @@ from sqlalchemy import select
 
 import worker
 from adapters.doubles.http_double import HttpDouble
-from hub.admin import add_agreements, register_system
 from hub.bootstrap import Hub
-from hub.demo import CONTACT_CENTRE, demo_agreements
-from hub.dispatch import DELIVER_TASK, CeleryDispatcher
-from hub.fictional import FictionalPeople, FictionalPerson, referral_envelope
-from hub.sandbox import DestinationSpec, Sandbox
+from hub.demo.fictional import FictionalPeople, FictionalPerson, referral_envelope
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
+from hub.outbox.dispatch import DELIVER_TASK, CeleryDispatcher
+from hub.services.agreements import add_agreements, register_system
 from hub.storage.tables import deliveries
 from tests.e2e.processes import (
     Broker,

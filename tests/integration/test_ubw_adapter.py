@@ -19,9 +19,9 @@ from adapters.doubles.ubw_double import IMPORT_SERVICE, QUERY_SERVICE, Invoice, 
 from adapters.finance_ubw import UbwFinanceAdapter
 from adapters.finance_ubw_mapping import ABW_NS, AGRLIB_NS, PAYMENT_NS
 from adapters.ocr import make_ocr
+from hub.demo.fictional import FictionalPeople
 from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from hub.fictional import FictionalPeople
 from tests.adapter_contract import (
     FICTIONAL_NAME,
     FICTIONAL_PERSONNUMMER,

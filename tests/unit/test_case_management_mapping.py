@@ -42,6 +42,7 @@ from adapters.doubles.case_management_soap import (
     execution_event_document,
     referral_document,
 )
+from hub.demo.fictional import FictionalPeople, FictionalPerson, referral_body
 from hub.envelope import OutboundDelivery
 from hub.errors import (
     ConfigError,
@@ -49,8 +50,7 @@ from hub.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from hub.fictional import FictionalPeople, FictionalPerson, referral_body
-from hub.identity import parse_identity
+from hub.ingest.identity import parse_identity
 from schemas.errors import SchemaError
 from schemas.parser import parse_xml
 from schemas.registry import MessageType, Registry
@@ -288,7 +288,7 @@ def test_person_ids(text: str, scheme: str, expected: tuple[str, str]) -> None:
 
 
 def test_person_ids_agree_with_the_hubs_identity_rules() -> None:
-    # The adapter may not import hub.identity; its copy of the century rule must agree.
+    # The adapter may not import hub.ingest.identity; its copy of the century rule must agree.
     reference = date(2024, 5, 2)
     for person in FictionalPeople(3).take(400):
         canonical = person.identity.canonical

@@ -1,4 +1,4 @@
-"""hub.crypto: AES-256-GCM sealing, the payload binding, keyed hashes. No I/O."""
+"""hub.keys.crypto: AES-256-GCM sealing, the payload binding, keyed hashes. No I/O."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from hub import crypto
-from hub.crypto import Hmacs, payload_aad, seal, unseal
 from hub.errors import CryptoError
+from hub.keys import crypto
+from hub.keys.crypto import Hmacs, payload_aad, seal, unseal
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -12,8 +12,7 @@ from lxml import etree
 
 from adapters.finance_ubw import parse_body, read_deferral, read_payment
 from adapters.ocr import make_ocr
-from hub.errors import PermanentDeliveryError
-from hub.fictional import (
+from hub.demo.fictional import (
     DEFERRAL_NS,
     EVENT_NS,
     KINDS,
@@ -28,7 +27,8 @@ from hub.fictional import (
     referral_envelope,
     visit_body,
 )
-from hub.identity import luhn_check_digit, parse_identity
+from hub.errors import PermanentDeliveryError
+from hub.ingest.identity import luhn_check_digit, parse_identity
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
 from schemas.registry import Registry, default_registry

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from hub.errors import InvalidIdentityNumber
-from hub.identity import IdentityNumber, parse_identity
+from hub.ingest.identity import IdentityNumber, parse_identity
 
 TODAY = date(2024, 6, 1)
 

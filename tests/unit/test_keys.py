@@ -1,4 +1,4 @@
-"""hub.keys without I/O: the local master key, the wrap context, env-var loading, DataKey."""
+"""hub.keys.store without I/O: the local master key, the wrap context, env-var loading, DataKey."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import ConfigError, CryptoError
-from hub.keys import DataKey, KeyStore, LocalMasterKey, key_context, load_master_key
+from hub.keys.store import DataKey, KeyStore, LocalMasterKey, key_context, load_master_key
 
 SECRET = bytes(range(32))
 DATA_KEY = bytes(range(200, 232))

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.errors import ConfigError, RoutingError
-from hub.retry import RetryPolicy
-from hub.routing import parse_routing
+from hub.ingest.routing import parse_routing
+from hub.outbox.retry import RetryPolicy
 
 DEFAULTS = RetryPolicy(base_seconds=2, cap_seconds=60, max_attempts=5, max_age_seconds=3600)
 TABLE = {

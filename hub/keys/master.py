@@ -6,7 +6,7 @@ an existing file; :func:`load_master_key` reads it, refusing a file group or oth
 or in an environment variable. The raw secret is only ever HKDF input: wrapping uses one
 derived key (AES-256-GCM with the wrap context as associated data), ``derive(purpose)`` gives
 others (the HMAC secret). :func:`key_context` binds a wrapped data key to its district and
-version, so a wrapped key moved to another row does not unwrap. ``hub.keys`` keeps the wrapped
+version, so a wrapped key moved to another row does not unwrap. ``hub.keys.store`` keeps the wrapped
 data keys and re-exports these names.
 """
 
@@ -22,8 +22,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub import crypto
 from hub.errors import ConfigError, CryptoError, GuardUnavailable
+from hub.keys import crypto
 
 MASTER_KEY_BYTES = 32
 _WRAP_INFO = b"omsorgshub/master-wrap/v1"

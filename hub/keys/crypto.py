@@ -1,7 +1,8 @@
 """Payload encryption and keyed hashing: pure functions, no I/O, no key management.
 
 Why this module exists: no personal data may lie in plain text at rest. Payloads are sealed with
-AES-256-GCM under a per-district data key (``hub.keys`` finds and unwraps that key); searchable
+AES-256-GCM under a per-district data key (``hub.keys.store`` finds and unwraps that key);
+searchable
 identifiers and content fingerprints are keyed HMACs, so a stolen database yields neither
 personnummer nor a dictionary to test them against.
 

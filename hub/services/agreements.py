@@ -22,8 +22,8 @@ from contracts.fileformat import parse_agreements as parse_agreement_text
 from contracts.model import Agreement
 from hub.errors import Conflict, GuardUnavailable, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
-from hub.lookups import LOOKUP_TYPES
-from hub.systems import add_system, set_active
+from hub.services.lookups import LOOKUP_TYPES
+from hub.services.systems import add_system, set_active
 from schemas.registry import CATEGORIES
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def contracts_errors() -> Iterator[None]:
 
 def set_system_active(hub: Hub, name: str, active: bool, actor: str, reason: str) -> None:
     """(De)activate a system's token, e.g. when it has leaked. Takes effect in every API
-    process within the token cache's lifetime (``hub.systems``: 5 s)."""
+    process within the token cache's lifetime (``hub.services.systems``: 5 s)."""
     if not reason.strip():
         raise InputError("a reason is required: it is recorded in the audit trail")
     with hub.engine.begin() as conn:

@@ -3,7 +3,7 @@
 Shipped with the product like the doubles are (a fake you can trust is one that is used by the
 real thing): ``Sandbox`` writes settings and a routing table into its folder, initializes keys
 and the database, and builds the hub; ``register_system`` and ``add_agreements`` of
-``hub.admin`` do the rest with their audit entries.
+``hub.services.agreements`` do the rest with their audit entries.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from hub.bootstrap import Hub, build_hub, utc_now
-from hub.initialize import initialize
 from hub.ports import Dispatcher
+from hub.services.initialize import initialize
 from hub.settings import Settings, load_settings
 
 

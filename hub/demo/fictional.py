@@ -2,7 +2,7 @@
 
 Everything here is made up and deterministic: the same seed gives the same people and the same
 documents, byte for byte. Names are obviously invented ("Testa Fiktivsson"); identity numbers
-have valid check digits (they must pass :func:`hub.identity.parse_identity`) but are drawn at
+have valid check digits (they must pass :func:`hub.ingest.identity.parse_identity`) but are drawn at
 random, so the names, not the numbers, are what mark a record as fictional. Phone numbers come
 from the ranges the Swedish Post and Telecom Authority (PTS) reserves for fiction
 (070-1740605…699, 08-46500400…499). Organisation numbers of the fictional assistance providers
@@ -29,7 +29,7 @@ from typing import cast
 
 from lxml import etree
 
-from hub.identity import IdentityNumber, luhn_check_digit, parse_identity
+from hub.ingest.identity import IdentityNumber, luhn_check_digit, parse_identity
 from schemas.parser import parse_xml
 from schemas.registry import ENVELOPE_NS
 

@@ -7,7 +7,7 @@ would make every stored payload unreadable), and migrations only apply what is m
 from __future__ import annotations
 
 from audit.signing import generate_signing_key
-from hub.keys import init_master_key
+from hub.keys.store import init_master_key
 from hub.settings import Settings
 from hub.storage.engine import make_engine
 from hub.storage.migrate import upgrade

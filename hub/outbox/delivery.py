@@ -26,7 +26,6 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from adapters import create as create_adapter
-from hub import crypto
 from hub.envelope import DeliveryState, OutboundDelivery, Receipt
 from hub.errors import (
     GuardUnavailable,
@@ -37,8 +36,9 @@ from hub.errors import (
     policy_for,
 )
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
+from hub.ingest.routing import RoutingTable
+from hub.keys import crypto
 from hub.ports import Adapter
-from hub.routing import RoutingTable
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 from hub.storage.deliveries import ClaimedDelivery

@@ -1,7 +1,8 @@
 """The administrators' API: agreements, with an ``admin`` token (``systems add --role admin``).
 
 The same operations as ``omsorgshub agreements …``, through the same audited functions
-(``hub.admin``): every change is a new version with its ``agreement_changed`` audit entry. An
+(``hub.services.agreements``): every change is a new version with its ``agreement_changed``
+audit entry. An
 agreement is uploaded in its strict TOML file format, so the API and the CLI accept exactly the
 same documents.
 """
@@ -17,9 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.model import Agreement
-from hub.admin import add_agreements, contracts_errors, parse_agreements, revoke_agreement
 from hub.bootstrap import Hub
 from hub.errors import InputError, PayloadTooLarge, UnsupportedMediaType
+from hub.services.agreements import (
+    add_agreements,
+    contracts_errors,
+    parse_agreements,
+    revoke_agreement,
+)
 
 _TOML_TYPES = {"application/toml", "text/plain", "application/x-toml"}
 _MAX_FILE = 256 * 1024

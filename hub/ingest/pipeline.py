@@ -2,7 +2,7 @@
 
     parse + validate (schemas/)          hostile or invalid XML never gets further
     identity numbers → keyed HMACs       invalid numbers refused; the numbers are never stored
-    routing                              which destinations (hub.routing)
+    routing                              which destinations (hub.ingest.routing)
     authorize (contracts/ via Guards)    default deny: sender, purpose, type, categories,
                                          consent, and every recipient
     one transaction:                     idempotency, data key, AES-256-GCM seal,
@@ -29,7 +29,6 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from hub import crypto
 from hub.errors import (
     ConfigError,
     ContractRefusal,
@@ -43,10 +42,11 @@ from hub.errors import (
     SchemaInvalid,
     UnknownMessageType,
 )
-from hub.group_commit import GroupCommitter
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
-from hub.identity import parse_identity
-from hub.routing import RoutingTable
+from hub.ingest.group_commit import GroupCommitter
+from hub.ingest.identity import parse_identity
+from hub.ingest.routing import RoutingTable
+from hub.keys import crypto
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 from hub.storage.engine import reader

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from hub.errors import ConfigError, RoutingError
-from hub.retry import RetryPolicy
+from hub.outbox.retry import RetryPolicy
 
 
 @dataclass(frozen=True)

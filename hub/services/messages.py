@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub import crypto
 from hub.errors import NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome, per_subject
+from hub.keys import crypto
 from hub.storage import messages as message_rows
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from hub.api_admin import admin_router
+from hub.api.admin import admin_router
+from hub.api.metrics import metrics_registry, render
 from hub.bootstrap import Hub
 from hub.errors import (
     HubError,
@@ -28,8 +29,7 @@ from hub.errors import (
     UnsupportedMediaType,
     policy_for,
 )
-from hub.lookups import LookupQuestion
-from hub.metrics import metrics_registry, render
+from hub.services.lookups import LookupQuestion
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
 

@@ -1,6 +1,6 @@
 """Master key and per-district data keys (envelope encryption, crypto-shredding).
 
-Why: payloads are sealed under a per-district, versioned data key (``hub.crypto``). Data keys
+Why: payloads are sealed under a per-district, versioned data key (``hub.keys.crypto``). Data keys
 live in ``district_keys`` only wrapped by the master key, so a copy of the database alone
 decrypts nothing. Destroying one wrapped key version (shredding) makes every payload sealed under
 it unreadable for good: that is how retention ends, provably.
@@ -8,7 +8,7 @@ it unreadable for good: that is how retention ends, provably.
 - ``MasterKey`` is the port: ``LocalMasterKey`` (a 32-byte secret in a 0600 file or an
   environment variable) today, a KMS or Vault transit later. The raw secret is only ever HKDF
   input: wrapping uses one derived key, ``derive(purpose)`` gives others (the HMAC secret).
-  They live in ``hub.masterkey``; this module re-exports them.
+  They live in ``hub.keys.master``; this module re-exports them.
 - ``KeyStore`` works on a ``Connection`` the caller passes, inside the caller's transaction; it
   never commits. SQLite and PostgreSQL (READ COMMITTED, the default).
 
@@ -47,9 +47,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hub import crypto
 from hub.errors import ConfigError, GuardUnavailable, InputError, KeyShredded, NotFound
-from hub.masterkey import (
+from hub.keys import crypto
+from hub.keys.master import (
     MASTER_KEY_BYTES,
     LocalMasterKey,
     MasterKey,

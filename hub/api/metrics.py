@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.delivery import AttemptOutcome
+from hub.outbox.delivery import AttemptOutcome
 from hub.storage import messages as message_rows
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The demo's run: set up, start everything on 127.0.0.1, send, disturb, wait, report.
 
-Kept apart from ``hub.demo`` (the command and the demo's fixed data) so each stays readable.
+Kept apart from ``hub.demo.command`` (the command and the demo's fixed data) so each stays readable.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from audit.report import subject_report, to_csv
 from audit.signing import load_verifier
 from audit.trail import load_checkpoints
 from audit.verify import load_entries, verify
-from hub.admin import add_agreements, register_system
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.demo import (
+from hub.demo.fictional import FictionalPeople, referral_envelope
+from hub.demo.sandbox import Sandbox
+from hub.demo.scenario import (
     CASE_SYSTEM,
     CONSENT,
     CONTACT_CENTRE,
@@ -37,8 +38,6 @@ from hub.demo import (
     TIME_APP,
     TIMEREPORTS,
     TOO_LONG_DAYS,
-    DemoStream,
-    Outgoing,
     Tally,
     case_destination,
     demo_agreements,
@@ -49,9 +48,12 @@ from hub.demo import (
     free_port,
     percentile,
 )
-from hub.fictional import FictionalPeople, referral_envelope
-from hub.identity import parse_identity
-from hub.sandbox import Sandbox
+from hub.demo.stream import (
+    DemoStream,
+    Outgoing,
+)
+from hub.ingest.identity import parse_identity
+from hub.services.agreements import add_agreements, register_system
 from hub.storage import messages as message_rows
 
 UBW_PASSWORD = "demo-losenord-fiktivt"  # noqa: S105  # the demo double's made-up password

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from hub.cli import CliContext, pass_ctx
+from hub.cli.context import CliContext, pass_ctx
 from hub.envelope import DeliveryState
 from hub.errors import InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
@@ -81,7 +81,7 @@ def messages_show(obj: CliContext, message_id: str, payload: bool, reason: str |
             + (f"  last: {r.last_reason}: {r.last_error}" if r.last_error else "")
         )
     if payload:
-        from hub.viewing import view_payload
+        from hub.services.messages import view_payload
 
         assert reason is not None
         click.echo("payload:")
@@ -173,7 +173,7 @@ def lookup(
     """Ask a district's system: KIND is client_summary or invoice_status (audited)."""
     import json
 
-    from hub.lookups import LookupQuestion
+    from hub.services.lookups import LookupQuestion
 
     parsed = {}
     for item in params:
@@ -195,9 +195,3 @@ def lookup(
         )
     )
     click.echo(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
-
-
-def register(root: click.Group) -> None:
-    root.add_command(messages)
-    root.add_command(deliveries)
-    root.add_command(lookup)

@@ -1,76 +1,23 @@
 """The ``omsorgshub`` command line (also ``python -m hub``).
 
-The root group and the commands that set up and run the hub. Message, delivery, key,
-agreement and audit commands live beside it (``hub.cli_messages``, ``hub.cli_guards``).
+The root group and the commands that set up and run the hub; each other group lives in a module
+of its own beside this one (``systems``, ``messages``, ``keys``, ``agreements``, ``audit``) and
+imports only ``hub.cli.context``.
+
 Errors are printed as one line with their reason code and exit with status 2 (usage, settings,
 input the user can fix) or 1 (anything else); no traceback for an expected failure.
 """
 
 from __future__ import annotations
 
-import getpass
 import logging
 import signal
-import sys
-from dataclasses import dataclass, field
-from typing import Any
 
 import click
 
-from hub.errors import ConfigError, HubError, InputError
-from hub.settings import SETTINGS, Settings, load_settings
-
-
-@dataclass
-class CliContext:
-    """Lazily built: ``--help`` and ``config show`` must work without a master key."""
-
-    _settings: Settings | None = None
-    _hub: Any = None
-    actor_name: str = field(default_factory=lambda: f"operator:{_user()}")
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings()
-        return self._settings
-
-    @property
-    def hub(self) -> Any:
-        if self._hub is None:
-            from hub.bootstrap import build_hub
-
-            self._hub = build_hub(self.settings)
-        return self._hub
-
-    def close(self) -> None:
-        if self._hub is not None:
-            self._hub.close()
-            self._hub = None
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-pass_ctx = click.make_pass_decorator(CliContext)
-
-
-class HubGroup(click.Group):
-    """Turns hub errors into one readable line instead of a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ConfigError, InputError) as exc:  # the user's to fix: settings, arguments, files
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except HubError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+from hub.cli.context import CliContext, HubGroup, pass_ctx
+from hub.errors import ConfigError
+from hub.settings import SETTINGS, Settings
 
 
 @click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,7 +56,7 @@ def init(obj: CliContext) -> None:
     Safe to run again: an existing master key is never overwritten (that would make every
     stored payload unreadable) and migrations apply only what is missing.
     """
-    from hub.initialize import initialize
+    from hub.services.initialize import initialize
 
     for line in initialize(obj.settings):
         click.echo(line)
@@ -160,70 +107,6 @@ def db_upgrade(obj: CliContext) -> None:
     engine.dispose()
 
 
-# -- systems ----------------------------------------------------------------------------------
-@cli.group()
-def systems() -> None:
-    """Registered systems (senders) and their tokens."""
-
-
-@systems.command("add")
-@click.argument("name")
-@click.option("--description", default="", help="What the system is (shown in listings).")
-@click.option(
-    "--role",
-    type=click.Choice(["system", "admin"]),
-    default="system",
-    show_default=True,
-    help="system: sends messages and asks lookups; admin: manages agreements over the API.",
-)
-@pass_ctx
-def systems_add(obj: CliContext, name: str, description: str, role: str) -> None:
-    """Register a system and print its bearer token (shown only this once)."""
-    from hub.admin import register_system
-
-    token = register_system(obj.hub, name, description, obj.actor_name, role)
-    click.echo(token)
-    click.echo(f"system {name!r} registered; keep the token above secret", err=True)
-
-
-@systems.command("deactivate")
-@click.argument("name")
-@click.option("--reason", required=True, help="Why (required; recorded in the audit trail).")
-@pass_ctx
-def systems_deactivate(obj: CliContext, name: str, reason: str) -> None:
-    """Refuse a system's token from now on (a leaked token, a retired system)."""
-    from hub.admin import set_system_active
-
-    set_system_active(obj.hub, name, False, obj.actor_name, reason)
-    click.echo(f"system {name!r} deactivated; its token is refused within 5 s everywhere")
-
-
-@systems.command("activate")
-@click.argument("name")
-@click.option("--reason", required=True, help="Why (required; recorded in the audit trail).")
-@pass_ctx
-def systems_activate(obj: CliContext, name: str, reason: str) -> None:
-    """Accept a deactivated system's token again."""
-    from hub.admin import set_system_active
-
-    set_system_active(obj.hub, name, True, obj.actor_name, reason)
-    click.echo(f"system {name!r} active again")
-
-
-@systems.command("list")
-@pass_ctx
-def systems_list(obj: CliContext) -> None:
-    """List registered systems."""
-    from hub.systems import list_systems
-
-    with obj.hub.reader.connect() as conn:
-        for s in list_systems(conn):
-            state = "active" if s.active else "inactive"
-            click.echo(
-                f"{s.name:<30} {s.role:<7} {state:<9} {s.created_at:%Y-%m-%d}  {s.description}"
-            )
-
-
 # -- running ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--host", default=None, help="Listen address (default: setting api_host).")
@@ -238,7 +121,7 @@ def serve(obj: CliContext, host: str | None, port: int | None, no_worker: bool) 
     """Run the HTTP API, with the embedded relay and delivery worker unless --no-worker."""
     import uvicorn
 
-    from hub.api import create_app
+    from hub.api.app import create_app
 
     hub = obj.hub
     _configure_logging(obj.settings)
@@ -257,7 +140,7 @@ def serve(obj: CliContext, host: str | None, port: int | None, no_worker: bool) 
 def relay(obj: CliContext) -> None:
     """Scaled out: run the relay/sweeper that hands due deliveries to Celery workers."""
     from hub.bootstrap import build_hub
-    from hub.dispatch import CeleryDispatcher
+    from hub.outbox.dispatch import CeleryDispatcher
 
     s = obj.settings
     if s.embedded:
@@ -286,12 +169,20 @@ def _configure_logging(settings: Settings) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub import cli_guards, cli_messages
-    from hub.demo import demo_command
+    from hub.cli import agreements, audit, keys, messages, systems
+    from hub.demo.command import demo_command
 
-    cli_messages.register(cli)
-    cli_guards.register(cli)
-    cli.add_command(demo_command)
+    for command in (
+        systems.systems,
+        messages.messages,
+        messages.deliveries,
+        messages.lookup,
+        keys.keys,
+        agreements.agreements,
+        audit.audit_group,
+        demo_command,
+    ):
+        cli.add_command(command)
 
 
 def main() -> None:

@@ -26,13 +26,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from hub.delivery import AdapterPool
 from hub.envelope import LookupRequest, LookupResult
 from hub.errors import ConfigError, ContractRefusal, DeliveryError, HubError, InputError
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome
-from hub.identity import parse_identity
+from hub.ingest.identity import parse_identity
+from hub.ingest.routing import RoutingTable
+from hub.outbox.delivery import AdapterPool
 from hub.ports import LookupAdapter
-from hub.routing import RoutingTable
 from hub.storage.engine import reader
 
 
