@@ -11,8 +11,9 @@ not depend on ``schemas``). Every problem in the file is reported at once.
 Times must carry an offset (``2026-01-01T00:00:00+01:00`` or ``...Z``); they are kept in UTC.
 ``valid_from`` is inclusive and ``valid_to`` exclusive.
 
-No TOML writer ships with Python and the exported subset is tiny (strings, integers, offset
-datetimes, arrays of strings), so ``dump_agreements`` writes it by hand.
+``dump_agreements`` writes through tomli-w (the writer beside the standard library's tomllib):
+sets as sorted arrays, times in UTC. tomllib reports no positions, so the reader finds the line
+of each key itself (``_KeyLines``) for its error messages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Iterable, Set
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Final, Literal
+
+import tomli_w
 
 from contracts.errors import AgreementFileError, FileProblem, InvalidAgreementError
 from contracts.model import DEFAULT_CONSENT_REQUIRED, Agreement
@@ -112,17 +115,32 @@ def parse_agreements(
     return agreements
 
 
+_DUMP_HEADER: Final = (
+    "# Data-processing agreements (GDPR art. 28). Times are UTC; valid_to is exclusive.\n"
+)
+
+
 def dump_agreements(agreements: Iterable[Agreement]) -> str:
     """The agreements as TOML that ``parse_agreements`` reads back to equal agreements."""
-    parts = ["# Data-processing agreements (GDPR art. 28). Times are UTC; valid_to is exclusive.\n"]
-    for agreement in agreements:
-        parts.append("\n[[agreement]]\n")
-        for key, (kind, _required) in FIELDS.items():
-            value = getattr(agreement, key)
-            if value is None or (key == "changed_by" and value == ""):
-                continue
-            parts.append(f"{key} = {_toml_value(kind, value)}\n")
-    return "".join(parts)
+    tables = [_table(agreement) for agreement in agreements]
+    return _DUMP_HEADER + ("\n" + tomli_w.dumps({"agreement": tables}) if tables else "")
+
+
+def _table(agreement: Agreement) -> dict[str, object]:
+    """One ``[[agreement]]`` table in ``FIELDS`` order; unset optional keys are left out."""
+    table: dict[str, object] = {}
+    for key, (kind, _required) in FIELDS.items():
+        value = getattr(agreement, key)
+        if value is None or (key == "changed_by" and value == ""):
+            continue
+        if kind == "set":
+            value = sorted(value)
+        elif kind == "list":
+            value = list(value)
+        elif kind == "datetime":
+            value = value.astimezone(UTC)
+        table[key] = value
+    return table
 
 
 class _KeyLines:
@@ -335,39 +353,3 @@ def _toml_type(value: object) -> str:
     if isinstance(value, datetime | date | time):
         return "a date/time"
     return type(value).__name__
-
-
-_ESCAPES: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _toml_string(value: str) -> str:
-    out = []
-    for char in value:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(kind: Kind, value: object) -> str:
-    if kind == "text" and isinstance(value, str):
-        return _toml_string(value)
-    if kind == "int" and isinstance(value, int):
-        return str(value)
-    if kind == "datetime" and isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if kind in ("set", "list") and isinstance(value, frozenset | tuple):
-        items = sorted(value) if kind == "set" else list(value)
-        return "[" + ", ".join(_toml_string(str(item)) for item in items) + "]"
-    raise TypeError(f"cannot write {value!r} as {kind}")

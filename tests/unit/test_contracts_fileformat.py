@@ -233,3 +233,28 @@ def test_round_trip_is_lossless() -> None:
 def test_missing_file_is_an_agreement_file_error(tmp_path: Path) -> None:
     with pytest.raises(AgreementFileError, match="cannot be read"):
         load_agreements(tmp_path / "nope.toml", known_categories=CATEGORIES, known_types=TYPES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "triple \"\"\" and ''' quotes",
+        "control \x00\x01\x1f\x7f characters",
+        "windows\r\nline end and a trailing backslash \\",
+        "non-BMP \U0001f9d3 and combining a\u030a",
+        "  leading and trailing spaces\t",
+    ],
+)
+def test_any_reason_text_survives_the_round_trip(text: str) -> None:
+    (agreement,) = parse(MINIMAL)
+    stored = replace(agreement, status="revoked", revoked_reason=text, sub_processors=())
+    written = dump_agreements([stored])
+    assert parse(written) == [stored]
+    assert written.startswith("# Data-processing agreements")
+    assert "\n[[agreement]]\n" in written
+
+
+def test_nothing_to_export_is_only_the_header() -> None:
+    assert dump_agreements([]).splitlines() == [
+        "# Data-processing agreements (GDPR art. 28). Times are UTC; valid_to is exclusive."
+    ]
