@@ -107,6 +107,48 @@ def db_upgrade(obj: CliContext) -> None:
     engine.dispose()
 
 
+@db.command("current")
+@click.option("--check", is_flag=True, help="Exit with status 1 unless the schema is at head.")
+@pass_ctx
+def db_current(obj: CliContext, check: bool) -> None:
+    """Show the database's schema revision against the newest this hub ships (changes nothing)."""
+    from hub.storage.migrate import schema_state
+
+    state = schema_state(obj.settings.database_url)
+    where = obj.settings.shown()["database_url"]
+    if not state.exists:
+        click.echo(f"no database at {where} yet; `omsorgshub init` creates it")
+    elif state.current is None:
+        click.echo(
+            f"database has no schema yet (head is {state.head}); run `omsorgshub db upgrade`"
+        )
+    elif state.at_head:
+        click.echo(f"database at revision {state.current} (head)")
+    elif not state.known:
+        click.echo(
+            f"database at revision {state.current}, which this hub does not know (head is "
+            f"{state.head}): was it migrated by a newer version?"
+        )
+    else:
+        click.echo(
+            f"database at revision {state.current}, head is {state.head}; "
+            "run `omsorgshub db upgrade`"
+        )
+    if check and not state.at_head:
+        raise SystemExit(1)
+
+
+@db.command("history")
+def db_history() -> None:
+    """List the migrations this hub ships, newest first (needs no database)."""
+    from hub.storage.migrate import history
+
+    for revision in history():
+        head = " (head)" if revision.is_head else ""
+        click.echo(f"{revision.down_revision or '<base>'} -> {revision.revision}{head}, ", nl=False)
+        click.echo(revision.message.strip().splitlines()[0] if revision.message else "")
+
+
 # -- running ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--host", default=None, help="Listen address (default: setting api_host).")
