@@ -1,19 +1,23 @@
 """Guards "off", for the benchmark only: the product has no such switch, and must not.
 
-``switch_off(hub)`` replaces three fields of the built hub's ``Guards`` object (the ingestor
-and the delivery executor hold that same object, so both see the change):
+``switch_off(hub)`` puts pass-through objects into the built hub's ``message_guards`` (the
+``hub.ports.MessageGuards`` that the ingestor and the delivery executor share, so both see the
+change). Each implements one guard port of ``hub.ports``; none subclasses a concrete class:
 
-- ``agreements``: a fixed in-memory list per district, read once from the store; no lock,
-  no generation check, never a database read. The policy decision itself
-  (``contracts.policy``, pure functions, microseconds) still runs: ``Guards`` calls it
-  directly, and a refused message would still be refused.
-- ``keys``: one fixed data key per district, no key table, no cache expiry. Payloads are
-  still sealed with AES-256-GCM (encryption is not a guard here but the storage format).
-- ``audit``: ``append`` writes nothing, so no head lock, no hash chain, no entry rows.
+- ``FixedAgreements`` (``AgreementDecisions``): a fixed in-memory list per district, read once
+  from the store; no lock, no generation check, never a database read. The policy decision
+  itself (``hub.guards.allow_ingest``/``allow_delivery`` over ``contracts.policy``, pure
+  functions, microseconds) still runs, and a refused message would still be refused.
+- ``FixedKeys`` (``DataKeys``): one fixed data key per district, no key table, no cache expiry.
+  Payloads are still sealed with AES-256-GCM (encryption is not a guard here but the storage
+  format).
+- ``SilentAudit`` (``AuditLog``): ``record`` writes nothing, so no head lock, no hash chain, no
+  entry rows.
 
 What stays on: XML parsing and schema validation, identity-number checks and their keyed
-HMACs, routing, idempotency, the outbox, the relay. The relay keeps its own reference to the
-real audit trail and still asks it whether a checkpoint is due (one cheap query per pass).
+HMACs, routing, idempotency, the outbox, the relay. The relay keeps the real audit trail for
+checkpoints and still asks it whether one is due (one cheap query per pass). The services
+(registering systems, agreements) keep ``hub.guards``.
 """
 
 from __future__ import annotations
@@ -21,75 +25,99 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
-from sqlalchemy import Connection
-
-from audit.checkpoint import Checkpoint
-from audit.entry import AuditEntry, AuditEvent
-from audit.signing import load_signer
-from audit.trail import AuditTrail
-from contracts.cache import AgreementCache
+from audit.entry import AuditEvent
 from contracts.model import Agreement
+from contracts.policy import Decision
 from hub.bootstrap import Hub
-from hub.keys.store import DataKey, KeyStore, load_master_key
-
-ConnectionSource = Connection | Callable[[], AbstractContextManager[Connection]]
-
-
-class _NoStore:
-    def generation(self, conn: Connection) -> int:
-        return 0
-
-    def current_for(self, conn: Connection, district: str) -> list[Agreement]:
-        return []
+from hub.guards import allow_delivery, allow_ingest
+from hub.keys.crypto import KEY_BYTES
+from hub.keys.versions import DataKey
 
 
-class FixedAgreements(AgreementCache):
+class FixedAgreements:
+    """``AgreementDecisions`` over a fixed list per district: the policy, no store."""
+
     def __init__(self, by_district: dict[str, tuple[Agreement, ...]]) -> None:
-        super().__init__(_NoStore())
         self._fixed = by_district
 
-    def agreements_for(self, source: ConnectionSource, district: str) -> tuple[Agreement, ...]:
-        return self._fixed.get(district, ())
+    def check_ingest(
+        self,
+        reads: Callable[[], AbstractContextManager[object]],
+        *,
+        district: str,
+        sender: str,
+        purpose: str,
+        message_type: str,
+        categories: Sequence[str],
+        consent: bool,
+        recipients: Sequence[str],
+        at: datetime,
+    ) -> Decision:
+        return allow_ingest(
+            self._fixed.get(district, ()),
+            district=district,
+            sender=sender,
+            purpose=purpose,
+            message_type=message_type,
+            categories=categories,
+            consent=consent,
+            recipients=recipients,
+            at=at,
+        )
+
+    def check_delivery(
+        self,
+        tx: object,
+        *,
+        district: str,
+        recipient: str,
+        purpose: str,
+        message_type: str,
+        categories: Sequence[str],
+        at: datetime,
+    ) -> Decision:
+        return allow_delivery(
+            self._fixed.get(district, ()),
+            district=district,
+            recipient=recipient,
+            purpose=purpose,
+            message_type=message_type,
+            categories=categories,
+            at=at,
+        )
 
 
-class FixedKeys(KeyStore):
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(load_master_key(hub.settings.master_key_file, None))
+class FixedKeys:
+    """``DataKeys`` with one random key per district, made on first use, never stored."""
+
+    def __init__(self) -> None:
         self._fixed: dict[str, DataKey] = {}
 
-    def _key(self, district: str) -> DataKey:
+    def current_key(self, tx: object, district: str, actor: str) -> DataKey:
         key = self._fixed.get(district)
         if key is None:
-            key = self._fixed.setdefault(district, DataKey(district, 1, os.urandom(32)))
+            key = self._fixed.setdefault(district, DataKey(district, 1, os.urandom(KEY_BYTES)))
         return key
 
-    def ensure(self, conn: Connection, district: str) -> tuple[DataKey, bool]:
-        return self._key(district), False
-
-    def get(self, conn: Connection, district: str, version: int) -> DataKey:
-        return self._key(district)
+    def key(self, tx: object, district: str, version: int) -> DataKey:
+        return self.current_key(tx, district, "")
 
 
-class SilentAudit(AuditTrail):
-    def append(self, conn: Connection, events: Sequence[AuditEvent]) -> list[AuditEntry]:
-        return []
+class SilentAudit:
+    """``AuditLog`` that records nothing."""
 
-    def checkpoint_due(self, conn: Connection) -> bool:
-        return False
-
-    def checkpoint(self, conn: Connection) -> Checkpoint | None:
+    def record(self, tx: object, events: Sequence[AuditEvent]) -> None:
         return None
 
 
 def switch_off(hub: Hub, districts: Sequence[str]) -> None:
-    """Replace the hub's agreement cache, key store and audit trail with the no-op ones.
+    """Replace the guards the hub's message path consults with the pass-through ones.
     Call after the hub's agreements are stored, before any message is ingested."""
-    guards = hub.guards
     with hub.reader.connect() as conn:
-        fixed = {d: guards.agreements.agreements_for(conn, d) for d in districts}
+        fixed = {d: hub.guards.agreements.agreements_for(conn, d) for d in districts}
+    guards = hub.message_guards
     guards.agreements = FixedAgreements(fixed)
-    guards.keys = FixedKeys(hub)
-    guards.audit = SilentAudit(
-        load_signer(hub.settings.audit_private_key_file), hub.settings.checkpoint_dir
-    )
+    guards.keys = FixedKeys()
+    guards.audit = SilentAudit()

@@ -1,7 +1,9 @@
 """The composition root: builds the whole hub from a frozen ``Settings``.
 
 This is the only module that chooses concrete implementations (SQLAlchemy engine, key store,
-agreement cache, audit trail, dispatcher). Everything else depends on what it is handed.
+agreement cache, audit trail, dispatcher). Everything else depends on what it is handed: the
+pipeline, the delivery executor and the relay on the ports of ``hub.ports``, here filled with
+the SQL store (``hub.storage.sql_store``) and the guards (``hub.guards``).
 Building does no network I/O beyond opening the database engine lazily; ``start()`` starts the
 embedded relay and worker threads.
 """
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from audit.signing import load_signer
 from audit.trail import AuditTrail
@@ -29,11 +31,12 @@ from hub.outbox.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
 from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
-from hub.ports import Dispatcher
+from hub.ports import Dispatcher, MessageGuards
 from hub.services.lookups import Lookups
 from hub.services.systems import Authenticator
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
+from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 
@@ -60,12 +63,13 @@ class Hub:
     registry: Registry
     routing: RoutingTable
     guards: Guards
+    message_guards: MessageGuards[Connection]  # what ingest and delivery consult (``guards``)
     agreement_store: AgreementStore
-    ingestor: Ingestor
+    ingestor: Ingestor[Connection]
     lookups: Lookups
-    executor: DeliveryExecutor
+    executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
-    relay: Relay
+    relay: Relay[Connection]
     dispatcher: Dispatcher
     authenticator: Authenticator
     clock: Callable[[], datetime]
@@ -128,6 +132,10 @@ def build_hub(
         ),
         clock=clock,
     )
+    message_guards = MessageGuards[Connection](agreements=guards, keys=guards, audit=guards)
+    store = SqlUnitOfWork(engine)
+    outbox = SqlOutbox(skip_locked=not is_sqlite(settings.database_url))
+    messages = SqlMessages()
     adapters = AdapterPool(routing)
     listeners: list[Callable[[AttemptOutcome], None]] = []
 
@@ -136,33 +144,37 @@ def build_hub(
             listener(o)
 
     executor = DeliveryExecutor(
-        engine=engine,
+        store=store,
+        deliveries=outbox,
         routing=routing,
         adapters=adapters,
-        guards=guards,
+        guards=message_guards,
         clock=clock,
         on_outcome=outcome,
     )
     if dispatcher is None:
         dispatcher = InProcessDispatcher(executor.execute, settings.workers)
     relay = Relay(
-        engine=engine,
+        store=store,
+        outbox=outbox,
         dispatcher=dispatcher,
         audit=guards.audit,
         clock=clock,
         lease_seconds=settings.lease_seconds,
         batch=settings.relay_batch,
         interval=settings.relay_interval,
-        skip_locked=not is_sqlite(settings.database_url),
     )
     if isinstance(dispatcher, InProcessDispatcher):
         dispatcher.set_on_done(relay.wake)
     ingestor = Ingestor(
-        engine=engine,
+        store=store,
+        messages=messages,
+        repeats=messages,
         registry=registry,
         routing=routing,
         limits=ParseLimits(max_bytes=settings.max_message_bytes, max_depth=settings.max_xml_depth),
-        guards=guards,
+        guards=message_guards,
+        hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
     )
@@ -172,6 +184,7 @@ def build_hub(
         registry=registry,
         routing=routing,
         guards=guards,
+        message_guards=message_guards,
         agreement_store=agreement_store,
         ingestor=ingestor,
         lookups=Lookups(

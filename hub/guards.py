@@ -1,15 +1,20 @@
-"""The three guards as the pipeline and the delivery engine see them: agreements, keys, audit.
+"""The three guards, agreements, keys and audit, on the agreement cache, the key store and the
+audit trail: the implementation of ``hub.ports``' ``AgreementDecisions``, ``DataKeys`` and
+``AuditLog`` that ``hub.bootstrap`` hands the message path (the services and the CLI use it
+directly, on a ``Connection``).
 
 One object so that every path through the hub goes through the same checks, and so that each
 guard fails closed in one place: any error reaching the agreement store, the key store or the
-audit trail becomes ``GuardUnavailable`` and nothing passes.
+audit trail becomes ``GuardUnavailable`` and nothing passes. The policy itself is the two pure
+functions ``allow_ingest`` and ``allow_delivery`` (also used by the benchmark's fixed
+agreements).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -23,9 +28,19 @@ from contracts.model import Agreement
 from contracts.policy import Decision, decide_delivery, decide_ingest
 from hub.errors import ContractRefusal, GuardUnavailable, HubError
 from hub.keys.crypto import Hmacs
-from hub.keys.store import DataKey, KeyStore
+from hub.keys.store import KeyStore
+from hub.keys.versions import DataKey
+from hub.ports import per_subject
 
-__all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome", "per_subject"]
+__all__ = [
+    "AuditAction",
+    "AuditEvent",
+    "Guards",
+    "Outcome",
+    "allow_delivery",
+    "allow_ingest",
+    "per_subject",
+]
 
 
 @contextmanager
@@ -41,12 +56,68 @@ def _fail_closed(guard: str) -> Iterator[None]:
         ) from exc
 
 
-def per_subject(event: AuditEvent, subject_refs: Sequence[str]) -> list[AuditEvent]:
-    """``event`` once per data subject, so a person's art. 15 extract finds every access to
-    their data; once without a subject when the message names none."""
-    if not subject_refs:
-        return [event]
-    return [replace(event, subject_ref=ref) for ref in subject_refs]
+def allow_ingest(
+    agreements: Sequence[Agreement],
+    *,
+    district: str,
+    sender: str,
+    purpose: str,
+    message_type: str,
+    categories: Sequence[str],
+    consent: bool,
+    recipients: Sequence[str],
+    at: datetime,
+) -> Decision:
+    """The allowing decision of one agreement for the sender and every recipient, or
+    ``ContractRefusal`` with the first refusal's code."""
+    decision = decide_ingest(
+        agreements,
+        district=district,
+        sender=sender,
+        purpose=purpose,
+        message_type=message_type,
+        categories=frozenset(categories),
+        consent=consent,
+        at=at,
+    )
+    if not decision.allowed:
+        raise ContractRefusal(decision.detail, reason=decision.reason)
+    for recipient in recipients:
+        allow_delivery(
+            agreements,
+            district=district,
+            recipient=recipient,
+            purpose=purpose,
+            message_type=message_type,
+            categories=categories,
+            at=at,
+        )
+    return decision
+
+
+def allow_delivery(
+    agreements: Sequence[Agreement],
+    *,
+    district: str,
+    recipient: str,
+    purpose: str,
+    message_type: str,
+    categories: Sequence[str],
+    at: datetime,
+) -> Decision:
+    """The allowing decision for one recipient now, or ``ContractRefusal``."""
+    decision = decide_delivery(
+        agreements,
+        district=district,
+        recipient=recipient,
+        purpose=purpose,
+        message_type=message_type,
+        categories=frozenset(categories),
+        at=at,
+    )
+    if not decision.allowed:
+        raise ContractRefusal(decision.detail, reason=decision.reason)
+    return decision
 
 
 @dataclass
@@ -77,30 +148,17 @@ class Guards:
         write transaction (they are nearly always cached)."""
         with _fail_closed("agreement store"):
             agreements = self.agreements.agreements_for(source, district)
-        decision = decide_ingest(
+        return allow_ingest(
             agreements,
             district=district,
             sender=sender,
             purpose=purpose,
             message_type=message_type,
-            categories=frozenset(categories),
+            categories=categories,
             consent=consent,
+            recipients=recipients,
             at=at,
         )
-        if not decision.allowed:
-            raise ContractRefusal(decision.detail, reason=decision.reason)
-        for recipient in recipients:
-            self.check_delivery(
-                source,
-                district=district,
-                recipient=recipient,
-                purpose=purpose,
-                message_type=message_type,
-                categories=categories,
-                at=at,
-                agreements=agreements,
-            )
-        return decision
 
     def check_delivery(
         self,
@@ -117,18 +175,15 @@ class Guards:
         if agreements is None:
             with _fail_closed("agreement store"):
                 agreements = self.agreements.agreements_for(source, district)
-        decision = decide_delivery(
+        return allow_delivery(
             agreements,
             district=district,
             recipient=recipient,
             purpose=purpose,
             message_type=message_type,
-            categories=frozenset(categories),
+            categories=categories,
             at=at,
         )
-        if not decision.allowed:
-            raise ContractRefusal(decision.detail, reason=decision.reason)
-        return decision
 
     # -- keys -------------------------------------------------------------------------------
     def current_key(self, conn: Connection, district: str, actor: str) -> DataKey:

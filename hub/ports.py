@@ -1,15 +1,39 @@
-"""The small interfaces the pipeline and the delivery engine depend on.
+"""The small interfaces the pipeline, the delivery engine and the relay depend on.
 
-Concrete implementations are chosen in ``hub.bootstrap`` (the one composition root); nothing
-else imports SQLAlchemy- or Celery-backed implementations directly.
+Two families:
+
+- **Adapters and dispatchers**: ``Adapter``, ``LookupAdapter``, ``Dispatcher``.
+- **The guards and the store** as the message path sees them. ``UnitOfWork`` opens
+  transactions; every other store or guard port takes the transaction handle it yields (``Tx``)
+  and works inside it, never committing on its own, so a message, its deliveries and its audit
+  entries are written together. The handle is opaque here: the message path only passes it on.
+  ``MessageGuards`` bundles the three guards the message path consults (agreements, keys,
+  audit), each of which fails closed with ``GuardUnavailable``.
+
+Concrete implementations are chosen in ``hub.bootstrap`` (the one composition root): the
+SQLAlchemy-backed store in ``hub.storage.sql_store``, the guards in ``hub.guards``. Nothing on
+the message path imports SQLAlchemy or ``hub.storage`` (checked by
+``tests/unit/test_architecture.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from audit.checkpoint import Checkpoint
+from audit.entry import AuditEvent
+from contracts.policy import Decision
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
+from hub.ingest.records import NewMessage, StoredMessage
+from hub.keys.versions import DataKey
+from hub.outbox.records import ClaimedDelivery, OutcomeRow
+
+Tx = TypeVar("Tx")
+Tx_contra = TypeVar("Tx_contra", contravariant=True)
 
 
 @runtime_checkable
@@ -68,3 +92,166 @@ class Dispatcher(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+class UnitOfWork(Protocol[Tx]):
+    """Transactions of the store; the handle they yield is what the other ports take.
+
+    ``write`` begins a write transaction that commits when the block ends and rolls back when
+    it raises. Writers queue rather than fail (SQLite: an in-process lock, then ``BEGIN
+    IMMEDIATE``). ``read`` gives a read-only transaction that never waits for a writer.
+    ``savepoint`` isolates part of a write transaction: an error inside rolls back only that
+    part and propagates (ingest writes a batch in one, and retries one message per savepoint
+    when a sender's key was taken). Failing to reach the store raises from the block.
+    """
+
+    def write(self) -> AbstractContextManager[Tx]: ...
+
+    def read(self) -> AbstractContextManager[Tx]: ...
+
+    def savepoint(self, tx: Tx) -> AbstractContextManager[object]: ...
+
+
+class MessageWrites(Protocol[Tx_contra]):
+    """Ingest's write: messages with their subjects and one ``pending`` delivery per
+    destination, in as few statements as the store allows (three per batch in SQL)."""
+
+    def insert(self, tx: Tx_contra, batch: Sequence[NewMessage]) -> None:
+        """Insert all of ``batch`` or raise: ``hub.errors.Conflict`` when a (sender, message
+        id) was already taken (the caller answers those as repeats); the caller's savepoint
+        is then to be rolled back."""
+        ...
+
+
+class IdempotencyLookup(Protocol[Tx_contra]):
+    """Finding a repeat: the message a sender already stored under its message id."""
+
+    def find(self, tx: Tx_contra, sender: str, key: str) -> StoredMessage | None: ...
+
+    def deliveries(self, tx: Tx_contra, message_id: str) -> list[tuple[str, str]]:
+        """``(delivery id, destination)`` of a stored message, in destination order."""
+        ...
+
+
+class OutboxClaims(Protocol[Tx_contra]):
+    """The relay's side of the outbox: claim due deliveries, sweep expired leases.
+
+    ``claim`` puts up to ``limit`` due deliveries ``in_flight`` under a lease of ``lease``,
+    bumps each one's claim counter and attempt count, and returns ``(delivery id, claim,
+    destination)``; several relays may claim side by side where the store allows it
+    (``SKIP LOCKED``). ``sweep`` makes in-flight deliveries whose lease ran out due again and
+    says how many: a lost batch is delayed, never lost.
+    """
+
+    def claim(
+        self, tx: Tx_contra, now: datetime, lease: timedelta, limit: int
+    ) -> list[tuple[str, int, str]]: ...
+
+    def sweep(self, tx: Tx_contra, now: datetime) -> int: ...
+
+
+class DeliveryAttempts(Protocol[Tx_contra]):
+    """The delivery executor's side of the outbox: load claimed rows, record outcomes.
+
+    ``load`` returns the deliveries still held by these ``(delivery id, claim)`` pairs with
+    their message (and its data subjects); a stale claim is left out. ``record`` writes each
+    outcome only where its claim still holds (the claim fence: a worker presumed dead never
+    overwrites a newer attempt) and returns the delivery ids it recorded.
+    """
+
+    def load(self, tx: Tx_contra, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]: ...
+
+    def record(self, tx: Tx_contra, now: datetime, outcomes: Sequence[OutcomeRow]) -> set[str]: ...
+
+
+# -- the guards ---------------------------------------------------------------------------------
+
+
+class AgreementDecisions(Protocol[Tx_contra]):
+    """Default deny, as the message path asks it. Both verbs return an allowing ``Decision``
+    (its ``agreement_ref`` is stored and audited) or raise ``ContractRefusal`` with the
+    refusal code; an agreement store that cannot be read raises ``GuardUnavailable``.
+
+    ``check_ingest``: the sender may send this, and every recipient may receive it, under one
+    agreement. ``reads`` opens a read transaction only if the store must be read (agreements
+    are nearly always cached). ``check_delivery``: the recipient may still receive it now, in
+    the caller's transaction (a revoked or expired agreement stops a waiting delivery).
+    """
+
+    def check_ingest(
+        self,
+        reads: Callable[[], AbstractContextManager[Tx_contra]],
+        *,
+        district: str,
+        sender: str,
+        purpose: str,
+        message_type: str,
+        categories: Sequence[str],
+        consent: bool,
+        recipients: Sequence[str],
+        at: datetime,
+    ) -> Decision: ...
+
+    def check_delivery(
+        self,
+        tx: Tx_contra,
+        *,
+        district: str,
+        recipient: str,
+        purpose: str,
+        message_type: str,
+        categories: Sequence[str],
+        at: datetime,
+    ) -> Decision: ...
+
+
+class DataKeys(Protocol[Tx_contra]):
+    """Per-district data keys. ``current_key`` is the key to seal under now (made, and audited
+    as ``key_created`` by ``actor``, on a district's first use); ``key`` is a version to open
+    with (``KeyShredded`` if destroyed, ``NotFound`` if never made). A key store that cannot
+    be reached raises ``GuardUnavailable``."""
+
+    def current_key(self, tx: Tx_contra, district: str, actor: str) -> DataKey: ...
+
+    def key(self, tx: Tx_contra, district: str, version: int) -> DataKey: ...
+
+
+class AuditLog(Protocol[Tx_contra]):
+    """Append audit entries in the caller's transaction, so the action and its record commit
+    together. An audit trail that cannot be written raises ``GuardUnavailable``: the action
+    then rolls back and nothing leaves the hub."""
+
+    def record(self, tx: Tx_contra, events: Sequence[AuditEvent]) -> None: ...
+
+
+def per_subject(event: AuditEvent, subject_refs: Sequence[str]) -> list[AuditEvent]:
+    """``event`` once per data subject, so a person's art. 15 extract finds every access to
+    their data; once without a subject when the message names none."""
+    if not subject_refs:
+        return [event]
+    return [replace(event, subject_ref=ref) for ref in subject_refs]
+
+
+class AuditCheckpoints(Protocol[Tx_contra]):
+    """Signed checkpoints of the audit trail, as the relay makes them when due: ``checkpoint``
+    inside a write transaction, ``publish_checkpoint`` outside the database after commit."""
+
+    def checkpoint_due(self, tx: Tx_contra) -> bool: ...
+
+    def checkpoint(self, tx: Tx_contra) -> Checkpoint | None: ...
+
+    def publish_checkpoint(self, cp: Checkpoint) -> None: ...
+
+
+@dataclass
+class MessageGuards(Generic[Tx]):
+    """The three guards the message path consults, one object shared by ingest and delivery
+    so that both go through the same checks. ``hub.bootstrap`` fills it (with ``hub.guards``);
+    the benchmark's "guards off" fills it with pass-through objects."""
+
+    agreements: AgreementDecisions[Tx]
+    keys: DataKeys[Tx]
+    audit: AuditLog[Tx]

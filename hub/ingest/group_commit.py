@@ -4,7 +4,8 @@ A durable commit costs a disk flush (measured 0.3–1.7 ms per commit on SQLite 
 ``synchronous=FULL`` here, a round trip plus WAL flush on PostgreSQL); one per message would cap
 ingest well below what the CPU allows. Callers queue their item and the first caller to find
 no batch in progress becomes the leader: it takes up to ``max_batch`` queued items (its own and
-others', oldest first), hands them to ``write`` in one transaction and commits. Followers wait
+others', oldest first), opens one write transaction (``begin``, the store's
+``UnitOfWork.write``), hands them to ``write`` in it and commits. Followers wait
 until their item is settled; nobody returns before the commit that holds their item, so an
 acknowledgement always means "on disk".
 
@@ -20,14 +21,14 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
-
-from sqlalchemy import Connection, Engine
 
 from hub.errors import GuardUnavailable, HubError
 
 log = logging.getLogger(__name__)
 
+Tx = TypeVar("Tx")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -59,7 +60,7 @@ class _Slot(Generic[T, R]):
         self.error: HubError | None = None
 
 
-class GroupCommitter(Generic[T, R]):
+class GroupCommitter(Generic[Tx, T, R]):
     """Leader/follower group commit without a thundering herd.
 
     Each caller sleeps on an event of its own. The caller that finds no writer becomes the
@@ -72,13 +73,13 @@ class GroupCommitter(Generic[T, R]):
 
     def __init__(
         self,
-        engine: Engine,
-        write: Callable[[Connection, list[T]], list[R | HubError]],
+        begin: Callable[[], AbstractContextManager[Tx]],
+        write: Callable[[Tx, list[T]], list[R | HubError]],
         *,
         max_batch: int = 200,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
-        self._engine = engine
+        self._begin = begin
         self._write = write
         self._max_batch = max_batch
         self._on_committed = on_committed
@@ -149,8 +150,8 @@ class GroupCommitter(Generic[T, R]):
 
     def _write_batch(self, batch: list[_Slot[T, R]]) -> None:
         try:
-            with self._engine.begin() as conn:
-                outcomes = self._write(conn, [slot.item for slot in batch])
+            with self._begin() as tx:
+                outcomes = self._write(tx, [slot.item for slot in batch])
             for slot, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, HubError):
                     slot.error = outcome

@@ -16,6 +16,10 @@ audit append, the commit) fails every message of the batch, and none is acknowle
 
 A refusal after the envelope was read is audited (in a transaction of its own). The sender is
 the authenticated system, never what the document claims.
+
+The pipeline depends on ports only (``hub.ports``): the store's ``UnitOfWork``,
+``MessageWrites`` and ``IdempotencyLookup``, and the ``MessageGuards``. ``hub.bootstrap``
+picks their implementations; ``Tx`` is the store's transaction handle, passed on unopened.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-
+from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.errors import (
     ConfigError,
+    Conflict,
     ContractRefusal,
     GuardUnavailable,
     HostileXml,
@@ -42,20 +46,21 @@ from hub.errors import (
     SchemaInvalid,
     UnknownMessageType,
 )
-from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
 from hub.ingest.group_commit import GroupCommitter
 from hub.ingest.identity import parse_identity
+from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
 from hub.keys import crypto
-from hub.storage import deliveries as delivery_rows
-from hub.storage import messages as message_rows
-from hub.storage.engine import reader
+from hub.keys.crypto import Hmacs
+from hub.ports import IdempotencyLookup, MessageGuards, MessageWrites, UnitOfWork, per_subject
 from schemas.envelope import ParsedEnvelope, read_envelope
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.parser import ParseLimits
 from schemas.registry import Registry
 
 log = logging.getLogger(__name__)
+
+Tx = TypeVar("Tx")
 
 _SCHEMA_ERRORS: dict[str, type[InputError]] = {
     "malformed_xml": MalformedXml,
@@ -92,28 +97,33 @@ class Prepared:
     received_at: datetime
 
 
-class Ingestor:
+class Ingestor(Generic[Tx]):
     def __init__(
         self,
         *,
-        engine: Engine,
+        store: UnitOfWork[Tx],
+        messages: MessageWrites[Tx],
+        repeats: IdempotencyLookup[Tx],
         registry: Registry,
         routing: RoutingTable,
         limits: ParseLimits,
-        guards: Guards,
+        guards: MessageGuards[Tx],
+        hmacs: Hmacs,
         clock: Callable[[], datetime],
         on_stored: Callable[[], None] = lambda: None,
         max_batch: int = 200,
     ) -> None:
-        self._engine = engine
-        self._reader = reader(engine)
+        self._store = store
+        self._messages = messages
+        self._repeats = repeats
         self._registry = registry
         self._routing = routing
         self._limits = limits
         self._guards = guards
+        self._hmacs = hmacs
         self._clock = clock
-        self._committer: GroupCommitter[Prepared, IngestResult] = GroupCommitter(
-            engine, self._write, max_batch=max_batch, on_committed=on_stored
+        self._committer: GroupCommitter[Tx, Prepared, IngestResult] = GroupCommitter(
+            store.write, self._write, max_batch=max_batch, on_committed=on_stored
         )
 
     # -- the public verbs -----------------------------------------------------------------------
@@ -152,8 +162,8 @@ class Ingestor:
             destinations = self._routing.destinations_for(
                 envelope.message_type, envelope.district, envelope.recipients
             )
-            decision = self._guards.check_ingest(
-                self._reader.connect,
+            decision = self._guards.agreements.check_ingest(
+                self._store.read,
                 district=envelope.district,
                 sender=sender,
                 purpose=envelope.purpose,
@@ -184,7 +194,7 @@ class Ingestor:
             except InputError as exc:
                 self._audit_refusal(sender, envelope, (), exc)
                 raise
-            refs.append(self._guards.hmacs.subject_ref(identity.canonical))
+            refs.append(self._hmacs.subject_ref(identity.canonical))
         return tuple(refs)
 
     def _digest(self, envelope: ParsedEnvelope) -> str:
@@ -199,10 +209,10 @@ class Ingestor:
                 envelope.consent or "",
             ]
         )
-        return self._guards.hmacs.content_digest(header.encode() + b"\x1e" + envelope.body_bytes)
+        return self._hmacs.content_digest(header.encode() + b"\x1e" + envelope.body_bytes)
 
     # -- the write, inside the group commit's transaction ---------------------------------------
-    def _write(self, conn: Connection, batch: list[Prepared]) -> list[IngestResult | HubError]:
+    def _write(self, tx: Tx, batch: list[Prepared]) -> list[IngestResult | HubError]:
         """Store a batch: bulk inserts in one savepoint, the audit append, then the repeats.
 
         The common case costs no lookup: the unique (sender, message id) constraint finds
@@ -220,53 +230,53 @@ class Ingestor:
             claimed.add(key)
             fresh.append(i)
         results: list[IngestResult | HubError | None] = [None] * len(batch)
-        made: list[tuple[int, message_rows.NewMessage, IngestResult, list[AuditEvent]]] = []
+        made: list[tuple[int, NewMessage, IngestResult, list[AuditEvent]]] = []
         try:
-            with conn.begin_nested():
-                made = [(i, *self._new_message(conn, batch[i])) for i in fresh]
-                message_rows.insert_messages(conn, [m for _, m, _, _ in made])
-        except IntegrityError:
+            with self._store.savepoint(tx):
+                made = [(i, *self._new_message(tx, batch[i])) for i in fresh]
+                self._messages.insert(tx, [m for _, m, _, _ in made])
+        except Conflict:
             made = []
             for i in fresh:
                 try:
-                    with conn.begin_nested():
-                        one = (i, *self._new_message(conn, batch[i]))
-                        message_rows.insert_messages(conn, [one[1]])
+                    with self._store.savepoint(tx):
+                        one = (i, *self._new_message(tx, batch[i]))
+                        self._messages.insert(tx, [one[1]])
                     made.append(one)
-                except IntegrityError:
+                except Conflict:
                     continue  # another process stored this key just now: a repeat, below
         events: list[AuditEvent] = []
         for i, _, result, item_events in made:
             results[i] = result
             events.extend(item_events)
-        self._guards.record(conn, events)
+        self._guards.audit.record(tx, events)
         for i, p in enumerate(batch):
             if results[i] is None:
-                results[i] = self._answer_repeat(conn, p)
+                results[i] = self._answer_repeat(tx, p)
         return [r for r in results if r is not None]
 
-    def _answer_repeat(self, conn: Connection, p: Prepared) -> IngestResult | HubError:
+    def _answer_repeat(self, tx: Tx, p: Prepared) -> IngestResult | HubError:
         assert p.envelope.message_id is not None
-        existing = message_rows.find_by_key(conn, p.sender, p.envelope.message_id)
+        existing = self._repeats.find(tx, p.sender, p.envelope.message_id)
         if existing is None:
             return GuardUnavailable(
                 "the message could not be stored; send it again", reason="storage_conflict"
             )
         try:
-            return self._repeat(conn, existing, p.digest)
+            return self._repeat(tx, existing, p.digest)
         except HubError as exc:
             return exc
 
     def _new_message(
-        self, conn: Connection, p: Prepared
-    ) -> tuple[message_rows.NewMessage, IngestResult, list[AuditEvent]]:
+        self, tx: Tx, p: Prepared
+    ) -> tuple[NewMessage, IngestResult, list[AuditEvent]]:
         envelope = p.envelope
         message_id = str(uuid.uuid4())
         delivery_ids = tuple((str(uuid.uuid4()), d) for d in p.destinations)
-        key = self._guards.current_key(conn, envelope.district, p.sender)
+        key = self._guards.keys.current_key(tx, envelope.district, p.sender)
         aad = crypto.payload_aad(message_id, envelope.district, envelope.message_type, key.version)
-        new = message_rows.NewMessage(
-            message=message_rows.StoredMessage(
+        new = NewMessage(
+            message=StoredMessage(
                 id=message_id,
                 sender=p.sender,
                 message_type=envelope.message_type,
@@ -302,17 +312,15 @@ class Ingestor:
         )
         return new, IngestResult(message_id, delivery_ids), events
 
-    def _repeat(
-        self, conn: Connection, existing: message_rows.StoredMessage, digest: str
-    ) -> IngestResult:
+    def _repeat(self, tx: Tx, existing: StoredMessage, digest: str) -> IngestResult:
         if existing.content_digest != digest:
             raise IdempotencyConflict(
                 f"message id {existing.idempotency_key!r} was already used by this sender for "
                 f"different content (hub message {existing.id})",
                 message_id=existing.id,
             )
-        rows = delivery_rows.for_message(conn, existing.id)
-        return IngestResult(existing.id, tuple((r.id, r.destination) for r in rows), duplicate=True)
+        deliveries = self._repeats.deliveries(tx, existing.id)
+        return IngestResult(existing.id, tuple(deliveries), duplicate=True)
 
     # -- refusals -------------------------------------------------------------------------------
     def _audit_refusal(
@@ -335,8 +343,8 @@ class Ingestor:
             ),
             subject_refs,
         )
-        with self._engine.begin() as conn:
-            self._guards.record(conn, events)
+        with self._store.write() as tx:
+            self._guards.audit.record(tx, events)
         log.info(
             "refused %s from %s for %s: %s",
             envelope.message_type,

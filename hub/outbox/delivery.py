@@ -13,6 +13,9 @@ Per batch there are two write transactions, so round trips stay few:
    destination's retry policy, or ``dead`` with the reason) and its audit entry.
 
 What an error means for a delivery comes from one table, ``hub.errors.ERROR_TABLE``.
+
+The executor depends on ports only (``hub.ports``): the store's ``UnitOfWork`` and
+``DeliveryAttempts``, and the ``MessageGuards``; ``hub.bootstrap`` picks their implementations.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import Connection, Engine
+from typing import Generic, TypeVar
 
 from adapters import create as create_adapter
+from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.envelope import DeliveryState, OutboundDelivery, Receipt
 from hub.errors import (
     GuardUnavailable,
@@ -35,15 +38,14 @@ from hub.errors import (
     TransientDeliveryError,
     policy_for,
 )
-from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
 from hub.ingest.routing import RoutingTable
 from hub.keys import crypto
-from hub.ports import Adapter
-from hub.storage import deliveries as delivery_rows
-from hub.storage import messages as message_rows
-from hub.storage.deliveries import ClaimedDelivery
+from hub.outbox.records import ClaimedDelivery, OutcomeRow
+from hub.ports import Adapter, DeliveryAttempts, MessageGuards, UnitOfWork, per_subject
 
 log = logging.getLogger(__name__)
+
+Tx = TypeVar("Tx")
 
 HUB_ACTOR = "omsorgshub"  # the actor of accesses the hub makes on its own (decrypt, deliver)
 
@@ -100,18 +102,20 @@ class _Prepared:
     agreement_ref: str | None
 
 
-class DeliveryExecutor:
+class DeliveryExecutor(Generic[Tx]):
     def __init__(
         self,
         *,
-        engine: Engine,
+        store: UnitOfWork[Tx],
+        deliveries: DeliveryAttempts[Tx],
         routing: RoutingTable,
         adapters: AdapterPool,
-        guards: Guards,
+        guards: MessageGuards[Tx],
         clock: Callable[[], datetime],
         on_outcome: Callable[[AttemptOutcome], None] = lambda _o: None,
     ) -> None:
-        self._engine = engine
+        self._store = store
+        self._deliveries = deliveries
         self._routing = routing
         self._adapters = adapters
         self._guards = guards
@@ -135,13 +139,11 @@ class DeliveryExecutor:
         now = self._clock()
         prepared: list[_Prepared] = []
         outcomes: list[AttemptOutcome] = []
-        with self._engine.begin() as conn:
+        with self._store.write() as tx:
             events: list[AuditEvent] = []
-            loaded = delivery_rows.load_claimed(conn, claims)
-            subjects = message_rows.subject_refs_for(conn, [c.delivery.message_id for c in loaded])
-            for claimed in loaded:
+            for claimed in self._deliveries.load(tx, claims):
                 d = claimed.delivery
-                refs = subjects.get(d.message_id, ())
+                refs = claimed.subject_refs
                 policy = self._routing.destination(d.destination).retry
                 try:
                     if d.attempts > policy.max_attempts:
@@ -149,8 +151,8 @@ class DeliveryExecutor:
                         raise PermanentDeliveryError(
                             policy.exhausted_reason(d.attempts - 1), reason="attempts_exhausted"
                         )
-                    decision = self._guards.check_delivery(
-                        conn,
+                    decision = self._guards.agreements.check_delivery(
+                        tx,
                         district=claimed.district,
                         recipient=d.destination,
                         purpose=claimed.purpose,
@@ -158,7 +160,7 @@ class DeliveryExecutor:
                         categories=claimed.categories,
                         at=now,
                     )
-                    document = self._decrypt(conn, claimed)
+                    document = self._decrypt(tx, claimed)
                 except GuardUnavailable:
                     # Fail closed for the whole batch: nothing is sent or recorded; the leases
                     # expire and the sweeper offers the deliveries again.
@@ -166,7 +168,7 @@ class DeliveryExecutor:
                 except HubError as exc:
                     refused = policy_for(exc).on_delivery is OnDelivery.REFUSE
                     final = DeliveryState.REFUSED if refused else DeliveryState.DEAD
-                    outcomes.append(self._finish_early(conn, claimed, exc, final, now))
+                    outcomes.append(self._finish_early(tx, claimed, exc, final, now))
                     events.extend(
                         self._events(
                             claimed,
@@ -201,11 +203,11 @@ class DeliveryExecutor:
                         decision.agreement_ref,
                     )
                 )
-            self._guards.record(conn, events)
+            self._guards.audit.record(tx, events)
         return prepared, outcomes
 
-    def _decrypt(self, conn: Connection, claimed: ClaimedDelivery) -> bytes:
-        key = self._guards.key(conn, claimed.district, claimed.key_version)
+    def _decrypt(self, tx: Tx, claimed: ClaimedDelivery) -> bytes:
+        key = self._guards.keys.key(tx, claimed.district, claimed.key_version)
         aad = crypto.payload_aad(
             claimed.delivery.message_id, claimed.district, claimed.message_type, key.version
         )
@@ -213,15 +215,15 @@ class DeliveryExecutor:
 
     def _finish_early(
         self,
-        conn: Connection,
+        tx: Tx,
         claimed: ClaimedDelivery,
         exc: HubError,
         state: DeliveryState,
         now: datetime,
     ) -> AttemptOutcome:
         d = claimed.delivery
-        delivery_rows.record_outcomes(
-            conn, now, [delivery_rows.Outcome(d.id, d.claim, state, None, exc.detail, exc.reason)]
+        self._deliveries.record(
+            tx, now, [OutcomeRow(d.id, d.claim, state, None, exc.detail, exc.reason)]
         )
         log.warning("delivery %s to %s %s: %s", d.id, d.destination, state.value, exc)
         return AttemptOutcome(d.id, d.destination, state, exc.reason)
@@ -248,8 +250,8 @@ class DeliveryExecutor:
             return []
         now = self._clock()
         decided = [self._decide(item, result, now) for item, result in results]
-        with self._engine.begin() as conn:
-            recorded = delivery_rows.record_outcomes(conn, now, [row for row, _, _ in decided])
+        with self._store.write() as tx:
+            recorded = self._deliveries.record(tx, now, [row for row, _, _ in decided])
             outcomes: list[AttemptOutcome] = []
             events: list[AuditEvent] = []
             for row, outcome, item_events in decided:
@@ -261,19 +263,17 @@ class DeliveryExecutor:
                     continue
                 outcomes.append(outcome)
                 events.extend(item_events)
-            self._guards.record(conn, events)
+            self._guards.audit.record(tx, events)
         return outcomes
 
     def _decide(
         self, item: _Prepared, result: Receipt | HubError, now: datetime
-    ) -> tuple[delivery_rows.Outcome, AttemptOutcome, list[AuditEvent]]:
+    ) -> tuple[OutcomeRow, AttemptOutcome, list[AuditEvent]]:
         """What an attempt's result means: the row to record, the outcome, the audit."""
         claimed = item.claimed
         d = claimed.delivery
         if isinstance(result, Receipt):
-            row = delivery_rows.Outcome(
-                d.id, d.claim, DeliveryState.DELIVERED, receipt_ref=result.reference
-            )
+            row = OutcomeRow(d.id, d.claim, DeliveryState.DELIVERED, receipt_ref=result.reference)
             events = self._events(
                 claimed,
                 item.subjects,
@@ -289,7 +289,7 @@ class DeliveryExecutor:
                 if when is None:
                     error = f"{policy.exhausted_reason(d.attempts)}; last error: {result.detail}"
             state = DeliveryState.RETRYING if when else DeliveryState.DEAD
-            row = delivery_rows.Outcome(d.id, d.claim, state, when, error, result.reason)
+            row = OutcomeRow(d.id, d.claim, state, when, error, result.reason)
             events = self._events(
                 claimed,
                 item.subjects,

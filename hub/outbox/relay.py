@@ -11,6 +11,8 @@ One pass:
 
 Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
 The relay sleeps ``relay_interval`` when idle and wakes at once when ingest stores a message.
+It depends on ports only (``hub.ports``: ``UnitOfWork``, ``OutboxClaims``, ``AuditCheckpoints``,
+``Dispatcher``); whether claims ``SKIP LOCKED`` is the store's business.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
-from sqlalchemy import Engine
-
-from audit.trail import AuditTrail
-from hub.ports import Dispatcher
-from hub.storage import deliveries as delivery_rows
+from hub.ports import AuditCheckpoints, Dispatcher, OutboxClaims, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+Tx = TypeVar("Tx")
 
 
 @dataclass(frozen=True)
@@ -36,27 +37,27 @@ class PassResult:
     claimed: int
 
 
-class Relay:
+class Relay(Generic[Tx]):
     def __init__(
         self,
         *,
-        engine: Engine,
+        store: UnitOfWork[Tx],
+        outbox: OutboxClaims[Tx],
         dispatcher: Dispatcher,
-        audit: AuditTrail,
+        audit: AuditCheckpoints[Tx],
         clock: Callable[[], datetime],
         lease_seconds: float,
         batch: int,
         interval: float,
-        skip_locked: bool,
     ) -> None:
-        self._engine = engine
+        self._store = store
+        self._outbox = outbox
         self._dispatcher = dispatcher
         self._audit = audit
         self._clock = clock
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch
         self._interval = interval
-        self._skip_locked = skip_locked
         self._wake = threading.Event()
         self._stop = threading.Event()
 
@@ -69,16 +70,14 @@ class Relay:
 
     def run_once(self, *, max_batches: int = 20) -> PassResult:
         now = self._clock()
-        with self._engine.begin() as conn:
-            swept = delivery_rows.expire_leases(conn, now)
+        with self._store.write() as tx:
+            swept = self._outbox.sweep(tx, now)
         if swept:
             log.warning("sweeper: %d in-flight deliveries lost their lease; due again", swept)
         claimed = 0
         for _ in range(min(max_batches, self._dispatcher.capacity())):
-            with self._engine.begin() as conn:
-                batch = delivery_rows.claim_due(
-                    conn, self._clock(), self._lease, self._batch, skip_locked=self._skip_locked
-                )
+            with self._store.write() as tx:
+                batch = self._outbox.claim(tx, self._clock(), self._lease, self._batch)
             if not batch:
                 break
             claimed += len(batch)
@@ -98,9 +97,9 @@ class Relay:
 
     def checkpoint_if_due(self, *, force: bool = False) -> None:
         """Sign a checkpoint when due (or now, with ``force``: before a verification)."""
-        with self._engine.begin() as conn:
-            due = force or self._audit.checkpoint_due(conn)
-            checkpoint = self._audit.checkpoint(conn) if due else None
+        with self._store.write() as tx:
+            due = force or self._audit.checkpoint_due(tx)
+            checkpoint = self._audit.checkpoint(tx) if due else None
         if checkpoint is not None:
             # Published only after commit: a rolled-back checkpoint must not exist outside.
             self._audit.publish_checkpoint(checkpoint)

@@ -4,39 +4,39 @@ The claim counter fences stale workers: every claim increments it, and an outcom
 only ``WHERE claim = <the claim the worker was given>``. A worker that was presumed dead (its
 lease expired and the delivery was handed out again) can therefore never overwrite the newer
 attempt's outcome; the destination de-duplicates the repeated wire delivery on the delivery id.
+
+The values (``DeliveryRow``, ``ClaimedDelivery``, ``OutcomeRow``) are the outbox's own
+(``hub.outbox.records``); this module fills them and re-exports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from hub.envelope import DeliveryState
+from hub.outbox.records import ClaimedDelivery, DeliveryRow, OutcomeRow
+from hub.storage.messages import subject_refs_for
 from hub.storage.tables import UtcDateTime, deliveries, messages
 
+__all__ = [
+    "ClaimedDelivery",
+    "DeliveryRow",
+    "OutcomeRow",
+    "claim_due",
+    "dead_ids",
+    "expire_leases",
+    "for_message",
+    "get",
+    "load_claimed",
+    "make_due_again",
+    "record_outcomes",
+]
+
 _DUE_STATES = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
-
-
-@dataclass(frozen=True)
-class DeliveryRow:
-    id: str
-    message_id: str
-    destination: str
-    state: str
-    attempts: int
-    claim: int
-    next_attempt_at: datetime
-    lease_until: datetime | None
-    last_error: str | None
-    last_reason: str | None
-    receipt_ref: str | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
 
 
 def _row(r: Row[Any]) -> DeliveryRow:
@@ -98,24 +98,9 @@ def expire_leases(conn: Connection, now: datetime) -> int:
     return int(result.rowcount)
 
 
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    """A claimed delivery with what an attempt needs of its message (ciphertext included)."""
-
-    delivery: DeliveryRow
-    sender: str
-    message_type: str
-    version: str
-    district: str
-    purpose: str
-    categories: tuple[str, ...]
-    key_version: int
-    ciphertext: bytes
-    received_at: datetime
-
-
 def load_claimed(conn: Connection, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]:
-    """Load the claimed deliveries still held by these claims; stale ones are left out."""
+    """Load the claimed deliveries still held by these claims, with their messages' data
+    subjects (two statements); stale ones are left out."""
     if not claims:
         return []
     wanted = dict(claims)
@@ -138,38 +123,24 @@ def load_claimed(conn: Connection, claims: Sequence[tuple[str, int]]) -> list[Cl
             deliveries.c.state == DeliveryState.IN_FLIGHT.value,
         )
     ).all()
-    out = []
-    for r in rows:
-        if wanted.get(r.id) != r.claim:
-            continue
-        out.append(
-            ClaimedDelivery(
-                delivery=_row(r),
-                sender=r.sender,
-                message_type=r.message_type,
-                version=r.version,
-                district=r.district,
-                purpose=r.purpose,
-                categories=tuple(c for c in r.categories.split(",") if c),
-                key_version=r.key_version,
-                ciphertext=bytes(r.ciphertext),
-                received_at=r.received_at,
-            )
+    held = [r for r in rows if wanted.get(r.id) == r.claim]
+    subjects = subject_refs_for(conn, [r.message_id for r in held])
+    return [
+        ClaimedDelivery(
+            delivery=_row(r),
+            sender=r.sender,
+            message_type=r.message_type,
+            version=r.version,
+            district=r.district,
+            purpose=r.purpose,
+            categories=tuple(c for c in r.categories.split(",") if c),
+            key_version=r.key_version,
+            ciphertext=bytes(r.ciphertext),
+            received_at=r.received_at,
+            subject_refs=tuple(subjects.get(r.message_id, ())),
         )
-    return out
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One attempt's outcome, to be recorded if its claim still holds."""
-
-    delivery_id: str
-    claim: int
-    state: DeliveryState
-    next_attempt_at: datetime | None = None
-    error: str | None = None
-    reason: str | None = None
-    receipt_ref: str | None = None
+        for r in held
+    ]
 
 
 _RECORD = (
@@ -198,7 +169,7 @@ _RECORD = (
 )
 
 
-def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[Outcome]) -> set[str]:
+def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[OutcomeRow]) -> set[str]:
     """Record a batch of outcomes in two round trips; returns the ids recorded.
 
     The claims are read (and locked, on PostgreSQL) first; an outcome whose claim was taken

@@ -1,5 +1,8 @@
 """Message rows: insert with their deliveries and subjects, idempotency lookups, listings.
 
+The values (``StoredMessage``, ``NewMessage``) are the pipeline's own (``hub.ingest.records``);
+this module fills them and re-exports them for the services, the API and the CLI.
+
 All functions take a ``Connection`` inside the caller's transaction and never commit: the
 pipeline writes a message, its deliveries and its audit entries in one transaction.
 """
@@ -8,38 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select
 
 from hub.envelope import DeliveryState
+from hub.ingest.records import NewMessage, StoredMessage
 from hub.storage.tables import deliveries, message_subjects, messages
 
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: str
-    sender: str
-    message_type: str
-    version: str
-    district: str
-    purpose: str
-    idempotency_key: str | None
-    content_digest: str
-    categories: tuple[str, ...]
-    agreement_ref: str | None
-    key_version: int
-    size: int
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    message: StoredMessage
-    ciphertext: bytes
-    subject_refs: tuple[str, ...]
-    delivery_ids: tuple[tuple[str, str], ...]  # (delivery id, destination)
+__all__ = [
+    "MessageSummary",
+    "NewMessage",
+    "StoredMessage",
+    "count_by_state",
+    "find_by_key",
+    "get_ciphertext",
+    "get_message",
+    "insert_messages",
+    "list_messages",
+    "subject_refs",
+    "subject_refs_for",
+]
 
 
 def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:

@@ -31,16 +31,16 @@ class Recorder:
 
 
 @pytest.fixture
-def committer(tmp_path: Path) -> tuple[GroupCommitter[int, str], Recorder]:
+def committer(tmp_path: Path) -> tuple[GroupCommitter[Connection, int, str], Recorder]:
     engine = make_engine(f"sqlite:///{tmp_path / 'gc.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
     recorder = Recorder()
-    return GroupCommitter(engine, recorder.write, max_batch=50), recorder
+    return GroupCommitter(engine.begin, recorder.write, max_batch=50), recorder
 
 
 def test_many_threads_each_get_exactly_their_own_results(
-    committer: tuple[GroupCommitter[int, str], Recorder],
+    committer: tuple[GroupCommitter[Connection, int, str], Recorder],
 ) -> None:
     gc, recorder = committer
     rng = random.Random(5)
@@ -67,7 +67,7 @@ def test_many_threads_each_get_exactly_their_own_results(
 
 
 def test_a_failed_batch_fails_its_items_and_nothing_hangs(
-    committer: tuple[GroupCommitter[int, str], Recorder],
+    committer: tuple[GroupCommitter[Connection, int, str], Recorder],
 ) -> None:
     gc, recorder = committer
     recorder.explode_on = 3

@@ -1,0 +1,112 @@
+"""The key store's test databases and the pipeline's way of storing a sealed message.
+
+Shared by the ``test_keystore*`` files. PostgreSQL tests read OMSORGSHUB_TEST_POSTGRES_URL and
+skip when it is unset or unreachable; each test gets its own schema there, and its own database
+file for SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+
+from hub.keys import crypto
+from hub.keys.store import KeyStore, LocalMasterKey
+from hub.storage.tables import district_keys, messages
+
+MASTER = LocalMasterKey(bytes(range(32)))
+DISTRICT = "Farsta"
+TYPE = "client-summary"
+
+
+def sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite+pysqlite:///{path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's begin below decide
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def postgres_engine() -> Iterator[Engine]:
+    url = os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
+    schema = f"keys_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # any failure to reach the server means skip
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at OMSORGSHUB_TEST_POSTGRES_URL is unreachable: {exc}")
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def engine_for(kind: str, tmp_path: Path) -> Iterator[Engine]:
+    """A key store database of ``kind`` ("sqlite" or "postgresql") with its two tables."""
+    engines = [sqlite_engine(tmp_path / "hub.db")] if kind == "sqlite" else postgres_engine()
+    for made in engines:
+        district_keys.metadata.create_all(made, tables=[district_keys, messages])
+        try:
+            yield made
+        finally:
+            if kind == "sqlite":
+                made.dispose()
+
+
+def store_message(
+    conn: Connection, keys: KeyStore, message_id: str, body: bytes, district: str = DISTRICT
+) -> int:
+    """Seal ``body`` under the district's current key and insert it as the pipeline would."""
+    key = keys.current(conn, district)
+    aad = crypto.payload_aad(message_id, district, TYPE, key.version)
+    conn.execute(
+        insert(messages).values(
+            id=message_id,
+            sender="paraplyet",
+            message_type=TYPE,
+            version="1.0",
+            district=district,
+            purpose="contact-centre",
+            idempotency_key=message_id,
+            content_digest="0" * 64,
+            categories="decisions",
+            key_version=key.version,
+            ciphertext=crypto.seal(key.key, body, aad),
+            size=len(body),
+            received_at=datetime.now(UTC),
+        )
+    )
+    return key.version
+
+
+def read_message(conn: Connection, keys: KeyStore, message_id: str) -> bytes:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
+    key = keys.get(conn, row.district, row.key_version)
+    aad = crypto.payload_aad(row.id, row.district, row.message_type, row.key_version)
+    return crypto.unseal(key.key, row.ciphertext, aad)
+
+
+def body(n: int) -> bytes:
+    return f"<clientSummary><n>{n}</n><pnr>19121212121{n % 10}</pnr></clientSummary>".encode()
