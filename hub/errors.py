@@ -14,6 +14,7 @@ tree at the boundary where they occur, ``raise ... from exc``.
     │   ├── SchemaInvalid                 does not match the type's XSD
     │   ├── UnknownMessageType            no such type/version in the registry
     │   ├── InvalidIdentityNumber         personnummer / samordningsnummer / CPR check failed
+    │   ├── SubjectMismatch               the body names other persons than the header
     │   ├── RoutingError                  no destination for (type, district), recipient not routed
     │   └── IdempotencyConflict           same message id, different content
     ├── AuthenticationError             no or wrong bearer token
@@ -88,6 +89,10 @@ class UnknownMessageType(InputError):
 
 class InvalidIdentityNumber(InputError):
     reason = "invalid_identity_number"
+
+
+class SubjectMismatch(InputError):
+    reason = "subject_mismatch"
 
 
 class RoutingError(InputError):

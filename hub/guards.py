@@ -3,6 +3,10 @@
 One object so that every path through the hub goes through the same checks, and so that each
 guard fails closed in one place: any error reaching the agreement store, the key store or the
 audit trail becomes ``GuardUnavailable`` and nothing passes.
+
+A refusal by the agreements tells the sending system only its own part (``ContractRefusal``'s
+detail is the policy's ``party_detail``); the whole decision, naming every agreement and what
+it allows, rides along for the audit trail (:func:`audit_reason`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from hub.errors import ContractRefusal, GuardUnavailable, HubError
 from hub.keys.crypto import Hmacs
 from hub.keys.store import DataKey, KeyStore
 
-__all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome", "per_subject"]
+__all__ = ["AuditAction", "AuditEvent", "Guards", "Outcome", "audit_reason", "per_subject"]
+
+_REASON_WIDTH = 200  # the audit trail's reason column (audit.entry.FIELD_LIMITS)
 
 
 @contextmanager
@@ -39,6 +45,23 @@ def _fail_closed(guard: str) -> Iterator[None]:
             f"the {guard} cannot be reached; refusing rather than passing data unchecked",
             reason=f"{guard.replace(' ', '_')}_unavailable",
         ) from exc
+
+
+def refusal(decision: Decision) -> ContractRefusal:
+    """The error for a refusing ``decision``: the sender's part as its detail, the whole
+    decision in its context for :func:`audit_reason`."""
+    told = decision.party_detail or f"refused: {decision.reason}"
+    return ContractRefusal(told, reason=decision.reason, decision=decision.detail)
+
+
+def audit_reason(error: HubError) -> str:
+    """What a ``refused`` audit entry records: the reason code and, for a refusal by the
+    agreements, the whole decision the sender was not told (cut to the trail's column)."""
+    decision = error.context.get("decision")
+    if not isinstance(decision, str):
+        return error.reason
+    full = f"{error.reason}: {decision}"
+    return full if len(full) <= _REASON_WIDTH else full[: _REASON_WIDTH - 1] + "…"
 
 
 def per_subject(event: AuditEvent, subject_refs: Sequence[str]) -> list[AuditEvent]:
@@ -88,7 +111,7 @@ class Guards:
             at=at,
         )
         if not decision.allowed:
-            raise ContractRefusal(decision.detail, reason=decision.reason)
+            raise refusal(decision)
         for recipient in recipients:
             self.check_delivery(
                 source,
@@ -99,6 +122,7 @@ class Guards:
                 categories=categories,
                 at=at,
                 agreements=agreements,
+                sender=sender,
             )
         return decision
 
@@ -113,7 +137,9 @@ class Guards:
         categories: Sequence[str],
         at: datetime,
         agreements: Sequence[Agreement] | None = None,
+        sender: str | None = None,
     ) -> Decision:
+        """``sender``, where known, is told which agreement refused if it is a party to it."""
         if agreements is None:
             with _fail_closed("agreement store"):
                 agreements = self.agreements.agreements_for(source, district)
@@ -125,9 +151,10 @@ class Guards:
             message_type=message_type,
             categories=frozenset(categories),
             at=at,
+            sender=sender,
         )
         if not decision.allowed:
-            raise ContractRefusal(decision.detail, reason=decision.reason)
+            raise refusal(decision)
         return decision
 
     # -- keys -------------------------------------------------------------------------------

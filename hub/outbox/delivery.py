@@ -35,7 +35,7 @@ from hub.errors import (
     TransientDeliveryError,
     policy_for,
 )
-from hub.guards import AuditAction, AuditEvent, Guards, Outcome, per_subject
+from hub.guards import AuditAction, AuditEvent, Guards, Outcome, audit_reason, per_subject
 from hub.ingest.routing import RoutingTable
 from hub.keys import crypto
 from hub.ports import Adapter
@@ -157,6 +157,7 @@ class DeliveryExecutor:
                         message_type=claimed.message_type,
                         categories=claimed.categories,
                         at=now,
+                        sender=claimed.sender,
                     )
                     document = self._decrypt(conn, claimed)
                 except GuardUnavailable:
@@ -174,7 +175,7 @@ class DeliveryExecutor:
                             AuditAction.REFUSED if refused else AuditAction.DEAD,
                             None,
                             outcome=Outcome.REFUSED if refused else Outcome.FAILED,
-                            reason=exc.reason,
+                            reason=audit_reason(exc),
                         )
                     )
                     continue
