@@ -77,6 +77,7 @@ class FixedAgreements:
         message_type: str,
         categories: Sequence[str],
         at: datetime,
+        sender: str | None = None,
     ) -> Decision:
         return allow_delivery(
             self._fixed.get(district, ()),
@@ -86,6 +87,7 @@ class FixedAgreements:
             message_type=message_type,
             categories=categories,
             at=at,
+            sender=sender,
         )
 
 

@@ -12,7 +12,10 @@ message type, purpose, categories (does the agreement cover this message at all?
 revoked, expired, not yet valid (is it in force?), then consent. So when the agreement that
 covers a waiting message is revoked, the refusal says ``revoked``, not that some unrelated
 agreement lacks the recipient. ``detail`` names what was missing, then briefly how the other
-agreements refused.
+agreements refused: the whole decision, for the audit trail and the data-protection officer.
+``party_detail`` is what the sending system is told (a 403, a delivery's status): its reason
+and what of its own message was not allowed, naming an agreement only where the sender is a
+party to it, and never whom another agreement allows.
 
 Validity is exact and half-open: ``valid_from <= at < valid_to`` (``valid_to`` exclusive).
 Functions here are pure: the caller passes the agreements (from ``AgreementCache``) and the time.
@@ -30,12 +33,17 @@ from contracts.model import Agreement
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome. ``reason`` is ``"allowed"`` or one of ``contracts.errors.REFUSAL_CODES``."""
+    """The outcome. ``reason`` is ``"allowed"`` or one of ``contracts.errors.REFUSAL_CODES``.
+
+    ``detail`` is the whole decision (for the audit trail); ``party_detail`` the part of a
+    refusal the sending system may be told (empty when allowed: there is nothing to withhold).
+    """
 
     allowed: bool
     reason: str
     agreement_ref: str | None
     detail: str
+    party_detail: str = ""
 
 
 def message_categories(type_categories: Iterable[str], extra: Iterable[str] = ()) -> frozenset[str]:
@@ -55,7 +63,9 @@ def decide_ingest(
     at: datetime,
 ) -> Decision:
     """May ``sender`` bring this message into the hub for ``district`` at ``at``?"""
-    request = _Request(district, "sender", sender, purpose, message_type, categories, consent, at)
+    request = _Request(
+        district, "sender", sender, purpose, message_type, categories, consent, at, sender
+    )
     return _decide(agreements, request)
 
 
@@ -68,14 +78,16 @@ def decide_delivery(
     message_type: str,
     categories: Set[str],
     at: datetime,
+    sender: str | None = None,
 ) -> Decision:
     """May this message of ``district`` go to ``recipient`` at ``at``?
 
     Consent was checked at ingest; here the agreement must still be in force and still name the
-    recipient, type, purpose and categories.
+    recipient, type, purpose and categories. ``sender`` is the message's sender, where known:
+    its ``party_detail`` names the refusing agreement only if the sender is a party to it.
     """
     request = _Request(
-        district, "recipient", recipient, purpose, message_type, categories, None, at
+        district, "recipient", recipient, purpose, message_type, categories, None, at, sender
     )
     return _decide(agreements, request)
 
@@ -90,6 +102,7 @@ class _Request:
     categories: Set[str]
     consent: bool | None  # None: not checked (delivery)
     at: datetime
+    told: str | None  # the sending system, who is told the refusal; None: unknown
 
 
 @dataclass(frozen=True)
@@ -117,11 +130,41 @@ def _decide(agreements: Iterable[Agreement], request: _Request) -> Decision:
             codes.NO_AGREEMENT,
             None,
             f"no agreement of district {request.district} is on record",
+            f"no agreement of district {request.district} allows this",
         )
     best = max(refusals, key=lambda r: r.stage)  # first of the furthest, in input order
     others = [f"{r.agreement.ref}: {r.code}" for r in refusals if r is not best]
     detail = best.detail + (f" (also {'; '.join(others)})" if others else "")
-    return Decision(False, best.code, best.agreement.ref, detail)
+    return Decision(False, best.code, best.agreement.ref, detail, _party_detail(best, request))
+
+
+def _party_detail(refusal: _Refusal, r: _Request) -> str:
+    """What the sender may learn of ``refusal``: what of its message was not allowed, and the
+    agreement only if it is a party to it. Never another agreement, never whom one allows."""
+    a = refusal.agreement
+    code = refusal.code
+    if code in (codes.SENDER_NOT_ALLOWED, codes.RECIPIENT_NOT_ALLOWED):
+        # Furthest refusal at the first check: no agreement of the district names the party.
+        return f"no agreement of district {r.district} allows {r.role} {r.party!r}"
+    who = a.ref if r.told is not None and r.told in a.senders else "the agreement"
+    if code == codes.TYPE_NOT_ALLOWED:
+        told = f"{who} does not allow message type {r.message_type!r}"
+    elif code == codes.PURPOSE_NOT_ALLOWED:
+        told = f"{who} does not allow purpose {r.purpose!r}"
+    elif code == codes.CATEGORY_NOT_ALLOWED:
+        told = f"{who} does not cover categories {_names(set(r.categories) - a.categories)}"
+    elif code == codes.REVOKED:
+        told = f"{who} was revoked"
+    elif code == codes.EXPIRED:
+        told = f"{who} has ended"
+    elif code == codes.NOT_YET_VALID:
+        told = f"{who} is not yet in force"
+    elif code == codes.CONSENT_MISSING:
+        needs = _names(set(r.categories) & a.consent_required)
+        told = f"{who} needs the person's recorded consent for {needs}; none was recorded"
+    else:  # a code added to _check without a text here: say no more than the code
+        told = f"refused: {code}"
+    return told if r.role == "sender" else f"recipient {r.party!r}: {told}"
 
 
 def _check(a: Agreement, r: _Request) -> _Refusal | None:

@@ -14,6 +14,7 @@ tree at the boundary where they occur, ``raise ... from exc``.
     │   ├── SchemaInvalid                 does not match the type's XSD
     │   ├── UnknownMessageType            no such type/version in the registry
     │   ├── InvalidIdentityNumber         personnummer / samordningsnummer / CPR check failed
+    │   ├── SubjectMismatch               the body names other persons than the header
     │   ├── RoutingError                  no destination for (type, district), recipient not routed
     │   └── IdempotencyConflict           same message id, different content
     ├── AuthenticationError             no or wrong bearer token
@@ -88,6 +89,10 @@ class UnknownMessageType(InputError):
 
 class InvalidIdentityNumber(InputError):
     reason = "invalid_identity_number"
+
+
+class SubjectMismatch(InputError):
+    reason = "subject_mismatch"
 
 
 class RoutingError(InputError):
@@ -188,3 +193,16 @@ def policy_for(error: HubError) -> ErrorPolicy:
         if cls in ERROR_TABLE:
             return ERROR_TABLE[cls]
     raise AssertionError("HubError is in ERROR_TABLE")  # pragma: no cover
+
+
+_AUDIT_REASON_WIDTH = 200  # the audit trail's reason column (audit.entry.FIELD_LIMITS)
+
+
+def audit_reason(error: HubError) -> str:
+    """What a ``refused`` audit entry records: the reason code and, for a refusal by the
+    agreements, the whole decision the sender was not told (cut to the trail's column)."""
+    decision = error.context.get("decision")
+    if not isinstance(decision, str):
+        return error.reason
+    full = f"{error.reason}: {decision}"
+    return full if len(full) <= _AUDIT_REASON_WIDTH else full[: _AUDIT_REASON_WIDTH - 1] + "…"

@@ -8,6 +8,10 @@ guard fails closed in one place: any error reaching the agreement store, the key
 audit trail becomes ``GuardUnavailable`` and nothing passes. The policy itself is the two pure
 functions ``allow_ingest`` and ``allow_delivery`` (also used by the benchmark's fixed
 agreements).
+
+A refusal by the agreements tells the sending system only its own part (``ContractRefusal``'s
+detail is the policy's ``party_detail``); the whole decision, naming every agreement and what
+it allows, rides along for the audit trail (``hub.errors.audit_reason``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ __all__ = [
     "allow_delivery",
     "allow_ingest",
     "per_subject",
+    "refusal",
 ]
 
 
@@ -81,7 +86,7 @@ def allow_ingest(
         at=at,
     )
     if not decision.allowed:
-        raise ContractRefusal(decision.detail, reason=decision.reason)
+        raise refusal(decision)
     for recipient in recipients:
         allow_delivery(
             agreements,
@@ -91,6 +96,7 @@ def allow_ingest(
             message_type=message_type,
             categories=categories,
             at=at,
+            sender=sender,
         )
     return decision
 
@@ -104,8 +110,10 @@ def allow_delivery(
     message_type: str,
     categories: Sequence[str],
     at: datetime,
+    sender: str | None = None,
 ) -> Decision:
-    """The allowing decision for one recipient now, or ``ContractRefusal``."""
+    """The allowing decision for one recipient now, or ``ContractRefusal``. ``sender``, where
+    known, is told which agreement refused if it is a party to it."""
     decision = decide_delivery(
         agreements,
         district=district,
@@ -114,10 +122,18 @@ def allow_delivery(
         message_type=message_type,
         categories=frozenset(categories),
         at=at,
+        sender=sender,
     )
     if not decision.allowed:
-        raise ContractRefusal(decision.detail, reason=decision.reason)
+        raise refusal(decision)
     return decision
+
+
+def refusal(decision: Decision) -> ContractRefusal:
+    """The error for a refusing ``decision``: the sender's part as its detail, the whole
+    decision in its context for ``hub.errors.audit_reason``."""
+    told = decision.party_detail or f"refused: {decision.reason}"
+    return ContractRefusal(told, reason=decision.reason, decision=decision.detail)
 
 
 @dataclass
@@ -171,6 +187,7 @@ class Guards:
         categories: Sequence[str],
         at: datetime,
         agreements: Sequence[Agreement] | None = None,
+        sender: str | None = None,
     ) -> Decision:
         if agreements is None:
             with _fail_closed("agreement store"):
@@ -183,6 +200,7 @@ class Guards:
             message_type=message_type,
             categories=categories,
             at=at,
+            sender=sender,
         )
 
     # -- keys -------------------------------------------------------------------------------

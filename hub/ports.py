@@ -205,6 +205,7 @@ class AgreementDecisions(Protocol[Tx_contra]):
         message_type: str,
         categories: Sequence[str],
         at: datetime,
+        sender: str | None = None,
     ) -> Decision: ...
 
 

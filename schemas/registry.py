@@ -1,8 +1,9 @@
 """The table of message types the hub accepts, and XSD validation against them.
 
 A message type is a name and a version (``case.referral`` v1), the XSD file that defines its
-body, the qualified root element that body must have, and the data categories it carries;
-agreements in ``contracts/`` allow or deny by those categories.
+body, the qualified root element that body must have, the data categories it carries
+(agreements in ``contracts/`` allow or deny by those) and where its body holds the identity
+numbers of the persons it is about (``schemas.subjects``: ingest links the message to each).
 
 It is a plain table, not a scan of the ``xsd/`` folder: adding a type is a reviewed change of
 :func:`default_registry`. XSD files are read and compiled on first use, never at import. A
@@ -14,7 +15,6 @@ milliseconds, once per thread and type) from XSD bytes read once and shared.
 from __future__ import annotations
 
 import difflib
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +24,10 @@ from typing import Protocol, cast
 from lxml import etree
 
 from schemas.errors import SchemaDefinitionError, SchemaError
+from schemas.locations import clean_message, readable, resolve_libxml2_path
+from schemas.locations import element_path as element_path
+from schemas.locations import source_line as source_line
+from schemas.subjects import SubjectPath as SubjectPath
 
 CATEGORIES: frozenset[str] = frozenset(
     {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
@@ -38,7 +42,12 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 @dataclass(frozen=True)
 class MessageType:
-    """One version of one message type. ``root`` is the body's root tag in Clark notation."""
+    """One version of one message type. ``root`` is the body's root tag in Clark notation.
+
+    ``subjects`` says where the body holds the identity numbers of the persons it is about
+    (``schemas.subjects``); a type with the ``identity`` category must declare them, so that
+    ingest links every person a message names (the registry's tests hold every type to it).
+    """
 
     name: str
     version: str
@@ -46,6 +55,7 @@ class MessageType:
     root: str
     categories: frozenset[str]
     description: str
+    subjects: tuple[SubjectPath, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = self.categories - CATEGORIES
@@ -106,8 +116,8 @@ class Registry:
         if element.tag != mt.root:
             raise SchemaError(
                 "schema_invalid",
-                f"{mt.label} needs root element {_readable(mt.root)}, "
-                f"got {_readable(str(element.tag))}",
+                f"{mt.label} needs root element {readable(mt.root)}, "
+                f"got {readable(str(element.tag))}",
                 line=source_line(element),
                 path=element_path(element),
             )
@@ -119,7 +129,7 @@ class Registry:
             raise SchemaError(
                 "schema_invalid",
                 f"root element must be Envelope in namespace {ENVELOPE_NS}, "
-                f"got {_readable(str(element.tag))}",
+                f"got {readable(str(element.tag))}",
                 line=source_line(element),
                 path=element_path(element),
             )
@@ -183,10 +193,10 @@ class Registry:
         if not errors:
             raise SchemaError("schema_invalid", "document is not valid", path=element_path(element))
         first = errors[0]
-        node = _resolve_libxml2_path(element, first.path)
+        node = resolve_libxml2_path(element, first.path)
         raise SchemaError(
             "schema_invalid",
-            _clean_message(first.message),
+            clean_message(first.message),
             line=source_line(node) if node is not None else (first.line or None),
             column=first.column or None,
             path=element_path(node) if node is not None else None,
@@ -222,6 +232,7 @@ def default_registry() -> Registry:
                 xsd="case.referral-1.xsd",
                 root="{urn:omsorgshub:case.referral:1}CaseReferral",
                 categories=frozenset({"identity", "contact", "case"}),
+                subjects=(SubjectPath("DataSubject/IdentityNumber", scheme_attribute="scheme"),),
                 description=(
                     "A contact-centre case (Äldre direkt) referred to a city district: "
                     "category, type, class, affected unit, urgency, callback wish and the person."
@@ -233,6 +244,7 @@ def default_registry() -> Registry:
                 xsd="timereport.visit-1.xsd",
                 root="{urn:omsorgshub:timereport.visit:1}Visit",
                 categories=frozenset({"identity", "time"}),
+                subjects=(SubjectPath("Client", scheme_attribute="scheme"),),
                 description=(
                     "One home-care visit from a provider's time app: planned and actual times, "
                     "confirmation at the client's home, the provider's approval, interventions."
@@ -244,6 +256,7 @@ def default_registry() -> Registry:
                 xsd="case.execution_event-1.xsd",
                 root="{urn:omsorgshub:case.execution_event:1}ExecutionEvent",
                 categories=frozenset({"identity", "case", "decisions"}),
+                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
                 description=(
                     "A decision executed, interrupted, resumed or closed (SoL/LSS), with dates: "
                     "what the IVO report of decisions not executed within three months needs."
@@ -255,6 +268,7 @@ def default_registry() -> Registry:
                 xsd="finance.payment-1.xsd",
                 root="{urn:omsorgshub:finance.payment:1}PaymentVoucher",
                 categories=frozenset({"identity", "decisions", "fees"}),
+                subjects=(SubjectPath("Client"), SubjectPath("Recipient/Person")),
                 description=(
                     "A personal-assistance compensation payment voucher from the case system "
                     "to the finance system (Lifecare → Unit4 Business World)."
@@ -266,6 +280,7 @@ def default_registry() -> Registry:
                 xsd="finance.deferral-1.xsd",
                 root="{urn:omsorgshub:finance.deferral:1}PaymentDeferral",
                 categories=frozenset({"identity", "invoices"}),
+                subjects=(SubjectPath("Payer"),),
                 description=(
                     "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
                     "granted by the contact centre."
@@ -273,23 +288,6 @@ def default_registry() -> Registry:
             ),
         ]
     )
-
-
-def element_path(node: etree._Element) -> str:
-    """``/Envelope/Body/CaseReferral/Urgency``: local names from the document root, with a
-    1-based ``[n]`` where siblings share the local name."""
-    steps: list[str] = []
-    current: etree._Element | None = node
-    while current is not None:
-        name = etree.QName(current).localname
-        parent = current.getparent()
-        if parent is not None:
-            same = [c for c in parent if isinstance(c.tag, str) and _local(c) == name]
-            if len(same) > 1:
-                name = f"{name}[{same.index(current) + 1}]"
-        steps.append(name)
-        current = parent
-    return "/" + "/".join(reversed(steps))
 
 
 # libxml2's schema compiler is not safe to run in several threads at once: concurrent first
@@ -313,75 +311,3 @@ def _first_xsi_type(element: etree._Element, finder: etree.XPath) -> etree._Elem
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
         return found[0]
     return None
-
-
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    assert isinstance(tag, str)
-    return tag.rpartition("}")[2]
-
-
-def source_line(element: etree._Element) -> int | None:
-    """The element's 1-based line in the received document, when lxml knows it."""
-    line = element.sourceline
-    return line if isinstance(line, int) and line > 0 else None
-
-
-def _readable(clark: str) -> str:
-    namespace, _, local = clark[1:].partition("}") if clark.startswith("{") else ("", "", clark)
-    return f"{local} ({namespace})" if namespace else local
-
-
-_SEGMENT = re.compile(r"^(?:(?P<prefix>[^:\[\]]+):)?(?P<name>[^:\[\]]+)(?:\[(?P<index>\d+)\])?$")
-
-
-def _resolve_libxml2_path(root: etree._Element, path: str | None) -> etree._Element | None:
-    """Find the node libxml2's ``xmlGetNodePath`` names, relative to the validated ``root``.
-
-    libxml2 writes ``/*/*[3]`` for elements in a default namespace (``*[n]`` counts every
-    element sibling) and ``/p:Name[2]`` for prefixed ones (counting same name and prefix).
-    """
-    if not path or not path.startswith("/"):
-        return None
-    segments = path[1:].split("/")
-    if not segments or _SEGMENT.match(segments[0]) is None:
-        return None
-    node = root
-    for segment in segments[1:]:
-        match = _SEGMENT.match(segment)
-        if match is None or match["name"].endswith(")") or segment.startswith("@"):
-            break  # text(), comment() or an attribute: the element itself is the location
-        name, prefix = match["name"], match["prefix"]
-        children = [c for c in node if isinstance(c.tag, str)]
-        if name != "*":
-            children = [c for c in children if _local(c) == name and c.prefix == prefix]
-        index = int(match["index"] or 1) - 1
-        if not 0 <= index < len(children):
-            return node
-        node = children[index]
-    return node
-
-
-_ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '(?P<attr>[^']*)')?: ")
-_CLARK_NAME = re.compile(r"\{[^{}\s]*\}(?=[A-Za-z_])")
-_QUOTED_VALUE = re.compile(
-    r"[Tt]he value '.*'(?= (?:is not|is greater|is less|has a length))", re.DOTALL
-)
-_LEADING_VALUE = re.compile(r"^'.*'(?= is not a valid value)", re.DOTALL)
-
-
-def _clean_message(message: str) -> str:
-    """libxml2's text without the element prefix (the path says it) and without values.
-
-    A value that failed a facet may be a personnummer; error details go to logs.
-    """
-    message = message.strip()
-    attribute = None
-    prefix = _ELEMENT_PREFIX.match(message)
-    if prefix is not None:
-        attribute = prefix["attr"]
-        message = message[prefix.end() :]
-    message = _QUOTED_VALUE.sub("The value", message)
-    message = _LEADING_VALUE.sub("The value", message)
-    message = _CLARK_NAME.sub("", message)
-    return f"attribute '{attribute}': {message}" if attribute else message

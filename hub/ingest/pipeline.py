@@ -1,7 +1,9 @@
 """Ingest: validate → authorize → encrypt and store.
 
     parse + validate (schemas/)          hostile or invalid XML never gets further
-    identity numbers → keyed HMACs       invalid numbers refused; the numbers are never stored
+    identity numbers → keyed HMACs       header and body (hub.ingest.subjects): invalid numbers
+                                         and a header that names other persons than the body
+                                         refused; the numbers are never stored
     routing                              which destinations (hub.ingest.routing)
     authorize (contracts/ via Guards)    default deny: sender, purpose, type, categories,
                                          consent, and every recipient
@@ -45,11 +47,12 @@ from hub.errors import (
     PayloadTooLarge,
     SchemaInvalid,
     UnknownMessageType,
+    audit_reason,
 )
 from hub.ingest.group_commit import GroupCommitter
-from hub.ingest.identity import parse_identity
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
+from hub.ingest.subjects import named_subjects
 from hub.keys import crypto
 from hub.keys.crypto import Hmacs
 from hub.ports import IdempotencyLookup, MessageGuards, MessageWrites, UnitOfWork, per_subject
@@ -187,15 +190,19 @@ class Ingestor(Generic[Tx]):
         )
 
     def _subject_refs(self, sender: str, envelope: ParsedEnvelope) -> tuple[str, ...]:
-        refs = []
-        for scheme, value in envelope.subjects:
-            try:
-                identity = parse_identity(value, scheme)
-            except InputError as exc:
-                self._audit_refusal(sender, envelope, (), exc)
-                raise
-            refs.append(self._hmacs.subject_ref(identity.canonical))
-        return tuple(refs)
+        """The keyed references of every person the message names (``hub.ingest.subjects``)."""
+        try:
+            named = named_subjects(envelope)
+        except InputError as exc:
+            self._audit_refusal(sender, envelope, (), exc)
+            raise
+        try:
+            linked = named.linked()
+        except InputError as exc:
+            everyone = [self._hmacs.subject_ref(i.canonical) for i in named.everyone()]
+            self._audit_refusal(sender, envelope, everyone, exc)
+            raise
+        return tuple(self._hmacs.subject_ref(i.canonical) for i in linked)
 
     def _digest(self, envelope: ParsedEnvelope) -> str:
         header = "\x1f".join(
@@ -339,7 +346,7 @@ class Ingestor(Generic[Tx]):
                 district=envelope.district,
                 source=sender,
                 outcome=Outcome.REFUSED,
-                reason=exc.reason,
+                reason=audit_reason(exc),
             ),
             subject_refs,
         )

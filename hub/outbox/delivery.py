@@ -36,6 +36,7 @@ from hub.errors import (
     OnDelivery,
     PermanentDeliveryError,
     TransientDeliveryError,
+    audit_reason,
     policy_for,
 )
 from hub.ingest.routing import RoutingTable
@@ -159,6 +160,7 @@ class DeliveryExecutor(Generic[Tx]):
                         message_type=claimed.message_type,
                         categories=claimed.categories,
                         at=now,
+                        sender=claimed.sender,
                     )
                     document = self._decrypt(tx, claimed)
                 except GuardUnavailable:
@@ -176,7 +178,7 @@ class DeliveryExecutor(Generic[Tx]):
                             AuditAction.REFUSED if refused else AuditAction.DEAD,
                             None,
                             outcome=Outcome.REFUSED if refused else Outcome.FAILED,
-                            reason=exc.reason,
+                            reason=audit_reason(exc),
                         )
                     )
                     continue

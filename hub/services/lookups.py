@@ -4,7 +4,9 @@ The contact centre (Äldre direkt in the seeds) answers callers from the distric
 system (decisions, fee basis, provider, case officer) and finance system (invoice, OCR, paid or
 not). A lookup goes through the same guards as a message:
 
-    kind known, identity number valid    → keyed HMAC of the subject, for the audit
+    kind known, identity number valid    → keyed HMAC of the subject, for the audit; a
+                                           parameter holding an identity number must name
+                                           the same person (hub.ingest.subjects)
     routing: (lookup.<kind>, district)   → the one destination system that answers it
     agreement (default deny)             → this requester, purpose, categories, recipient;
                                            individual information only with recorded consent
@@ -27,10 +29,18 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from hub.envelope import LookupRequest, LookupResult
-from hub.errors import ConfigError, ContractRefusal, DeliveryError, HubError, InputError
+from hub.errors import (
+    ConfigError,
+    ContractRefusal,
+    DeliveryError,
+    HubError,
+    InputError,
+    audit_reason,
+)
 from hub.guards import AuditAction, AuditEvent, Guards, Outcome
 from hub.ingest.identity import parse_identity
 from hub.ingest.routing import RoutingTable
+from hub.ingest.subjects import check_identity_params
 from hub.outbox.delivery import AdapterPool
 from hub.ports import LookupAdapter
 from hub.storage.engine import reader
@@ -41,6 +51,7 @@ class LookupKind:
     name: str
     categories: frozenset[str]
     params: tuple[str, ...]  # accepted parameters; at least one needed where any are listed
+    identity_params: tuple[str, ...] = ()  # of those, the ones holding an identity number
 
     @property
     def agreement_type(self) -> str:
@@ -110,6 +121,7 @@ class Lookups:
         request_id = str(uuid.uuid4())
         destination = ""
         try:
+            check_identity_params(identity, params, kind.identity_params)
             (destination,) = self._routing.destinations_for(kind.agreement_type, q.district)[:1]
             decision = self._guards.check_ingest(
                 self._reader.connect,
@@ -168,7 +180,7 @@ class Lookups:
             outcome=(
                 Outcome.OK if error is None else Outcome.REFUSED if refused else Outcome.FAILED
             ),
-            reason=f"{kind.name} {request_id}" if error is None else error.reason,
+            reason=f"{kind.name} {request_id}" if error is None else audit_reason(error),
         )
         with self._engine.begin() as conn:
             self._guards.record(conn, [event])

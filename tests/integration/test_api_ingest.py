@@ -8,6 +8,7 @@ the destination double.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,11 @@ import pytest
 
 from audit.entry import AuditAction
 from hub.bootstrap import build_hub
+from hub.demo.fictional import FictionalPerson, build_envelope, referral_body
 from hub.demo.sandbox import Sandbox
-from hub.demo.scenario import CONTACT_CENTRE, TIME_APP
+from hub.demo.scenario import CONTACT_CENTRE, TIME_APP, demo_agreements
 from hub.services.agreements import revoke_agreement
+from hub.storage import messages as message_rows
 from tests.integration.api_server import (
     API,
     OUTSIDER,
@@ -315,7 +318,12 @@ def test_refusal_by_the_agreements_is_403_and_audited(
     problem_of(response, 403, reason)
     assert api.message_count() == 0
     [entry] = api.audit(AuditAction.REFUSED, actor=system)
-    assert (entry.reason, entry.outcome, entry.district) == (reason, "refused", district)
+    # The reason code, then the whole decision (for the DPO; the sender is told less).
+    assert (str(entry.reason).partition(": ")[0], entry.outcome, entry.district) == (
+        reason,
+        "refused",
+        district,
+    )
     assert (entry.purpose, entry.source, entry.message_id) == (purpose, system, None)
     assert entry.subject_ref == api.subject_ref(doc.person)
 
@@ -331,7 +339,11 @@ def test_revoked_agreement_is_403_and_audited(api: ApiServer, referrals: Referra
     assert REFERRAL_AGREEMENT in body["detail"]
     assert api.message_count() == 1
     [entry] = api.audit(AuditAction.REFUSED, subject_ref=api.subject_ref(doc.person))
-    assert (entry.reason, entry.actor, entry.district) == ("revoked", CONTACT_CENTRE, SODERMALM)
+    assert (str(entry.reason).partition(": ")[0], entry.actor, entry.district) == (
+        "revoked",
+        CONTACT_CENTRE,
+        SODERMALM,
+    )
 
 
 def test_invalid_identity_number_is_audited(api: ApiServer, referrals: Referrals) -> None:
@@ -346,6 +358,110 @@ def test_invalid_identity_number_is_audited(api: ApiServer, referrals: Referrals
     # An invalid number has no keyed reference; the raw number is never written to the trail.
     assert entry.subject_ref is None
     assert wrong_check_digit(person.identity) not in repr(entry)
+
+
+@pytest.mark.parametrize(
+    ("system", "purpose", "reason"),
+    [
+        (OUTSIDER, "referral", "sender_not_allowed"),
+        (TIME_APP, "referral", "type_not_allowed"),
+        (CONTACT_CENTRE, "time_reporting", "purpose_not_allowed"),
+    ],
+)
+def test_a_refusal_tells_the_sender_its_own_part_and_the_audit_all(
+    api: ApiServer, referrals: Referrals, system: str, purpose: str, reason: str
+) -> None:
+    agreements = [a for a in demo_agreements(api.hub.clock()) if a.district == SODERMALM]
+    assert len(agreements) > 1  # else there is nothing another agreement could leak
+    doc = referrals.make(purpose=purpose)
+
+    response = api.post(doc.body, system=system)
+
+    told = problem_of(response, 403, reason)["detail"]
+    others = [a.id for a in agreements if system not in a.senders]
+    parties = {p for a in agreements for p in (*a.senders, *a.recipients)} - {system}
+    for secret in [*others, *sorted(parties), "also", "senders:", "types:", "purposes:"]:
+        assert secret not in told, (secret, told)
+    own = [a.ref for a in agreements if system in a.senders]
+    assert (own[0] in told) if own else ("no agreement" in told)
+    # The data-protection officer finds the whole decision in the trail.
+    [entry] = api.audit(AuditAction.REFUSED, actor=system)
+    assert entry.reason is not None
+    assert entry.reason.startswith(f"{reason}: ")
+    for agreement in agreements:
+        assert agreement.ref in entry.reason
+
+
+# -- every person a message names is linked ------------------------------------------------
+
+
+def referral_naming(body_person: FictionalPerson, header: list[FictionalPerson]) -> bytes:
+    """A referral about ``body_person`` whose header's DataSubjects lists ``header``."""
+    envelope = build_envelope(
+        message_type="case.referral",
+        version="1",
+        district=SODERMALM,
+        purpose="referral",
+        body=referral_body(body_person, SODERMALM, random.Random(5)),
+        subjects=[p.subject for p in header],
+    )
+    return pretty(envelope)
+
+
+def test_a_person_named_only_in_the_body_is_linked(api: ApiServer, referrals: Referrals) -> None:
+    person = referrals.person()
+
+    response = api.post(referral_naming(person, header=[]))
+
+    assert response.status_code == 202, response.text
+    message_id = response.json()["id"]
+    with api.hub.reader.connect() as conn:
+        stored = message_rows.subject_refs_for(conn, [message_id])
+    assert stored == {message_id: [api.subject_ref(person)]}
+    # The art. 15 search by the person finds the message.
+    [entry] = api.audit(AuditAction.RECEIVED, subject_ref=api.subject_ref(person))
+    assert (entry.message_id, entry.actor) == (message_id, CONTACT_CENTRE)
+
+
+def test_a_body_naming_another_person_than_the_header_is_422(
+    api: ApiServer, referrals: Referrals
+) -> None:
+    named, hidden = referrals.person(), referrals.person()
+
+    response = api.post(referral_naming(hidden, header=[named]))
+
+    body = problem_of(response, 422, "subject_mismatch")
+    assert body["path"] == "/Envelope/Header/DataSubjects"
+    for person in (named, hidden):
+        for shown in (person.identity.formatted(), person.identity.canonical, person.name):
+            assert shown not in response.text
+    assert api.message_count() == 0
+    # Refused, and audited under both persons, so either one's extract shows the attempt.
+    for person in (named, hidden):
+        [entry] = api.audit(AuditAction.REFUSED, subject_ref=api.subject_ref(person))
+        assert (entry.reason, entry.actor) == ("subject_mismatch", CONTACT_CENTRE)
+
+
+def test_an_invalid_number_in_the_body_is_422_with_its_place(
+    api: ApiServer, referrals: Referrals
+) -> None:
+    person = referrals.person()
+    good = person.identity.formatted()
+    wrong = wrong_check_digit(person.identity)
+    document = referral_naming(person, header=[person])
+    body_at = document.index(b"<IdentityNumber")
+    document = document[:body_at] + document[body_at:].replace(good.encode(), wrong.encode(), 1)
+
+    response = api.post(document)
+
+    body = problem_of(response, 422, "invalid_identity_number")
+    assert body["path"] == "/Envelope/Body/CaseReferral/DataSubject/IdentityNumber"
+    assert body["line"] == line_of(document, b"<IdentityNumber")
+    for shown in (wrong, wrong.replace("-", ""), good):
+        assert shown not in response.text
+    assert api.message_count() == 0
+    [entry] = api.audit(AuditAction.REFUSED, actor=CONTACT_CENTRE)
+    assert (entry.reason, entry.subject_ref) == ("invalid_identity_number", None)
 
 
 # -- description and health -----------------------------------------------------------------

@@ -252,3 +252,74 @@ def test_naive_time_is_a_programming_error() -> None:
 def test_message_categories_are_the_types_plus_extras() -> None:
     assert message_categories(["identity", "case"], ["health"]) == {"identity", "case", "health"}
     assert message_categories(("identity",)) == frozenset({"identity"})
+
+
+# -- what the sender is told: its own reason, at most its own agreement ---------------------
+
+# Another agreement of the district, with other parties: nothing of it may reach the sender.
+SECRET = replace(
+    MIRROR,
+    id="PUB-2026-099",
+    version=1,
+    senders=frozenset({"lifecare-hemlig"}),
+    recipients=frozenset({"procapita-hemlig"}),
+    purposes=frozenset({"hemlig-purpose"}),
+    message_types=frozenset({"hemlig.type"}),
+)
+SECRETS = (SECRET.ref, "lifecare-hemlig", "procapita-hemlig", "hemlig", "also", "senders:")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "own_agreement"),
+    [
+        ({"sender": "okand-app"}, codes.SENDER_NOT_ALLOWED, False),
+        ({"message_type": "case.referral"}, codes.TYPE_NOT_ALLOWED, True),
+        ({"purpose": "marketing"}, codes.PURPOSE_NOT_ALLOWED, True),
+        ({"categories": frozenset({"identity", "health"})}, codes.CATEGORY_NOT_ALLOWED, True),
+        ({"categories": frozenset({"fees"})}, codes.CONSENT_MISSING, True),
+        ({"at": START - TICK}, codes.NOT_YET_VALID, True),
+        ({"at": END}, codes.EXPIRED, True),
+    ],
+)
+def test_the_sender_is_told_its_reason_and_only_its_own_agreement(
+    overrides: dict[str, object], code: str, own_agreement: bool
+) -> None:
+    decision = ingest([SECRET, MIRROR], **overrides)
+    assert decision.reason == code
+    told = decision.party_detail
+    assert told
+    for secret in SECRETS:
+        assert secret not in told, (secret, told)
+    assert "ubw-stockholm" not in told  # the other sender of its own agreement
+    assert (MIRROR.ref in told) is own_agreement
+    # The whole decision, for the audit trail, still says everything.
+    assert SECRET.ref in decision.detail
+
+
+def test_a_sender_no_agreement_names_learns_no_agreement() -> None:
+    decision = ingest([SECRET, MIRROR], sender="okand-app")
+    assert (
+        decision.party_detail == "no agreement of district sdn-sodermalm allows sender 'okand-app'"
+    )
+    assert "(senders: lifecare-hemlig)" in decision.detail
+
+
+def test_a_revocation_is_told_without_its_reason() -> None:
+    revoked = replace(MIRROR, status="revoked", revoked_reason="processor replaced by Hemlig AB")
+    decision = ingest([SECRET, revoked])
+    assert decision.party_detail == f"{MIRROR.ref} was revoked"
+    assert "processor replaced" in decision.detail
+
+
+def test_a_delivery_refusal_names_the_agreement_only_to_its_own_sender() -> None:
+    revoked = replace(MIRROR, status="revoked", revoked_reason="ended")
+    told_to_party = deliver([revoked], sender="paraplyet-sodermalm").party_detail
+    assert told_to_party == f"recipient 'aldre-direkt': {MIRROR.ref} was revoked"
+    for sender in ("lifecare-hemlig", None):
+        told = deliver([revoked], sender=sender).party_detail
+        assert told == "recipient 'aldre-direkt': the agreement was revoked"
+    unknown = deliver([SECRET, MIRROR], recipient="procapita-x", sender="paraplyet-sodermalm")
+    assert unknown.party_detail == (
+        "no agreement of district sdn-sodermalm allows recipient 'procapita-x'"
+    )
+    assert "(recipients: procapita-hemlig)" in unknown.detail

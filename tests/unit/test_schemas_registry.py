@@ -1,13 +1,25 @@
-"""The message-type registry: lookup with suggestions, XSD validation with located errors."""
+"""The message-type registry: lookup with suggestions, XSD validation with located errors, and
+where each type's body names its persons."""
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from hub.demo.fictional import (
+    PROVIDERS,
+    FictionalPeople,
+    deferral_body,
+    execution_event_body,
+    payment_body,
+    referral_body,
+    visit_body,
+)
+from hub.ingest.identity import parse_identity
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.parser import parse_xml
 from schemas.registry import (
@@ -15,6 +27,7 @@ from schemas.registry import (
     XSD_DIR,
     MessageType,
     Registry,
+    SubjectPath,
     default_registry,
     element_path,
 )
@@ -297,3 +310,83 @@ def test_validate_accepts_a_subtree_of_a_larger_document(registry: Registry) -> 
     with pytest.raises(SchemaError) as info:
         registry.validate(mt, body)
     assert info.value.path == "/wrap/inner/CaseReferral/Urgency"
+
+
+# -- where the persons are: every type that carries identities says where -------------------
+
+
+def test_every_type_that_carries_identities_declares_where_they_are(registry: Registry) -> None:
+    # Ingest links a message to the persons its body names only through these paths: a type
+    # with the identity category and no path would let a body name people nobody can find.
+    undeclared = [
+        mt.label for mt in registry.types() if "identity" in mt.categories and not mt.subjects
+    ]
+    assert undeclared == []
+    unexplained = [
+        mt.label for mt in registry.types() if mt.subjects and "identity" not in mt.categories
+    ]
+    assert unexplained == []  # identity numbers without the category would pass agreements
+
+
+def _sample_bodies() -> dict[str, tuple[bytes, set[str]]]:
+    """One fictional body per type, with the canonical numbers of the persons it names."""
+    rng = random.Random(3)
+    se = FictionalPeople(3, kind="personnummer").take(2)
+    dk = FictionalPeople(4, kind="cpr").take(1)[0]
+    payment = payment_body(se[1], rng)
+    while b"<Person>" not in payment:  # the client paid directly: two places name them
+        payment = payment_body(se[1], rng)
+    return {
+        "case.referral": (referral_body(se[0], "sdn-sodermalm", rng), {se[0].identity.canonical}),
+        "timereport.visit": (visit_body(dk, PROVIDERS[0], rng), {dk.identity.canonical}),
+        "case.execution_event": (execution_event_body(dk, rng), {dk.identity.canonical}),
+        "finance.payment": (payment, {se[1].identity.canonical}),
+        "finance.deferral": (
+            deferral_body("7100002", None, se[0].identity, 10, rng),
+            {se[0].identity.canonical},
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_sample_bodies()))
+def test_declared_paths_find_the_persons_of_a_real_document(registry: Registry, name: str) -> None:
+    body, persons = _sample_bodies()[name]
+    mt = registry.get(name, "1")
+    element = parse_xml(body)
+    registry.validate(mt, element)
+    found = [number for path in mt.subjects for number in path.find(element)]
+    assert found, f"{mt.label}: no declared path matched"
+    assert {parse_identity(f.text, f.scheme).canonical for f in found} == persons
+    assert all(f.path.startswith(f"/{etree.QName(element).localname}/") for f in found)
+
+
+def test_the_scheme_comes_from_the_document_where_the_type_has_an_attribute(
+    registry: Registry,
+) -> None:
+    mt = registry.get("timereport.visit", "1")
+    [found] = [n for path in mt.subjects for n in path.find(parse_xml(visit()))]
+    assert (found.scheme, found.text, found.path) == ("dk", "010203-1234", "/Visit/Client")
+    assert "010203" not in repr(found)  # a repr may reach a log
+
+
+def test_a_path_can_end_in_an_attribute() -> None:
+    # FHIR (MedCom) keeps values in attributes: <identifier><value value="..."/></identifier>.
+    path = SubjectPath("Patient/identifier/value/@value", scheme="dk")
+    body = parse_xml(
+        b'<Bundle xmlns="http://hl7.org/fhir"><Patient><identifier>'
+        b'<value value="0102031234"/></identifier></Patient></Bundle>'
+    )
+    [found] = path.find(body)
+    assert (found.scheme, found.text) == ("dk", "0102031234")
+    assert found.path == "/Bundle/Patient/identifier/value/@value"
+
+
+@pytest.mark.parametrize("bad", ["", "/Client", "Client/", "a//b", "@value", "a/@b/c", "a[1]"])
+def test_a_malformed_subject_path_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="subject path"):
+        SubjectPath(bad)
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown scheme"):
+        SubjectPath("Client", scheme="no")
