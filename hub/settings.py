@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -89,6 +90,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("audit_checkpoint_every", int, 1000, "Sign an audit checkpoint every N entries…"),
     Setting("audit_checkpoint_seconds", float, 60.0, "…or every T seconds, whichever first."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+    # -- services task (issue 10 item 3, issue 10 §5): tokens and the districts' calendar ----
+    Setting(
+        "token_expiry_days",
+        int,
+        365,
+        "Days a new system or administrator token stays valid (`systems add --expires-in` "
+        "and `systems rotate-token --expires-in` override it); an expired token is refused.",
+    ),
+    Setting(
+        "token_overlap_hours",
+        float,
+        24.0,
+        "Hours the old token keeps working after `systems rotate-token` (`--overlap` "
+        "overrides it), so a system can switch without an outage.",
+    ),
+    Setting(
+        "time_zone",
+        str,
+        "Europe/Stockholm",
+        "The districts' time zone (IANA name): agreement dates are shown as the calendar "
+        "dates of this zone.",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -119,6 +142,10 @@ class Settings:
     audit_checkpoint_every: int
     audit_checkpoint_seconds: float
     log_level: str
+    # services task
+    token_expiry_days: int
+    token_overlap_hours: float
+    time_zone: str
 
     @property
     def embedded(self) -> bool:
@@ -262,6 +289,8 @@ _POSITIVE: dict[str, Callable[[float], bool]] = {
     "retry_base_seconds": lambda v: v >= 0,
     "retry_cap_seconds": lambda v: v >= 0,
     "retry_max_attempts": lambda v: v >= 1,
+    "token_expiry_days": lambda v: 1 <= v <= 3650,
+    "token_overlap_hours": lambda v: 0 <= v <= 24 * 90,
     "retry_max_age_seconds": lambda v: v > 0,
     "audit_checkpoint_every": lambda v: v >= 1,
     "audit_checkpoint_seconds": lambda v: v > 0,
@@ -277,6 +306,14 @@ def _check_ranges(values: Mapping[str, object]) -> None:
     level = str(values["log_level"]).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"setting log_level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    try:
+        zoneinfo.ZoneInfo(str(values["time_zone"]))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"setting time_zone must be an IANA zone such as Europe/Stockholm, not "
+            f"{values['time_zone']!r}",
+            key="time_zone",
+        ) from exc
 
 
 def settings_markdown() -> str:

@@ -53,7 +53,9 @@ class Admin:
 @pytest.fixture
 def admin(tmp_path: Path, database_url: str) -> Iterator[Admin]:
     hub = Sandbox(tmp_path / "hub", database_url=database_url).open()
-    admin_token = register_system(hub, "sdn-sodermalm-admin", "district admin", "test", "admin")
+    admin_token = register_system(
+        hub, "sdn-sodermalm-admin", "district admin", "test", "admin", districts=["sdn-sodermalm"]
+    )
     system_token = register_system(hub, "aldre-direkt", "contact centre", "test")
     api = serve(hub)
     yield Admin(hub, api, admin_token, system_token)

@@ -15,7 +15,7 @@ from audit.search import AuditQuery, search
 from contracts.fileformat import dump_agreements
 from hub.cli.main import cli, register_subcommands
 from hub.errors import AuthenticationError
-from hub.services.systems import Authenticator
+from hub.services.authentication import Authenticator
 from tests.integration.spine import SENDER, Spine, close_spine, open_spine
 
 
