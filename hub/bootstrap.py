@@ -30,8 +30,8 @@ from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher
-from hub.services.lookups import Lookups
 from hub.services.authentication import Authenticator
+from hub.services.lookups import Lookups
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
 from schemas.parser import ParseLimits

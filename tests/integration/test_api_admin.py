@@ -189,7 +189,7 @@ def test_an_import_naming_another_district_is_refused_whole_and_audited(admin: A
     assert admin.call("GET", "/agreements").json() == []  # not even Södermalm's part was stored
     with admin.hub.reader.connect() as conn:
         refusals = search(conn, AuditQuery(action=AuditAction.REFUSED))
-    assert [(e.actor, e.district, e.reason.split(":")[0]) for e in refusals] == [
+    assert [(e.actor, e.district, (e.reason or "").split(":")[0]) for e in refusals] == [
         ("admin:sdn-sodermalm-admin", "sdn-farsta", "district_not_allowed")
     ] * 2
 

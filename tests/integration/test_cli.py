@@ -218,7 +218,7 @@ def test_admins_are_bound_to_districts_and_tokens_rotate(spine: Spine) -> None:
     )
     old = added.stdout.strip().splitlines()[0]
     principal = spine.hub.authenticator.admin_for(f"Bearer {old}")
-    assert principal.districts == {"sdn-sodermalm", "sdn-norr"}
+    assert principal.districts == frozenset({"sdn-sodermalm", "sdn-norr"})
     listing = run(spine, "systems", "list").output
     expires = (spine.clock.now + timedelta(days=30)).date().isoformat()
     assert f"expires {expires}" in listing
@@ -235,5 +235,5 @@ def test_admins_are_bound_to_districts_and_tokens_rotate(spine: Spine) -> None:
     spine.clock.now = datetime.now(UTC) + timedelta(hours=1, seconds=1)  # the CLI: real time
     with pytest.raises(AuthenticationError, match="replaced by a rotation"):
         fresh.admin_for(f"Bearer {old}")
-    assert fresh.admin_for(f"Bearer {new}").districts == {"sdn-sodermalm", "sdn-norr"}
+    assert fresh.admin_for(f"Bearer {new}").districts == frozenset({"sdn-sodermalm", "sdn-norr"})
     run(spine, "systems", "rotate-token", "no-such-system", code=1)
