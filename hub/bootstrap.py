@@ -32,8 +32,8 @@ from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher, MessageGuards
+from hub.services.authentication import Authenticator
 from hub.services.lookups import Lookups
-from hub.services.systems import Authenticator
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
 from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
@@ -194,7 +194,7 @@ def build_hub(
         adapters=adapters,
         relay=relay,
         dispatcher=dispatcher,
-        authenticator=Authenticator(reader(engine)),
+        authenticator=Authenticator(reader(engine), clock=clock),
         clock=clock,
         _outcome_listeners=listeners,
     )

@@ -17,7 +17,8 @@ tree at the boundary where they occur, ``raise ... from exc``.
     │   ├── SubjectMismatch               the body names other persons than the header
     │   ├── RoutingError                  no destination for (type, district), recipient not routed
     │   └── IdempotencyConflict           same message id, different content
-    ├── AuthenticationError             no or wrong bearer token
+    ├── AuthenticationError             no, wrong or expired bearer token
+    ├── Forbidden                       known caller, outside what it may do (another district)
     ├── NotFound                        no such message, delivery, agreement, …
     ├── Conflict                        the change clashes with the stored state (409)
     ├── ContractRefusal                 no active agreement allows it (default deny)
@@ -107,6 +108,13 @@ class AuthenticationError(HubError):
     reason = "unauthenticated"
 
 
+class Forbidden(HubError):
+    """The caller is known but may not do this, e.g. an administrator importing an agreement
+    of a district it does not act for. Not a ``ContractRefusal``: no agreement is involved."""
+
+    reason = "forbidden"
+
+
 class NotFound(HubError):
     reason = "not_found"
 
@@ -173,6 +181,7 @@ ERROR_TABLE: dict[type[HubError], ErrorPolicy] = {
     IdempotencyConflict: ErrorPolicy(409, OnDelivery.DEAD),
     InputError: ErrorPolicy(422, OnDelivery.DEAD),
     AuthenticationError: ErrorPolicy(401, OnDelivery.DEAD),
+    Forbidden: ErrorPolicy(403, OnDelivery.DEAD),
     NotFound: ErrorPolicy(404, OnDelivery.DEAD),
     Conflict: ErrorPolicy(409, OnDelivery.DEAD),
     ContractRefusal: ErrorPolicy(403, OnDelivery.REFUSE),

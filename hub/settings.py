@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -126,6 +127,26 @@ class DeclaredSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level (case does not matter)."
     )
+    token_expiry_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="Days a new system or administrator token stays valid (`systems add "
+        "--expires-in` and `systems rotate-token --expires-in` override it); an expired token "
+        "is refused.",
+    )
+    token_overlap_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 90,
+        description="Hours the old token keeps working after `systems rotate-token` "
+        "(`--overlap` overrides it), so a system can switch without an outage.",
+    )
+    time_zone: str = Field(
+        default="Europe/Stockholm",
+        description="The districts' time zone (IANA name): agreement dates are shown as the "
+        "calendar dates of this zone.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -141,6 +162,17 @@ class DeclaredSettings(BaseSettings):
     def _level_upper_case(cls, value: object) -> object:
         # ``logging`` accepts only upper-case names; "info" is what people type.
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise PydanticCustomError(
+                "time_zone", "must be an IANA zone such as Europe/Stockholm"
+            ) from exc
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -256,6 +288,9 @@ class Settings:
     audit_checkpoint_every: int
     audit_checkpoint_seconds: float
     log_level: str
+    token_expiry_days: int
+    token_overlap_hours: float
+    time_zone: str
 
     @property
     def embedded(self) -> bool:

@@ -1,10 +1,11 @@
-"""The administrators' API: agreements, with an ``admin`` token (``systems add --role admin``).
+"""The administrators' API: agreements, with an ``admin`` token (``systems add --role admin
+--district D``).
 
-The same operations as ``omsorgshub agreements …``, through the same audited functions
+The same operations as ``omsorgshub agreements …``, through the same use cases
 (``hub.services.agreements``): every change is a new version with its ``agreement_changed``
-audit entry. An
-agreement is uploaded in its strict TOML file format, so the API and the CLI accept exactly the
-same documents.
+audit entry, and the token's districts bound what it sees and changes (404 outside them, 403
+for an import naming another district). An agreement is uploaded in its strict TOML file
+format, so the API and the CLI accept exactly the same documents.
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.model import Agreement
 from hub.bootstrap import Hub
 from hub.errors import InputError, PayloadTooLarge, UnsupportedMediaType
-from hub.services.agreements import (
-    add_agreements,
-    contracts_errors,
-    parse_agreements,
-    revoke_agreement,
-)
+from hub.services import agreements as agreement_service
+from hub.services.principal import Principal
 
 _TOML_TYPES = {"application/toml", "text/plain", "application/x-toml"}
 _MAX_FILE = 256 * 1024
@@ -53,32 +50,26 @@ class Revocation(BaseModel):
 def admin_router(hub: Hub) -> APIRouter:
     router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
 
-    def admin(authorization: str | None) -> str:
-        return f"admin:{hub.authenticator.admin_for(authorization)}"
+    def admin(authorization: str | None) -> Principal:
+        return hub.authenticator.admin_for(authorization)
 
     @router.get("/agreements", summary="The latest version of every agreement")
     async def list_agreements(
         authorization: Annotated[str | None, Header()] = None,
     ) -> list[dict[str, Any]]:
-        await run_in_threadpool(admin, authorization)
-
-        def read() -> list[Agreement]:
-            with contracts_errors(), hub.reader.connect() as conn:
-                return hub.agreement_store.list_current(conn)
-
-        return [agreement_view(a) for a in await run_in_threadpool(read)]
+        principal = await run_in_threadpool(admin, authorization)
+        items = await run_in_threadpool(agreement_service.list_agreements, hub, principal)
+        return [agreement_view(a) for a in items]
 
     @router.get("/agreements/{agreement_id}", summary="Every version of one agreement")
     async def agreement_history(
         agreement_id: str, authorization: Annotated[str | None, Header()] = None
     ) -> list[dict[str, Any]]:
-        await run_in_threadpool(admin, authorization)
-
-        def read() -> list[Agreement]:
-            with contracts_errors(), hub.reader.connect() as conn:
-                return hub.agreement_store.history(conn, agreement_id)
-
-        return [agreement_view(a) for a in await run_in_threadpool(read)]
+        principal = await run_in_threadpool(admin, authorization)
+        versions = await run_in_threadpool(
+            agreement_service.agreement_history, hub, principal, agreement_id
+        )
+        return [agreement_view(a) for a in versions]
 
     @router.post(
         "/agreements",
@@ -95,7 +86,7 @@ def admin_router(hub: Hub) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         content_type: Annotated[str | None, Header()] = None,
     ) -> list[dict[str, Any]]:
-        actor = await run_in_threadpool(admin, authorization)
+        principal = await run_in_threadpool(admin, authorization)
         media = (content_type or "").split(";")[0].strip().lower()
         if media not in _TOML_TYPES:
             raise UnsupportedMediaType(
@@ -108,11 +99,10 @@ def admin_router(hub: Hub) -> APIRouter:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError("the agreement file is not UTF-8", reason="agreement_invalid") from exc
-
-        def store() -> list[Agreement]:
-            return add_agreements(hub, parse_agreements(hub, text, "request body"), actor)
-
-        return [agreement_view(a) for a in await run_in_threadpool(store)]
+        stored = await run_in_threadpool(
+            agreement_service.import_agreement_file, hub, principal, text, "request body"
+        )
+        return [agreement_view(a) for a in stored]
 
     @router.post("/agreements/{agreement_id}/revoke", summary="Revoke an agreement (with reason)")
     async def revoke(
@@ -120,8 +110,10 @@ def admin_router(hub: Hub) -> APIRouter:
         body: Revocation,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        actor = await run_in_threadpool(admin, authorization)
-        revoked = await run_in_threadpool(revoke_agreement, hub, agreement_id, body.reason, actor)
+        principal = await run_in_threadpool(admin, authorization)
+        revoked = await run_in_threadpool(
+            agreement_service.revoke_agreement, hub, agreement_id, body.reason, principal
+        )
         return agreement_view(revoked)
 
     return router

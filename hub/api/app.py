@@ -24,14 +24,13 @@ from hub.bootstrap import Hub
 from hub.errors import (
     HubError,
     InputError,
-    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     policy_for,
 )
-from hub.services.lookups import LookupQuestion
-from hub.storage import deliveries as delivery_rows
-from hub.storage import messages as message_rows
+from hub.services.lookup_requests import ask_lookup
+from hub.services.messages import DeliveryRow, message_status
+from hub.services.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ class LookupBody(BaseModel):
     consent: str | None = Field(default=None, description="Reference to the recorded consent")
 
 
-def _delivery_view(row: delivery_rows.DeliveryRow) -> dict[str, object]:
+def _delivery_view(row: DeliveryRow) -> dict[str, object]:
     return {
         "id": row.id,
         "destination": row.destination,
@@ -178,16 +177,8 @@ def create_app(hub: Hub) -> FastAPI:
         )
 
     def _status(message_id: str, sender: str) -> dict[str, object]:
-        with hub.reader.connect() as conn:
-            message = message_rows.get_message(conn, message_id)
-            # Another system's message is reported as absent, not forbidden: no oracle.
-            if message is None or message.sender != sender:
-                raise NotFound(f"no message {message_id!r} from this system")
-            rows = delivery_rows.for_message(conn, message_id)
-        states: dict[str, int] = {}
-        for r in rows:
-            states[r.state] = states.get(r.state, 0) + 1
-        summary = message_rows.MessageSummary(message, states)
+        detail = message_status(hub, Principal.system(sender), message_id)
+        message = detail.message
         return {
             "id": message.id,
             "type": message.message_type,
@@ -197,8 +188,8 @@ def create_app(hub: Hub) -> FastAPI:
             "message_id": message.idempotency_key,
             "agreement": message.agreement_ref,
             "received_at": message.received_at.isoformat(),
-            "state": summary.state,
-            "deliveries": [_delivery_view(r) for r in rows],
+            "state": detail.state,
+            "deliveries": [_delivery_view(r) for r in detail.deliveries],
         }
 
     @app.get("/api/v1/messages/{message_id}", summary="A message's state and its deliveries")
@@ -221,18 +212,19 @@ def create_app(hub: Hub) -> FastAPI:
         body: LookupBody, authorization: Annotated[str | None, Header()] = None
     ) -> dict[str, object]:
         sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
-        question = LookupQuestion(
-            requester=sender,
-            actor=sender,
-            lookup=body.lookup,
-            district=body.district,
-            purpose=body.purpose,
-            subject=body.subject.id,
-            scheme=body.subject.scheme,
-            params=body.params,
-            consent=body.consent,
+        result = await run_in_threadpool(
+            lambda: ask_lookup(
+                hub,
+                Principal.system(sender),
+                lookup=body.lookup,
+                district=body.district,
+                purpose=body.purpose,
+                subject=body.subject.id,
+                scheme=body.subject.scheme,
+                params=body.params,
+                consent=body.consent,
+            )
         )
-        result = await run_in_threadpool(hub.lookups.ask, question)
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
     app.include_router(admin_router(hub))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
-from contracts.errors import AgreementNotFoundError
 from contracts.fileformat import dump_agreements
 from hub.cli.context import CliContext, pass_ctx
 from hub.errors import InputError
 from hub.services.agreements import (
-    add_agreements,
-    contracts_errors,
-    parse_agreements,
+    add_new_agreements,
+    agreement_history,
+    export_agreements,
+    get_agreement,
+    import_agreement_file,
+    list_agreements,
     revoke_agreement,
 )
 
@@ -35,16 +39,7 @@ def _read(path: Path) -> str:
 @pass_ctx
 def agreements_add(obj: CliContext, file: Path) -> None:
     """Add the new agreements in FILE (TOML); an existing id is an error (use import)."""
-    hub = obj.hub
-    items = parse_agreements(hub, _read(file), str(file))
-    with contracts_errors(), hub.reader.connect() as conn:
-        for a in items:
-            try:
-                hub.agreement_store.get(conn, a.id)
-            except AgreementNotFoundError:
-                continue
-            raise InputError(f"agreement {a.id} exists; use `agreements import` to amend it")
-    for a in add_agreements(hub, items, obj.actor_name):
+    for a in add_new_agreements(obj.hub, obj.principal, _read(file), str(file)):
         click.echo(f"added {a.ref} ({a.district})")
 
 
@@ -53,25 +48,29 @@ def agreements_add(obj: CliContext, file: Path) -> None:
 @pass_ctx
 def agreements_import(obj: CliContext, file: Path) -> None:
     """Add or amend (as new versions) the agreements in FILE (TOML)."""
-    hub = obj.hub
-    for a in add_agreements(hub, parse_agreements(hub, _read(file), str(file)), obj.actor_name):
+    for a in import_agreement_file(obj.hub, obj.principal, _read(file), str(file)):
         click.echo(f"stored {a.ref} ({a.district}, {a.status})")
+
+
+def _calendar_date(moment: datetime, zone: ZoneInfo) -> str:
+    """The date as the agreement states it: midnight 1 January in Stockholm is 2026-01-01,
+    although it is 31 December in UTC."""
+    return f"{moment.astimezone(zone):%Y-%m-%d}"
 
 
 @agreements.command("list")
 @pass_ctx
 def agreements_list(obj: CliContext) -> None:
-    """The latest version of every agreement."""
-    hub = obj.hub
-    with contracts_errors(), hub.reader.connect() as conn:
-        items = hub.agreement_store.list_current(conn)
+    """The latest version of every agreement (dates in the districts' time zone)."""
+    items = list_agreements(obj.hub, obj.principal)
     if not items:
         click.echo("no agreements: every message is refused (default deny)")
+    zone = ZoneInfo(obj.settings.time_zone)
     for a in items:
-        until = f"{a.valid_to:%F}" if a.valid_to else "open"
+        until = _calendar_date(a.valid_to, zone) if a.valid_to else "open"
         click.echo(
-            f"{a.ref:<32} {a.district:<20} {a.status:<8} {a.valid_from:%F} → {until}  "
-            f"{', '.join(sorted(a.message_types))}"
+            f"{a.ref:<32} {a.district:<20} {a.status:<8} {_calendar_date(a.valid_from, zone)} → "
+            f"{until}  {', '.join(sorted(a.message_types))}"
         )
 
 
@@ -81,10 +80,10 @@ def agreements_list(obj: CliContext) -> None:
 @pass_ctx
 def agreements_show(obj: CliContext, agreement_id: str, history: bool) -> None:
     """Show an agreement in its file format."""
-    hub = obj.hub
-    with contracts_errors(), hub.reader.connect() as conn:
-        store = hub.agreement_store
-        items = store.history(conn, agreement_id) if history else [store.get(conn, agreement_id)]
+    if history:
+        items = agreement_history(obj.hub, obj.principal, agreement_id)
+    else:
+        items = [get_agreement(obj.hub, obj.principal, agreement_id)]
     click.echo(dump_agreements(items))
 
 
@@ -94,7 +93,7 @@ def agreements_show(obj: CliContext, agreement_id: str, history: bool) -> None:
 @pass_ctx
 def agreements_revoke(obj: CliContext, agreement_id: str, reason: str) -> None:
     """Revoke an agreement: waiting deliveries under it are stopped (refused)."""
-    revoked = revoke_agreement(obj.hub, agreement_id, reason, obj.actor_name)
+    revoked = revoke_agreement(obj.hub, agreement_id, reason, obj.principal)
     click.echo(f"revoked: {revoked.ref}")
 
 
@@ -103,9 +102,7 @@ def agreements_revoke(obj: CliContext, agreement_id: str, reason: str) -> None:
 @pass_ctx
 def agreements_export(obj: CliContext, output: Path | None) -> None:
     """Write the latest version of every agreement in the import format."""
-    hub = obj.hub
-    with contracts_errors(), hub.reader.connect() as conn:
-        text = dump_agreements(hub.agreement_store.list_current(conn))
+    text = export_agreements(obj.hub, obj.principal)
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from hub.errors import ConfigError, HubError, InputError
+from hub.services.principal import Principal
 from hub.settings import Settings, load_settings
 
 
@@ -30,6 +31,11 @@ class CliContext:
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
+
+    @property
+    def principal(self) -> Principal:
+        """At the command line one holds the hub's keys: an operator, every district."""
+        return Principal.operator(self.actor_name)
 
     @property
     def hub(self) -> Any:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from hub.cli.context import CliContext, pass_ctx
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.services.data_keys import list_keys, rewrap_keys, rotate_keys, shred_key
 
 
 @click.group()
@@ -17,26 +19,11 @@ def keys() -> None:
 @pass_ctx
 def keys_list(obj: CliContext) -> None:
     """List key versions per district and their state."""
-    hub = obj.hub
-    with hub.reader.connect() as conn:
-        infos = hub.guards.keys.list(conn)
+    infos = list_keys(obj.hub, obj.principal)
     if not infos:
         click.echo("no district keys yet (made on a district's first message)")
     for info in infos:
         click.echo(f"{info.district:<24} v{info.version:<4} {info.state:<9} {info.created_at:%F}")
-
-
-def _districts(obj: CliContext, district: str | None) -> list[str]:
-    if district:
-        return [district]
-    with obj.hub.reader.connect() as conn:
-        return sorted({i.district for i in obj.hub.guards.keys.list(conn)})
-
-
-def _key_event(obj: CliContext, action: AuditAction, district: str, reason: str) -> AuditEvent:
-    return AuditEvent(
-        actor=obj.actor_name, action=action, district=district, outcome=Outcome.OK, reason=reason
-    )
 
 
 @keys.command("rotate")
@@ -44,12 +31,12 @@ def _key_event(obj: CliContext, action: AuditAction, district: str, reason: str)
 @pass_ctx
 def keys_rotate(obj: CliContext, district: str | None) -> None:
     """Make a new key version current; older versions still decrypt until re-wrapped."""
-    hub = obj.hub
-    for d in _districts(obj, district):
-        with hub.engine.begin() as conn:
-            version = hub.guards.keys.rotate(conn, d)
-            hub.guards.record(conn, [_key_event(obj, AuditAction.KEY_ROTATED, d, f"v{version}")])
+    for d, version in rotate_keys(obj.hub, obj.principal, district):
         click.echo(f"{d}: now version {version}")
+
+
+def _progress_on_terminal(district: str, done: int, of: int) -> None:
+    click.echo(f"\r{district:<24} {done}/{of}", nl=False, err=True)
 
 
 @keys.command("rewrap")
@@ -57,29 +44,21 @@ def keys_rotate(obj: CliContext, district: str | None) -> None:
 @click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True)
 @pass_ctx
 def keys_rewrap(obj: CliContext, district: str | None, batch: int) -> None:
-    """Move stored payloads to the current key version (plaintext stays in memory)."""
-    hub = obj.hub
-    for d in _districts(obj, district):
-        total = 0
-        with click.progressbar(length=0, label=f"{d:<20}", show_pos=True) as bar:
+    """Move stored payloads to the current key version (plaintext stays in memory).
 
-            def progress(done: int, of: int) -> None:
-                bar.length = of
-                bar.update(done - bar.pos)
-
-            while True:
-                with hub.engine.begin() as conn:
-                    moved = hub.guards.keys.rewrap(
-                        conn, d, batch=batch, progress=progress, limit=batch * 10
-                    )
-                    if moved:
-                        hub.guards.record(
-                            conn,
-                            [_key_event(obj, AuditAction.KEY_REWRAPPED, d, f"{moved} payloads")],
-                        )
-                total += moved
-                if moved == 0:
-                    break
+    Progress is shown on a terminal only; piped or logged, the output is one line per district.
+    """
+    tty = sys.stderr.isatty()
+    done = rewrap_keys(
+        obj.hub,
+        obj.principal,
+        district,
+        batch=batch,
+        progress=_progress_on_terminal if tty else None,
+    )
+    if tty and done:
+        click.echo("\r\033[K", nl=False, err=True)  # clear the progress line
+    for d, total in done:
         click.echo(f"{d}: {total} payloads re-wrapped")
 
 
@@ -95,10 +74,5 @@ def keys_shred(obj: CliContext, district: str, version: int, yes: bool) -> None:
             f"Shred key version {version} of {district}? Payloads under it can never be read again",
             abort=True,
         )
-    hub = obj.hub
-    with hub.engine.begin() as conn:
-        hub.guards.keys.shred(conn, district, version)
-        hub.guards.record(
-            conn, [_key_event(obj, AuditAction.KEY_SHREDDED, district, f"v{version}")]
-        )
+    shred_key(obj.hub, obj.principal, district, version)
     click.echo(f"{district}: key version {version} shredded")

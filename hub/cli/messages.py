@@ -10,10 +10,9 @@ import click
 
 from hub.cli.context import CliContext, pass_ctx
 from hub.envelope import DeliveryState
-from hub.errors import InputError, NotFound
-from hub.guards import AuditAction, AuditEvent, Outcome
-from hub.storage import deliveries as delivery_rows
-from hub.storage import messages as message_rows
+from hub.errors import InputError
+from hub.services.lookup_requests import ask_lookup
+from hub.services.messages import list_messages, replay_deliveries, show_message, view_payload
 
 _STATES = [s.value for s in DeliveryState]
 
@@ -30,8 +29,7 @@ def messages() -> None:
 @pass_ctx
 def messages_list(obj: CliContext, state: str | None, destination: str | None, limit: int) -> None:
     """List the newest messages with their delivery states."""
-    with obj.hub.reader.connect() as conn:
-        rows = message_rows.list_messages(conn, state=state, destination=destination, limit=limit)
+    rows = list_messages(obj.hub, obj.principal, state=state, destination=destination, limit=limit)
     if not rows:
         click.echo("no messages")
         return
@@ -54,12 +52,8 @@ def messages_show(obj: CliContext, message_id: str, payload: bool, reason: str |
     """Show a message's metadata and deliveries; with --payload, its document."""
     if payload and not reason:
         raise InputError("--payload needs --reason: every view of personal data is audited")
-    hub = obj.hub
-    with hub.reader.connect() as conn:
-        message = message_rows.get_message(conn, message_id)
-        if message is None:
-            raise NotFound(f"no message {message_id!r}")
-        rows = delivery_rows.for_message(conn, message_id)
+    detail = show_message(obj.hub, obj.principal, message_id)
+    message = detail.message
     for label, value in [
         ("id", message.id),
         ("sender", message.sender),
@@ -75,17 +69,16 @@ def messages_show(obj: CliContext, message_id: str, payload: bool, reason: str |
     ]:
         click.echo(f"{label:<12} {value}")
     click.echo("deliveries:")
-    for r in rows:
+    for r in detail.deliveries:
         click.echo(
             f"  {r.id}  {r.destination:<24} {r.state:<10} attempts {r.attempts}"
             + (f"  last: {r.last_reason}: {r.last_error}" if r.last_error else "")
         )
     if payload:
-        from hub.services.messages import view_payload
-
         assert reason is not None
         click.echo("payload:")
-        click.echo(view_payload(hub, message_id, actor=obj.actor_name, reason=reason).decode())
+        document = view_payload(obj.hub, message_id, actor=obj.principal, reason=reason)
+        click.echo(document.decode())
 
 
 @click.group()
@@ -111,34 +104,17 @@ def deliveries_replay(
     A refused delivery is checked against the agreements again at its next attempt: a replay
     cannot bypass a revoked agreement.
     """
-    if bool(delivery_ids) == dead:
-        raise InputError("give delivery ids, or --dead (optionally with --destination)")
-    hub = obj.hub
-    now = hub.clock()
-    replayed = 0
-    with hub.engine.begin() as conn:
-        ids = list(delivery_ids) or delivery_rows.dead_ids(conn, destination)
-        events = []
-        for delivery_id in ids:
-            row = delivery_rows.get(conn, delivery_id)
-            if row is None:
-                raise NotFound(f"no delivery {delivery_id!r}")
-            if not delivery_rows.make_due_again(conn, delivery_id, now, reason):
-                click.echo(f"skipped {delivery_id}: it is {row.state}, not dead or refused")
-                continue
-            replayed += 1
-            events.append(
-                AuditEvent(
-                    actor=obj.actor_name,
-                    action=AuditAction.REPLAYED,
-                    message_id=row.message_id,
-                    destination=row.destination,
-                    outcome=Outcome.OK,
-                    reason=reason,
-                )
-            )
-        hub.guards.record(conn, events)
-    click.echo(f"replayed {replayed} deliveries; the running hub picks them up")
+    done = replay_deliveries(
+        obj.hub,
+        obj.principal,
+        delivery_ids,
+        reason=reason,
+        all_dead=dead,
+        destination=destination,
+    )
+    for delivery_id, state in done.skipped:
+        click.echo(f"skipped {delivery_id}: it is {state}, not dead or refused")
+    click.echo(f"replayed {done.replayed} deliveries; the running hub picks them up")
 
 
 @click.command("lookup")
@@ -173,25 +149,22 @@ def lookup(
     """Ask a district's system: KIND is client_summary or invoice_status (audited)."""
     import json
 
-    from hub.services.lookups import LookupQuestion
-
     parsed = {}
     for item in params:
         name, sep, value = item.partition("=")
         if not sep:
             raise InputError(f"--param takes NAME=VALUE, not {item!r}")
         parsed[name] = value
-    result = obj.hub.lookups.ask(
-        LookupQuestion(
-            requester=system,
-            actor=obj.actor_name,
-            lookup=kind,
-            district=district,
-            purpose=purpose,
-            subject=subject,
-            scheme=scheme,
-            params=parsed,
-            consent=consent,
-        )
+    result = ask_lookup(
+        obj.hub,
+        obj.principal,
+        lookup=kind,
+        district=district,
+        purpose=purpose,
+        subject=subject,
+        scheme=scheme,
+        params=parsed,
+        consent=consent,
+        on_behalf_of=system,
     )
     click.echo(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))

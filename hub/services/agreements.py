@@ -1,8 +1,13 @@
-"""Administrative changes, each stored together with its audit entry in one transaction.
+"""Agreements as the faces use them: list, show, history, add, import, revoke, export.
 
-The CLI, the API, the demo and the tests register systems and change agreements only through
-these functions, so such a change is never made without its audit entry (``system_registered``,
-``agreement_changed``), and the agreement cache is invalidated at once in this process.
+Every change is a new version stored together with its ``agreement_changed`` audit entry in
+one transaction, and the agreement cache is invalidated at once in this process.
+
+District scope is checked here, for every face: an agreement of a district the principal does
+not act for is absent to it (``NotFound``, the very answer for an unknown id), lists leave it
+out, and amending it through an import is a 404 too. An import that names a district outside
+the scope is refused as a whole (``Forbidden``, 403): nothing is stored, and the refusal is
+audited for the data-protection officer.
 """
 
 from __future__ import annotations
@@ -18,35 +23,37 @@ from contracts.errors import (
     AgreementStoreUnavailableError,
     InvalidAgreementError,
 )
+from contracts.fileformat import dump_agreements
 from contracts.fileformat import parse_agreements as parse_agreement_text
 from contracts.model import Agreement
-from hub.errors import Conflict, GuardUnavailable, InputError, NotFound
+from hub.errors import Conflict, Forbidden, GuardUnavailable, HubError, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
 from hub.services.lookups import LOOKUP_TYPES
-from hub.services.systems import add_system, set_active
+from hub.services.principal import Kind, Principal, as_principal
+from hub.services.systems import register_system, set_system_active
 from schemas.registry import CATEGORIES
 
 if TYPE_CHECKING:
     from hub.bootstrap import Hub
 
+# ``register_system`` and ``set_system_active`` lived here before ``hub.services.systems``;
+# the demo, ``bench/`` and many tests still import them from here.
+__all__ = [
+    "add_agreements",
+    "add_new_agreements",
+    "agreement_history",
+    "contracts_errors",
+    "export_agreements",
+    "get_agreement",
+    "import_agreements",
+    "list_agreements",
+    "parse_agreements",
+    "register_system",
+    "revoke_agreement",
+    "set_system_active",
+]
 
-def register_system(hub: Hub, name: str, description: str, actor: str, role: str = "system") -> str:
-    """Register a system; returns its bearer token (shown once, stored hashed)."""
-    with hub.engine.begin() as conn:
-        token = add_system(conn, name, description, hub.clock(), role)
-        hub.guards.record(
-            conn,
-            [
-                AuditEvent(
-                    actor=actor,
-                    action=AuditAction.SYSTEM_REGISTERED,
-                    source=name,
-                    outcome=Outcome.OK,
-                    reason=f"role {role}",
-                )
-            ],
-        )
-    return token
+_MANAGERS = (Kind.OPERATOR, Kind.DISTRICT_ADMIN)
 
 
 @contextmanager
@@ -66,25 +73,8 @@ def contracts_errors() -> Iterator[None]:
         raise GuardUnavailable(str(exc), reason="agreement_store_unavailable") from exc
 
 
-def set_system_active(hub: Hub, name: str, active: bool, actor: str, reason: str) -> None:
-    """(De)activate a system's token, e.g. when it has leaked. Takes effect in every API
-    process within the token cache's lifetime (``hub.services.systems``: 5 s)."""
-    if not reason.strip():
-        raise InputError("a reason is required: it is recorded in the audit trail")
-    with hub.engine.begin() as conn:
-        set_active(conn, name, active)
-        hub.guards.record(
-            conn,
-            [
-                AuditEvent(
-                    actor=actor,
-                    action=AuditAction.SYSTEM_CHANGED,
-                    source=name,
-                    outcome=Outcome.OK,
-                    reason=f"{'activated' if active else 'deactivated'}: {reason}",
-                )
-            ],
-        )
+def _absent(agreement_id: str) -> NotFound:
+    return NotFound(f"no agreement {agreement_id}", reason="agreement_not_found")
 
 
 def known_types(hub: Hub) -> frozenset[str]:
@@ -100,7 +90,39 @@ def parse_agreements(hub: Hub, text: str, origin: str) -> list[Agreement]:
         )
 
 
-def _event(actor: str, agreement: Agreement, reason: str) -> AuditEvent:
+# -- reading -----------------------------------------------------------------------------------
+def list_agreements(hub: Hub, principal: Principal) -> list[Agreement]:
+    """The latest version of every agreement of the principal's districts."""
+    principal.require(*_MANAGERS)
+    with contracts_errors(), hub.reader.connect() as conn:
+        items = hub.agreement_store.list_current(conn)
+    return principal.only_visible(items, lambda a: a.district)
+
+
+def get_agreement(hub: Hub, principal: Principal, agreement_id: str) -> Agreement:
+    principal.require(*_MANAGERS)
+    with contracts_errors(), hub.reader.connect() as conn:
+        latest = hub.agreement_store.get(conn, agreement_id)
+    principal.visible(latest.district, f"no agreement {agreement_id}", "agreement_not_found")
+    return latest
+
+
+def agreement_history(hub: Hub, principal: Principal, agreement_id: str) -> list[Agreement]:
+    """Every version, oldest first (a version's district never changes)."""
+    principal.require(*_MANAGERS)
+    with contracts_errors(), hub.reader.connect() as conn:
+        versions = hub.agreement_store.history(conn, agreement_id)
+    principal.visible(versions[0].district, f"no agreement {agreement_id}", "agreement_not_found")
+    return versions
+
+
+def export_agreements(hub: Hub, principal: Principal) -> str:
+    """The latest version of every agreement in scope, in the import format."""
+    return dump_agreements(list_agreements(hub, principal))
+
+
+# -- changing ----------------------------------------------------------------------------------
+def _changed(actor: str, agreement: Agreement, reason: str) -> AuditEvent:
     return AuditEvent(
         actor=actor,
         action=AuditAction.AGREEMENT_CHANGED,
@@ -111,31 +133,115 @@ def _event(actor: str, agreement: Agreement, reason: str) -> AuditEvent:
     )
 
 
-def add_agreements(hub: Hub, agreements: Sequence[Agreement], actor: str) -> list[Agreement]:
-    """Add new agreements, or new versions of existing ones (import)."""
+class _OutOfScope(Exception):
+    def __init__(self, agreement: Agreement, error: HubError) -> None:
+        super().__init__(error.detail)
+        self.agreement = agreement
+        self.error = error
+
+
+def _refuse(hub: Hub, principal: Principal, agreement: Agreement, error: HubError) -> HubError:
+    """Record a refused change in a transaction of its own (the change itself rolled back)."""
+    with hub.engine.begin() as conn:
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=principal.name,
+                    action=AuditAction.REFUSED,
+                    district=agreement.district,
+                    agreement=agreement.id,
+                    outcome=Outcome.REFUSED,
+                    reason=f"{error.reason}: agreement change outside {principal.scope_text()}",
+                )
+            ],
+        )
+    return error
+
+
+def _check_districts(hub: Hub, principal: Principal, agreements: Sequence[Agreement]) -> None:
+    for a in agreements:
+        if not principal.covers(a.district):
+            raise _refuse(
+                hub,
+                principal,
+                a,
+                Forbidden(
+                    f"agreement {a.id} is of district {a.district}; {principal.name} acts for "
+                    f"{principal.scope_text()} only. Nothing was stored.",
+                    reason="district_not_allowed",
+                ),
+            )
+
+
+def import_agreements(
+    hub: Hub, principal: Principal, agreements: Sequence[Agreement]
+) -> list[Agreement]:
+    """Add new agreements, or new versions of existing ones, all or nothing."""
+    principal.require(*_MANAGERS)
+    _check_districts(hub, principal, agreements)
     stored: list[Agreement] = []
     store = hub.agreement_store
-    with contracts_errors(), hub.engine.begin() as conn:
-        for agreement in agreements:
-            try:
-                store.get(conn, agreement.id)
-            except AgreementNotFoundError:
-                saved = store.add(conn, agreement, actor)
-                what = "added"
-            else:
-                saved = store.update(conn, agreement, actor)
-                what = f"amended to version {saved.version}"
-            stored.append(saved)
-            hub.guards.record(conn, [_event(actor, saved, what)])
+    try:
+        with contracts_errors(), hub.engine.begin() as conn:
+            for agreement in agreements:
+                try:
+                    latest = store.get(conn, agreement.id)
+                except AgreementNotFoundError:
+                    saved = store.add(conn, agreement, principal.name)
+                    what = "added"
+                else:
+                    if not principal.covers(latest.district):
+                        raise _OutOfScope(latest, _absent(agreement.id))
+                    saved = store.update(conn, agreement, principal.name)
+                    what = f"amended to version {saved.version}"
+                stored.append(saved)
+                hub.guards.record(conn, [_changed(principal.name, saved, what)])
+    except _OutOfScope as out:
+        raise _refuse(hub, principal, out.agreement, out.error) from None
     hub.guards.agreements.invalidate()
     return stored
 
 
-def revoke_agreement(hub: Hub, agreement_id: str, reason: str, actor: str) -> Agreement:
+def add_agreements(
+    hub: Hub, agreements: Sequence[Agreement], actor: Principal | str
+) -> list[Agreement]:
+    """``import_agreements`` for in-process callers that name themselves (demo, tests)."""
+    return import_agreements(hub, as_principal(actor), agreements)
+
+
+def import_agreement_file(
+    hub: Hub, principal: Principal, text: str, origin: str
+) -> list[Agreement]:
+    """Parse a strict agreement file and import it (the API's and the CLI's ``import``)."""
+    principal.require(*_MANAGERS)
+    return import_agreements(hub, principal, parse_agreements(hub, text, origin))
+
+
+def add_new_agreements(hub: Hub, principal: Principal, text: str, origin: str) -> list[Agreement]:
+    """Like an import, but an id that exists already is an error: nothing is amended."""
+    principal.require(*_MANAGERS)
+    items = parse_agreements(hub, text, origin)
+    with contracts_errors(), hub.reader.connect() as conn:
+        for a in items:
+            try:
+                hub.agreement_store.get(conn, a.id)
+            except AgreementNotFoundError:
+                continue
+            raise InputError(f"agreement {a.id} exists; use `agreements import` to amend it")
+    return import_agreements(hub, principal, items)
+
+
+def revoke_agreement(hub: Hub, agreement_id: str, reason: str, actor: Principal | str) -> Agreement:
+    """Revoke: a new version with the reason; waiting deliveries under it are refused."""
+    principal = as_principal(actor)
+    principal.require(*_MANAGERS)
     if not reason.strip():
         raise InputError("a revocation needs a reason")
     with contracts_errors(), hub.engine.begin() as conn:
-        revoked = hub.agreement_store.revoke(conn, agreement_id, reason, actor)
-        hub.guards.record(conn, [_event(actor, revoked, f"revoked: {reason}")])
+        latest = hub.agreement_store.get(conn, agreement_id)
+        principal.visible(latest.district, f"no agreement {agreement_id}", "agreement_not_found")
+        revoked = hub.agreement_store.revoke(conn, agreement_id, reason, principal.name)
+        hub.guards.record(conn, [_changed(principal.name, revoked, f"revoked: {reason}")])
     hub.guards.agreements.invalidate()
     return revoked

@@ -1,142 +1,195 @@
-"""Registered systems and their bearer tokens.
+"""Registered systems and administrators: register, list, (de)activate, rotate a token.
 
-A token is 32 random bytes (``osh_`` + URL-safe base64) shown once at registration and stored
-only as its SHA-256. A slow password hash (bcrypt, argon2) protects low-entropy secrets; a
-256-bit random token cannot be brute-forced, so a fast hash is enough and keeps every request
-cheap. Lookups are cached for a few seconds so a request costs no extra database round trip;
-deactivating a system therefore takes effect within ``_CACHE_SECONDS``.
+Every change is stored together with its audit entry (``system_registered``,
+``system_changed``) in one transaction. Only an operator at the command line manages systems.
+
+A ``system`` sends messages and asks lookups; its agreements decide what it may send. An
+``admin`` (a district administrator's tool) manages agreements through the API for the
+districts it is bound to, and nothing else: an administrator without a district is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import threading
-import time
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from hub.errors import ConfigError, InputError, NotFound
+from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.services.authentication import ROLES, new_token
+from hub.services.principal import Kind, Principal, as_principal
+from hub.storage import systems as rows
+from hub.storage.systems import SystemRow
 
-from hub.errors import AuthenticationError, ConfigError, GuardUnavailable, NotFound
-from hub.storage.tables import systems
+if TYPE_CHECKING:
+    from hub.bootstrap import Hub
 
-_CACHE_SECONDS = 5.0
-TOKEN_PREFIX = "osh_"  # noqa: S105 - a prefix, not a secret
+__all__ = [
+    "Rotation",
+    "SystemRow",
+    "list_systems",
+    "register_system",
+    "rotate_token",
+    "set_system_active",
+]
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class System:
-    name: str
-    description: str
-    role: str
-    active: bool
-    created_at: datetime
-
-
-ROLES = ("system", "admin")
+_DISTRICT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def add_system(
-    conn: Connection, name: str, description: str, now: datetime, role: str = "system"
+def _event(actor: Principal, name: str, reason: str) -> AuditEvent:
+    return AuditEvent(
+        actor=actor.name,
+        action=AuditAction.SYSTEM_CHANGED,
+        source=name,
+        outcome=Outcome.OK,
+        reason=reason,
+    )
+
+
+def _districts(role: str, districts: Iterable[str]) -> frozenset[str]:
+    scope = frozenset(districts)
+    bad = sorted(d for d in scope if not _DISTRICT.fullmatch(d))
+    if bad:
+        raise InputError(f"district {bad[0]!r} must be 1-100 of A-Z a-z 0-9 . _ -")
+    if role == "admin" and not scope:
+        raise InputError("an administrator acts for at least one district: give --district")
+    if role != "admin" and scope:
+        raise InputError(
+            "only an administrator is bound to districts; a system's agreements decide what it "
+            "may send"
+        )
+    return scope
+
+
+def _expiry(hub: Hub, now: datetime, days: int | None) -> datetime:
+    days = hub.settings.token_expiry_days if days is None else days
+    if not 1 <= days <= 3650:
+        raise InputError(f"a token expires in 1 to 3650 days, not {days}")
+    return now + timedelta(days=days)
+
+
+def register_system(
+    hub: Hub,
+    name: str,
+    description: str,
+    actor: Principal | str,
+    role: str = "system",
+    *,
+    districts: Iterable[str] = (),
+    expires_in_days: int | None = None,
 ) -> str:
-    """Register a system; returns its token (the only time it is ever visible).
-
-    ``role`` "system" sends messages and asks lookups; "admin" (a district administrator's
-    tool) manages agreements through the API and can do nothing else."""
+    """Register a system; returns its bearer token (shown once, stored hashed)."""
+    principal = as_principal(actor)
+    principal.require(Kind.OPERATOR)
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
         raise ConfigError(f"system name {name!r} must be 1–100 letters, digits, '-', '_' or '.'")
-    if conn.execute(select(systems.c.name).where(systems.c.name == name)).first():
-        raise ConfigError(f"system {name!r} is already registered")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(systems).values(
+    scope = _districts(role, districts)
+    now = hub.clock()
+    expires_at = _expiry(hub, now, expires_in_days)
+    token, digest = new_token()
+    with hub.engine.begin() as conn:
+        if rows.get_system(conn, name) is not None:
+            raise ConfigError(f"system {name!r} is already registered")
+        rows.insert_system(
+            conn,
             name=name,
-            token_hash=hash_token(token),
+            token_hash=digest,
             description=description,
             role=role,
-            active=True,
+            districts=scope,
             created_at=now,
+            expires_at=expires_at,
         )
-    )
+        where = f" for {', '.join(sorted(scope))}" if scope else ""
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=principal.name,
+                    action=AuditAction.SYSTEM_REGISTERED,
+                    source=name,
+                    outcome=Outcome.OK,
+                    reason=f"role {role}{where}; token expires {expires_at:%Y-%m-%d}",
+                )
+            ],
+        )
     return token
 
 
-def list_systems(conn: Connection) -> list[System]:
-    return [
-        System(r.name, r.description, r.role, r.active, r.created_at)
-        for r in conn.execute(select(systems).order_by(systems.c.name))
-    ]
+def list_systems(hub: Hub, actor: Principal | str) -> list[SystemRow]:
+    principal = as_principal(actor)
+    principal.require(Kind.OPERATOR)
+    with hub.reader.connect() as conn:
+        return rows.all_systems(conn)
 
 
-def set_active(conn: Connection, name: str, active: bool) -> None:
-    result = conn.execute(update(systems).where(systems.c.name == name).values(active=active))
-    if result.rowcount != 1:
-        raise NotFound(f"no system named {name!r}")
+def set_system_active(
+    hub: Hub, name: str, active: bool, actor: Principal | str, reason: str
+) -> None:
+    """(De)activate a system's token, e.g. when it has leaked. Takes effect in every API
+    process within the token cache's lifetime (``hub.services.authentication``: 5 s)."""
+    principal = as_principal(actor)
+    principal.require(Kind.OPERATOR)
+    if not reason.strip():
+        raise InputError("a reason is required: it is recorded in the audit trail")
+    with hub.engine.begin() as conn:
+        if not rows.set_active(conn, name, active):
+            raise NotFound(f"no system named {name!r}")
+        what = "activated" if active else "deactivated"
+        hub.guards.record(conn, [_event(principal, name, f"{what}: {reason}")])
+    hub.authenticator.forget()
 
 
-class Authenticator:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._cache: dict[str, tuple[str, str, float]] = {}
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class Rotation:
+    token: str  # the new token: shown once
+    expires_at: datetime
+    old_valid_until: datetime  # the replaced token works until then
 
-    def system_for(self, authorization: str | None) -> str:
-        """The sending system for an ``Authorization: Bearer …`` header value."""
-        name, role = self._identify(authorization)
-        if role != "system":
-            raise AuthenticationError(f"{name!r} is an {role} token; it cannot send or ask")
-        return name
 
-    def cached_system(self, authorization: str | None) -> str | None:
-        """The sending system if its token is in the cache, else None: no I/O, so the API can
-        call it on its event loop and go to a worker thread only on a miss."""
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        cached = self._cache.get(hash_token(token.strip()))
-        if scheme.lower() != "bearer" or not cached or cached[1] != "system":
-            return None
-        return cached[0] if time.monotonic() - cached[2] < _CACHE_SECONDS else None
-
-    def admin_for(self, authorization: str | None) -> str:
-        """The administrator for an ``Authorization: Bearer …`` header value."""
-        name, role = self._identify(authorization)
-        if role != "admin":
-            raise AuthenticationError(f"{name!r} is not an administrator token")
-        return name
-
-    def _identify(self, authorization: str | None) -> tuple[str, str]:
-        if not authorization:
-            raise AuthenticationError("missing Authorization header (Bearer token)")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("Authorization must be 'Bearer <token>'")
-        digest = hash_token(token.strip())
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached and now - cached[2] < _CACHE_SECONDS:
-            return cached[0], cached[1]
-        try:
-            with self._engine.connect() as conn:
-                row = conn.execute(
-                    select(systems.c.name, systems.c.role).where(
-                        systems.c.token_hash == digest, systems.c.active.is_(True)
-                    )
-                ).first()
-        except SQLAlchemyError as exc:
-            raise GuardUnavailable(
-                "the system registry cannot be reached; refusing", reason="storage_unavailable"
-            ) from exc
-        if row is None:
-            raise AuthenticationError("unknown or deactivated token")
-        with self._lock:
-            self._cache[digest] = (row.name, row.role, now)
-        return str(row.name), str(row.role)
+def rotate_token(
+    hub: Hub,
+    actor: Principal | str,
+    name: str,
+    *,
+    overlap_hours: float | None = None,
+    expires_in_days: int | None = None,
+) -> Rotation:
+    """Issue a new token; the old one keeps working until the overlap ends (never past its
+    own expiry), so the system can switch without an outage. A token still in the overlap of
+    an earlier rotation stops at once."""
+    principal = as_principal(actor)
+    principal.require(Kind.OPERATOR)
+    hours = hub.settings.token_overlap_hours if overlap_hours is None else overlap_hours
+    if not 0 <= hours <= 24 * 90:
+        raise InputError(f"the overlap is 0 to 2160 hours, not {hours:g}")
+    now = hub.clock()
+    expires_at = _expiry(hub, now, expires_in_days)
+    token, digest = new_token()
+    with hub.engine.begin() as conn:
+        current = rows.get_system(conn, name)
+        if current is None:
+            raise NotFound(f"no system named {name!r}")
+        old_until = now + timedelta(hours=hours)
+        if current.expires_at is not None:
+            old_until = min(old_until, max(now, current.expires_at))
+        rows.replace_token(
+            conn, name, token_hash=digest, expires_at=expires_at, previous_until=old_until
+        )
+        hub.guards.record(
+            conn,
+            [
+                _event(
+                    principal,
+                    name,
+                    f"token rotated: the old one works until {old_until:%Y-%m-%d %H:%M} UTC, "
+                    f"the new one expires {expires_at:%Y-%m-%d}",
+                )
+            ],
+        )
+    hub.authenticator.forget()
+    return Rotation(token, expires_at, old_until)

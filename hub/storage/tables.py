@@ -69,7 +69,15 @@ systems = Table(
     Column("role", String(20), nullable=False, default="system"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Administrators only: the districts they act for, space-separated (never empty for one).
+    Column("districts", Text, nullable=False, default="", server_default=""),
+    # None: a token issued before tokens expired (migration 0002); new tokens always expire.
+    Column("expires_at", UtcDateTime(), nullable=True),
+    # After ``systems rotate-token``: the replaced token, accepted until the overlap ends.
+    Column("previous_token_hash", String(128), nullable=True),
+    Column("previous_expires_at", UtcDateTime(), nullable=True),
 )
+Index("uq_systems_previous_token_hash", systems.c.previous_token_hash, unique=True)
 
 messages = Table(
     "messages",

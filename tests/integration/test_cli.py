@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from audit.search import AuditQuery, search
 from contracts.fileformat import dump_agreements
 from hub.cli.main import cli, register_subcommands
 from hub.errors import AuthenticationError
-from hub.services.systems import Authenticator
+from hub.services.authentication import Authenticator
 from tests.integration.spine import SENDER, Spine, close_spine, open_spine
 
 
@@ -99,6 +100,11 @@ def test_agreements_import_list_show_revoke_export(spine: Spine, tmp_path: Path)
     listing = run(spine, "agreements", "list").output
     agreement_id = spine.agreement().id
     assert agreement_id in listing
+    # The example's agreements start at midnight 1 January 2026, Stockholm time (23:00 UTC the
+    # day before): listed as the agreement states it.
+    assert "PUB-2026-014@1" in listing
+    assert "2026-01-01 → 2028-01-01" in listing
+    assert "2025-12-31" not in listing
     shown = run(spine, "agreements", "show", agreement_id).output
     assert f'id = "{agreement_id}"' in shown
     run(spine, "agreements", "revoke", agreement_id, code=2)  # --reason is required
@@ -122,7 +128,10 @@ def test_agreements_import_list_show_revoke_export(spine: Spine, tmp_path: Path)
 def test_keys_rotate_rewrap_and_list(spine: Spine) -> None:
     ids = spine.send(3)
     assert "now version 2" in run(spine, "keys", "rotate", "--district", "sdn-sodermalm").output
-    assert "3 payloads re-wrapped" in run(spine, "keys", "rewrap").output
+    rewrapped = run(spine, "keys", "rewrap").output
+    assert "3 payloads re-wrapped" in rewrapped
+    # Not on a terminal: one line per district and nothing else (no progress-bar label).
+    assert rewrapped.splitlines() == ["sdn-sodermalm: 3 payloads re-wrapped"]
     listing = run(spine, "keys", "list").output
     assert "v2" in listing
     assert "active" in listing
@@ -188,3 +197,43 @@ def test_audit_verify_search_report_export(spine: Spine, tmp_path: Path) -> None
     export.write_text("\n".join(lines) + "\n")
     bad = run(spine, "audit", "verify", "--entries", str(export), code=1)
     assert "entry" in bad.output
+
+
+def test_admins_are_bound_to_districts_and_tokens_rotate(spine: Spine) -> None:
+    refused = run(spine, "systems", "add", "nowhere-admin", "--role", "admin", code=2)
+    assert "at least one district" in refused.output
+    added = run(
+        spine,
+        "systems",
+        "add",
+        "sodermalm-admin",
+        "--role",
+        "admin",
+        "--district",
+        "sdn-sodermalm",
+        "--district",
+        "sdn-norr",
+        "--expires-in",
+        "30",
+    )
+    old = added.stdout.strip().splitlines()[0]
+    principal = spine.hub.authenticator.admin_for(f"Bearer {old}")
+    assert principal.districts == frozenset({"sdn-sodermalm", "sdn-norr"})
+    listing = run(spine, "systems", "list").output
+    expires = (spine.clock.now + timedelta(days=30)).date().isoformat()
+    assert f"expires {expires}" in listing
+    assert "[sdn-norr, sdn-sodermalm]" in listing
+
+    rotated = run(spine, "systems", "rotate-token", "sodermalm-admin", "--overlap", "1")
+    new = rotated.stdout.strip().splitlines()[0]
+    assert new.startswith("osh_")
+    assert new != old
+    assert "old token works until" in rotated.stderr
+    fresh = Authenticator(spine.hub.reader, clock=spine.clock)  # another process
+    assert fresh.admin_for(f"Bearer {old}").name == "admin:sodermalm-admin"
+    assert fresh.admin_for(f"Bearer {new}").name == "admin:sodermalm-admin"
+    spine.clock.now = datetime.now(UTC) + timedelta(hours=1, seconds=1)  # the CLI: real time
+    with pytest.raises(AuthenticationError, match="replaced by a rotation"):
+        fresh.admin_for(f"Bearer {old}")
+    assert fresh.admin_for(f"Bearer {new}").districts == frozenset({"sdn-sodermalm", "sdn-norr"})
+    run(spine, "systems", "rotate-token", "no-such-system", code=1)

@@ -1,0 +1,119 @@
+"""The audit trail as a data-protection officer reads it: search, a person's art. 15 report,
+and the export for offline verification. Each of these is itself audited, in the same
+transaction as the read (``audit_searched``, ``exported``, ``audit_exported``).
+
+Verification is not here: it is rebuilt beside the audit trail (``hub/cli/audit.py``).
+A search by a principal scoped to districts returns only its districts' entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audit.entry import AuditEntry
+from audit.report import SubjectReport, subject_report
+from audit.search import AuditQuery, search
+from audit.verify import write_export
+from hub.errors import InputError
+from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.ingest.identity import parse_identity
+from hub.services.principal import Kind, Principal
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Hub
+
+__all__ = ["AuditEntry", "AuditFilter", "SubjectReport", "export_audit", "report", "search_audit"]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a face can ask for; a subject is an identity number, searched by its keyed HMAC."""
+
+    subject: str | None = None
+    scheme: str = "se"
+    actor: str | None = None
+    district: str | None = None
+    message_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 1000
+
+
+def _subject_ref(hub: Hub, subject: str, scheme: str) -> str:
+    return str(hub.guards.hmacs.subject_ref(parse_identity(subject, scheme).canonical))
+
+
+def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEntry]:
+    """Search the trail; the search itself is audited."""
+    principal.require(Kind.OPERATOR)
+    if not any([f.subject, f.actor, f.district, f.message_id, f.since, f.until]):
+        raise InputError("give at least one filter (--subject, --actor, --district, …)")
+    query = AuditQuery(
+        subject_ref=_subject_ref(hub, f.subject, f.scheme) if f.subject else None,
+        actor=f.actor,
+        district=f.district,
+        message_id=f.message_id,
+        since=f.since,
+        until=f.until,
+        limit=f.limit,
+    )
+    with hub.engine.begin() as conn:
+        found = search(conn, query)
+        if principal.districts is not None:
+            found = [e for e in found if e.district is not None and principal.covers(e.district)]
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=principal.name,
+                    action=AuditAction.AUDIT_SEARCHED,
+                    district=f.district,
+                    message_id=f.message_id,
+                    subject_ref=query.subject_ref,
+                    outcome=Outcome.OK,
+                    reason=f"{len(found)} entries",
+                )
+            ],
+        )
+    return found
+
+
+def report(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) -> SubjectReport:
+    """The GDPR art. 15 extract of one person; ``fmt`` (csv, pdf) is recorded in the audit."""
+    principal.require(Kind.OPERATOR)  # a whole person's extract crosses districts
+    ref = _subject_ref(hub, subject, scheme)
+    with hub.engine.begin() as conn:
+        extract = subject_report(conn, ref)
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=principal.name,
+                    action=AuditAction.EXPORTED,
+                    subject_ref=ref,
+                    outcome=Outcome.OK,
+                    reason=f"art. 15 subject report ({fmt}, {len(extract.accesses)} accesses)",
+                )
+            ],
+        )
+    return extract
+
+
+def export_audit(hub: Hub, principal: Principal, output: Path) -> int:
+    """Write the whole trail (JSON lines) for offline verification; returns the entry count.
+    The export's own entry is committed first, so the file includes it."""
+    principal.require(Kind.OPERATOR)
+    with hub.engine.begin() as conn:
+        hub.guards.record(
+            conn,
+            [
+                AuditEvent(
+                    actor=principal.name, action=AuditAction.AUDIT_EXPORTED, outcome=Outcome.OK
+                )
+            ],
+        )
+    with hub.reader.connect() as conn:
+        return write_export(conn, output)

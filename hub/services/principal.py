@@ -1,0 +1,88 @@
+"""Who acts: the principal every use case in ``hub.services`` takes.
+
+A principal carries three things and nothing else:
+
+- ``name``, written to the audit trail as the actor (``operator:anna``, ``admin:sdn-x-admin``,
+  a system's own name);
+- ``kind``, what sort of actor it is, which decides the use cases it may call at all;
+- ``districts``, the city districts it may act for, or ``None`` for all of them.
+
+Who may see which district is decided here and in the services, never in a face: an object of
+a district outside the principal's scope is reported as absent (``NotFound``, 404), the same
+answer a truly absent object gets, so a scope cannot be probed, and lists leave such objects
+out.
+
+The kinds are named for the roles of the web console to come (district_admin, dpo, operator,
+hub_admin): a console user who holds different roles in different districts becomes, for one
+action, the principal of the role that action needs, scoped to the districts where the user
+holds it. Only the kinds that exist today are declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from hub.errors import AuthenticationError, NotFound
+
+T = TypeVar("T")
+
+
+class Kind(StrEnum):
+    OPERATOR = "operator"  # at the command line of the hub's host: every district
+    SYSTEM = "system"  # a registered system: sends messages, asks lookups
+    DISTRICT_ADMIN = "district_admin"  # manages its districts' agreements (an admin token)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    kind: Kind
+    districts: frozenset[str] | None  # None: every district
+
+    @classmethod
+    def operator(cls, name: str) -> Principal:
+        """Someone at the hub's command line: they hold the master key, so every district."""
+        return cls(name, Kind.OPERATOR, None)
+
+    @classmethod
+    def system(cls, name: str) -> Principal:
+        """A registered system: its agreements, not a scope, decide what it may send or ask."""
+        return cls(name, Kind.SYSTEM, None)
+
+    @classmethod
+    def district_admin(cls, name: str, districts: Iterable[str]) -> Principal:
+        scope = frozenset(districts)
+        if not scope:
+            raise ValueError("a district administrator acts for at least one district")
+        return cls(name, Kind.DISTRICT_ADMIN, scope)
+
+    def covers(self, district: str) -> bool:
+        return self.districts is None or district in self.districts
+
+    def scope_text(self) -> str:
+        return "every district" if self.districts is None else ", ".join(sorted(self.districts))
+
+    def require(self, *kinds: Kind) -> None:
+        """Refuse a use case this kind of principal may not call (401: the wrong credential)."""
+        if self.kind not in kinds:
+            allowed = ", ".join(k.value for k in kinds)
+            raise AuthenticationError(f"{self.name!r} is a {self.kind.value}; this needs {allowed}")
+
+    def visible(self, district: str, detail: str, reason: str = "not_found") -> None:
+        """``NotFound`` for an object of a district outside the scope. Callers pass the very
+        detail and reason an absent object gets, so the answer reveals nothing."""
+        if not self.covers(district):
+            raise NotFound(detail, reason=reason)
+
+    def only_visible(self, items: Iterable[T], district: Callable[[T], str]) -> list[T]:
+        return [i for i in items if self.covers(district(i))]
+
+
+def as_principal(actor: Principal | str) -> Principal:
+    """A bare name is an operator acting for every district: the in-process callers (the demo,
+    ``bench/``, test set-up) that hold the hub's keys anyway and name themselves for the audit
+    trail."""
+    return actor if isinstance(actor, Principal) else Principal.operator(actor)

@@ -1,0 +1,97 @@
+"""The district scope is checked in the services, for every face: a principal scoped to other
+districts finds the spine's Södermalm messages, keys and audit entries absent, and its lists
+leave them out; the unscoped operator sees them. Real database, real hub (the spine)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.errors import AuthenticationError, NotFound
+from hub.services.audit_queries import AuditFilter, search_audit
+from hub.services.data_keys import list_keys, rotate_keys, shred_key
+from hub.services.lookup_requests import ask_lookup
+from hub.services.messages import (
+    list_messages,
+    message_status,
+    replay_deliveries,
+    show_message,
+    view_payload,
+)
+from hub.services.principal import Kind, Principal
+from hub.services.systems import list_systems
+from tests.integration.spine import DISTRICT, SENDER, Spine, close_spine, open_spine
+
+OPERATOR = Principal.operator("operator:test")
+# An operator of another district only: the console's scoped roles will look like this.
+NORR = Principal("operator:norr", Kind.OPERATOR, frozenset({"sdn-norr"}))
+
+
+@pytest.fixture
+def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
+    s = open_spine(tmp_path, database_url)
+    yield s
+    close_spine(s)
+
+
+def test_messages_of_another_district_are_absent(spine: Spine) -> None:
+    spine.double.set_mode("reject")
+    (mid,) = spine.send(1)
+    spine.hub.relay.run_once()
+    hub = spine.hub
+    assert [r.message.id for r in list_messages(hub, OPERATOR)] == [mid]
+    assert list_messages(hub, NORR) == []
+    assert show_message(hub, OPERATOR, mid).message.district == DISTRICT
+    with pytest.raises(NotFound) as absent:
+        show_message(hub, OPERATOR, "no-such-message")
+    with pytest.raises(NotFound) as hidden:
+        show_message(hub, NORR, mid)
+    assert hidden.value.detail == absent.value.detail.replace("no-such-message", mid)
+    with pytest.raises(NotFound):
+        view_payload(hub, mid, actor=NORR, reason="curious")
+    (delivery,) = show_message(hub, OPERATOR, mid).deliveries
+    assert delivery.state == "dead"
+    with pytest.raises(NotFound):
+        replay_deliveries(hub, NORR, [delivery.id], reason="retry")
+    assert replay_deliveries(hub, NORR, [], reason="retry", all_dead=True).replayed == 0
+    assert replay_deliveries(hub, OPERATOR, [], reason="retry", all_dead=True).replayed == 1
+    # A system sees its own messages only.
+    assert message_status(hub, Principal.system(SENDER), mid).message.id == mid
+    with pytest.raises(NotFound):
+        message_status(hub, Principal.system("someone-else"), mid)
+
+
+def test_keys_and_audit_entries_of_another_district_are_absent(spine: Spine) -> None:
+    spine.send(1)
+    hub = spine.hub
+    assert {k.district for k in list_keys(hub, OPERATOR)} == {DISTRICT}
+    assert list_keys(hub, NORR) == []
+    assert rotate_keys(hub, NORR, None) == []
+    with pytest.raises(NotFound):
+        rotate_keys(hub, NORR, DISTRICT)
+    with pytest.raises(NotFound):
+        shred_key(hub, NORR, DISTRICT, 1)
+    query = AuditFilter(district=DISTRICT)
+    assert {e.district for e in search_audit(hub, OPERATOR, query)} == {DISTRICT}
+    assert search_audit(hub, NORR, query) == []
+
+
+def test_a_lookup_outside_the_scope_and_kinds_that_may_not_act(spine: Spine) -> None:
+    person = next(spine.people)
+    with pytest.raises(NotFound):
+        ask_lookup(
+            spine.hub,
+            NORR,
+            lookup="client_summary",
+            district=DISTRICT,
+            purpose="case-referral",
+            subject=person.identity.formatted(),
+            on_behalf_of=SENDER,
+        )
+    admin = Principal.district_admin("admin:x", [DISTRICT])
+    with pytest.raises(AuthenticationError):
+        list_messages(spine.hub, admin)
+    with pytest.raises(AuthenticationError):
+        list_systems(spine.hub, Principal.system(SENDER))
