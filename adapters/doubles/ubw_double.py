@@ -76,7 +76,7 @@ from adapters.doubles.wsgi_server import (
     request_body,
     run_until_signalled,
 )
-from adapters.ocr import make_ocr
+from adapters.finance_ubw.ocr import make_ocr
 
 Mode = Literal["up", "down", "unavailable", "slow", "fault", "reject", "hostile"]
 MODES: tuple[str, ...] = get_args(Mode)

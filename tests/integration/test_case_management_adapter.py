@@ -23,8 +23,8 @@ from lxml import etree
 from zeep.exceptions import DTDForbidden
 
 import adapters
-from adapters.case_management import PACKAGED_WSDL, CaseManagementAdapter
-from adapters.case_management_mapping import referral_request
+from adapters.case_management.adapter import PACKAGED_WSDL, CaseManagementAdapter
+from adapters.case_management.mapping import referral_request
 from adapters.doubles.case_management_double import SERVICE_PATH, CaseManagementDouble
 from adapters.doubles.case_management_seed import SeededClient, SeededDecision, person_id_of
 from adapters.doubles.case_management_soap import execution_event_document
@@ -638,7 +638,7 @@ def test_the_hub_delivers_referrals_through_the_adapter(
 ) -> None:
     # Until the registry names "case-soap" (adapters/__init__.py), the test registers it.
     monkeypatch.setitem(
-        adapters.ADAPTERS, "case-soap", "adapters.case_management:CaseManagementAdapter"
+        adapters.ADAPTERS, "case-soap", "adapters.case_management.adapter:CaseManagementAdapter"
     )
     clock, dispatcher = Clock(), InlineDispatcher()
     sandbox = Sandbox(tmp_path / "hub")

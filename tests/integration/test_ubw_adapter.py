@@ -16,9 +16,9 @@ import zeep
 from lxml import etree
 
 from adapters.doubles.ubw_double import IMPORT_SERVICE, QUERY_SERVICE, Invoice, UbwDouble
-from adapters.finance_ubw import UbwFinanceAdapter
-from adapters.finance_ubw_mapping import ABW_NS, AGRLIB_NS, PAYMENT_NS
-from adapters.ocr import make_ocr
+from adapters.finance_ubw.adapter import UbwFinanceAdapter
+from adapters.finance_ubw.mapping import ABW_NS, AGRLIB_NS, PAYMENT_NS
+from adapters.finance_ubw.ocr import make_ocr
 from hub.demo.fictional import FictionalPeople
 from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError

@@ -17,13 +17,13 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 
-from adapters.case_management import (
+from adapters.case_management.adapter import (
+    DIALECT,
     PACKAGED_WSDL,
+    TRANSIENCE,
     CaseManagementAdapter,
-    fault_code,
-    map_soap_outcome,
 )
-from adapters.case_management_mapping import (
+from adapters.case_management.mapping import (
     OID_CPR,
     OID_PERSONNUMMER,
     OID_SAMORDNINGSNUMMER,
@@ -42,6 +42,7 @@ from adapters.doubles.case_management_soap import (
     execution_event_document,
     referral_document,
 )
+from adapters.soap import fault_code, map_soap_outcome
 from hub.demo.fictional import FictionalPeople, FictionalPerson, referral_body
 from hub.envelope import OutboundDelivery
 from hub.errors import (
@@ -560,7 +561,7 @@ def test_failure_mapping(raised: Exception, error: type[DeliveryError], reason: 
         raise raised
 
     with pytest.raises(DeliveryError) as caught:
-        map_soap_outcome("case-sdn-sodermalm", "ReferCase", call)
+        map_soap_outcome("case-sdn-sodermalm", "ReferCase", call, TRANSIENCE, DIALECT)
     assert type(caught.value) is error
     assert caught.value.reason == reason
     assert caught.value.__cause__ is raised
@@ -577,20 +578,32 @@ def test_a_fault_names_the_contracts_error_code_but_never_a_value() -> None:
         raise Fault(LEAKY, code="soap:Client", detail=detail)
 
     with pytest.raises(PermanentDeliveryError) as caught:
-        map_soap_outcome("case", "ReferCase", lambda: fault(fault_detail("unknown_decision")))
+        map_soap_outcome(
+            "case",
+            "ReferCase",
+            lambda: fault(fault_detail("unknown_decision")),
+            TRANSIENCE,
+            DIALECT,
+        )
     assert "unknown_decision" in str(caught.value)
     assert caught.value.context["error_code"] == "unknown_decision"
 
     for sneaky in ("191212121212", "Tolvan Tolvansson", "x" * 65, "bad code"):
         detail = fault_detail(sneaky)
         with pytest.raises(PermanentDeliveryError) as caught:
-            map_soap_outcome("case", "ReferCase", lambda: fault(detail))  # noqa: B023
+            map_soap_outcome(
+                "case",
+                "ReferCase",
+                lambda: fault(detail),  # noqa: B023
+                TRANSIENCE,
+                DIALECT,
+            )
         assert caught.value.context["error_code"] == ""
         assert sneaky not in str(caught.value)
 
 
 def test_a_successful_call_passes_its_answer_through() -> None:
-    assert map_soap_outcome("case", "ReferCase", lambda: 42) == 42
+    assert map_soap_outcome("case", "ReferCase", lambda: 42, TRANSIENCE, DIALECT) == 42
 
 
 # -- options -------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ import requests
 import zeep.exceptions
 from lxml import etree
 
-from adapters.finance_ubw import UbwFinanceAdapter, map_soap_errors
-from adapters.finance_ubw_mapping import (
+from adapters.finance_ubw.adapter import DIALECT, TRANSIENCE, UbwFinanceAdapter
+from adapters.finance_ubw.mapping import (
     ABW_NS,
     AGRLIB_NS,
     AR_DEFERRAL_NS,
@@ -33,7 +33,8 @@ from adapters.finance_ubw_mapping import (
     read_payment,
     template_rows,
 )
-from adapters.ocr import make_ocr
+from adapters.finance_ubw.ocr import make_ocr
+from adapters.soap import map_soap_outcome
 from hub.errors import (
     ConfigError,
     DeliveryError,
@@ -423,7 +424,7 @@ def test_library_errors_become_hub_errors(
     exc: Exception, error: type[DeliveryError], reason: str
 ) -> None:
     with pytest.raises(error) as caught:
-        map_soap_errors("ubw", lambda: _raise(exc))
+        map_soap_outcome("ubw", "Op", lambda: _raise(exc), TRANSIENCE, DIALECT)
     assert type(caught.value) is error
     assert caught.value.reason == reason
     assert caught.value.__cause__ is exc
@@ -432,12 +433,14 @@ def test_library_errors_become_hub_errors(
 def test_a_secret_at_the_cut_of_a_long_fault_string_is_still_removed() -> None:
     fault = zx.Fault("x" * 195 + PASSWORD, code="s:Server")
     with pytest.raises(TransientDeliveryError) as caught:
-        map_soap_errors("ubw", lambda: _raise(fault), secrets=(PASSWORD,))
+        map_soap_outcome(
+            "ubw", "Op", lambda: _raise(fault), TRANSIENCE, DIALECT, secrets=(PASSWORD,)
+        )
     assert PASSWORD[:5] not in str(caught.value)
 
 
 def test_a_success_passes_through() -> None:
-    assert map_soap_errors("ubw", lambda: 42) == 42
+    assert map_soap_outcome("ubw", "Op", lambda: 42, TRANSIENCE, DIALECT) == 42
 
 
 def test_fault_strings_lose_secrets_and_digit_runs() -> None:
@@ -447,7 +450,9 @@ def test_fault_strings_lose_secrets_and_digit_runs() -> None:
         code="s:Client",
     )
     with pytest.raises(PermanentDeliveryError) as caught:
-        map_soap_errors("ubw", lambda: _raise(fault), secrets=(PASSWORD,))
+        map_soap_outcome(
+            "ubw", "Op", lambda: _raise(fault), TRANSIENCE, DIALECT, secrets=(PASSWORD,)
+        )
     text = str(caught.value)
     assert PASSWORD not in text
     assert "1212" not in text
