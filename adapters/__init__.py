@@ -35,8 +35,8 @@ __all__ = [
 ADAPTERS: dict[str, str] = {
     "memory": "adapters.memory:MemoryAdapter",
     "http": "adapters.http:HttpAdapter",
-    "case-soap": "adapters.case_management:CaseManagementAdapter",
-    "ubw": "adapters.finance_ubw:UbwFinanceAdapter",
+    "case-soap": "adapters.case_management.adapter:CaseManagementAdapter",
+    "ubw": "adapters.finance_ubw.adapter:UbwFinanceAdapter",
 }
 
 ENTRY_POINT_GROUP = "omsorgshub.adapters"

@@ -18,12 +18,13 @@ Authentication: an optional static bearer token (option ``token``), never logged
 ``repr``. TLS certificates are verified (httpx default).
 
 Retry and idempotency: ``Idempotency-Key`` is the hub's stable delivery id, so the destination
-can de-duplicate repeats. Inside one call, tenacity retries a few times (option ``retries``,
-backoff 50-200 ms plus jitter, well under a second in total) only where the request surely did
-no harm to repeat: connect errors, connection resets and HTTP 503. Every longer schedule lives in
-the hub's database, not here. ``map_outcome`` is the one place where HTTP answers and httpx
-errors become a ``Receipt``, ``TransientDeliveryError`` (``TRANSIENT_STATUSES``,
-``TRANSIENT_ERRORS``) or ``PermanentDeliveryError`` (any other 3xx/4xx, other httpx errors).
+can de-duplicate repeats. Inside one call, the adapters' one tenacity retry
+(``adapters.transience``) tries a few times (option ``retries``, backoff 50-200 ms plus jitter,
+well under a second in total) only where the request surely did no harm to repeat: connect
+errors, connection resets and HTTP 503. Every longer schedule lives in the hub's database, not
+here. ``map_outcome`` is the one place where HTTP answers and httpx errors become a
+``Receipt``, ``TransientDeliveryError`` or ``PermanentDeliveryError`` (any other 3xx/4xx, other
+httpx errors); it and the in-call retry both read the one declaration ``TRANSIENCE``.
 Error details carry the status and a short reason, never the document or the response body.
 
 Data categories: whatever the routed message type carries (e.g. identity, decisions, fees); the
@@ -38,39 +39,31 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
 from adapters import StrictOptions
+from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
 from hub.envelope import OutboundDelivery, Receipt
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
-# What makes an attempt transient, declared as data so the hub can build its retry policy from it.
+# What makes an attempt transient, and the subset worth repeating inside one call (the request
+# never arrived or the answer was lost): read by map_outcome and the in-call retry.
 TRANSIENT_STATUSES: frozenset[int] = frozenset({408, 425, 429, *range(500, 600)})
 TRANSIENT_ERRORS: frozenset[type[httpx.HTTPError]] = frozenset(
     {httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError}
 )
-
-# The subset worth repeating inside one call: the request never arrived or the answer was lost.
-RETRY_IN_CALL_STATUSES: frozenset[int] = frozenset({503})
-RETRY_IN_CALL_ERRORS: frozenset[type[httpx.HTTPError]] = frozenset(
-    {
-        httpx.ConnectError,
-        httpx.ConnectTimeout,
-        httpx.ReadError,
-        httpx.WriteError,
-        httpx.RemoteProtocolError,
-    }
+RETRY_IN_CALL_ERRORS: tuple[type[httpx.HTTPError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
 )
-MAX_RETRIES = 4
-_BACKOFF = wait_exponential(multiplier=0.05, max=0.2) + wait_random(0, 0.05)
+TRANSIENCE = Transience(
+    statuses=TRANSIENT_STATUSES,
+    errors=tuple(TRANSIENT_ERRORS),
+    retry_in_call=lambda error: isinstance(error, RETRY_IN_CALL_ERRORS),
+    retry_statuses=frozenset({503}),
+)
 
 _HEADER_SAFE = "".join(c for c in string.printable if c not in "%" + string.whitespace) + " "
 
@@ -79,8 +72,7 @@ class HttpAdapter:
     """Options: ``url`` (required), ``timeout`` (s, 10), ``token`` (bearer), ``retries`` (2)."""
 
     kind = "http"
-    transient_statuses = TRANSIENT_STATUSES
-    transient_errors = TRANSIENT_ERRORS
+    transience = TRANSIENCE
 
     def __init__(self, name: str, options: Mapping[str, object]) -> None:
         opts = StrictOptions(self.kind, name, options, ("url", "timeout", "token", "retries"))
@@ -134,15 +126,7 @@ class HttpAdapter:
                 f"adapter {self.name!r} is not open", reason="adapter_closed"
             )
         headers = _headers_for(delivery)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retries + 1),
-            wait=_BACKOFF,
-            retry=(
-                retry_if_exception_type(tuple(RETRY_IN_CALL_ERRORS))
-                | retry_if_result(lambda r: r.status_code in RETRY_IN_CALL_STATUSES)
-            ),
-            retry_error_callback=_last_outcome,
-        )
+        retrying = in_call_retrying(TRANSIENCE, self.retries)
 
         def post() -> httpx.Response:
             return retrying(client.post, self.url, content=delivery.document, headers=headers)
@@ -161,7 +145,7 @@ def map_outcome(destination: str, send: Callable[[], httpx.Response]) -> Receipt
     """The one place where an HTTP exchange becomes a ``Receipt`` or a hub delivery error."""
     try:
         response = send()
-    except tuple(TRANSIENT_ERRORS) as exc:
+    except TRANSIENCE.errors as exc:
         raise TransientDeliveryError(
             f"{destination}: no HTTP answer ({type(exc).__name__})", error=type(exc).__name__
         ) from exc
@@ -173,7 +157,7 @@ def map_outcome(destination: str, send: Callable[[], httpx.Response]) -> Receipt
     if 200 <= status < 300:
         return _receipt_from(response)
     detail = f"{destination}: HTTP {status} {response.reason_phrase}".rstrip()
-    if status in TRANSIENT_STATUSES:
+    if TRANSIENCE.is_transient_status(status):
         raise TransientDeliveryError(detail, status=status)
     raise PermanentDeliveryError(detail, status=status)
 
@@ -204,10 +188,3 @@ def _headers_for(delivery: OutboundDelivery) -> dict[str, str]:
         "X-Omsorgshub-Attempt": str(delivery.attempt),
     }
     return {key: quote(value, safe=_HEADER_SAFE) for key, value in headers.items()}
-
-
-def _last_outcome(state: RetryCallState) -> httpx.Response:
-    """After the last in-call try: return its response or re-raise its exception."""
-    assert state.outcome is not None
-    response: httpx.Response = state.outcome.result()
-    return response

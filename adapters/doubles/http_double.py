@@ -144,9 +144,9 @@ class HttpDouble(ServedDouble):
                 start_response, HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "rejected"}
             )
         headers = {
-            name[5:].replace("_", "-").lower(): value
+            name.removeprefix("HTTP_").replace("_", "-").lower(): value
             for name, value in environ.items()
-            if name.startswith("HTTP_")
+            if name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")
         }
         reference, duplicate = self._store(key, request_body(environ), headers)
         status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED

@@ -21,8 +21,10 @@ never repeats the password). ``GetTemplateResultAsXML`` with the configured temp
 the seeded invoices by the criteria ``ext_inv_ref``, ``kid`` and ``ext_apar_ref`` (``=`` only)
 and answers ``<Agresso><AgressoQE>`` rows; an unknown template answers ReturnCode -1.
 ``ExecuteServerProcessAsynchronously`` runs GL07 (menu BI88): the ABWTransaction in ``Xml`` is
-validated against ``schemas/xsd/ubw-abwtransaction.xsd``, must be for the configured client and
-balance per voucher, and is stored once per ``BatchId``; a repeat answers the first order number
+validated against ``schemas/xsd/ubw-abwtransaction.xsd``, must be for the configured client,
+balance per voucher and post to no closed account (``closed_accounts``, by default 4599: a
+``soap:Client.Validation`` fault, as UBW's account validation answers), and is stored once per
+``BatchId``; a repeat answers the first order number
 with ``Duplicate`` true. It also runs the invented OHAR01 deferral process (see
 ``schemas/xsd/ubw-ar-deferral.xsd``): the invoice must exist, be the payer's and be unpaid, and
 the deferral may be at most 30 days; then its due date moves. A real UBW runs these processes
@@ -48,8 +50,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, Literal, get_args
@@ -57,6 +58,14 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from lxml import etree
 
+from adapters.doubles.ubw_ledger import (
+    CLOSED_ACCOUNTS,
+    TOLVAN,
+    Invoice,
+    Stored,
+    matches,
+    seed_invoices,
+)
 from adapters.doubles.ubw_soap import (
     HOSTILE,
     SOAP_ENV,
@@ -76,7 +85,8 @@ from adapters.doubles.wsgi_server import (
     request_body,
     run_until_signalled,
 )
-from adapters.ocr import make_ocr
+
+__all__ = ["MODES", "TOLVAN", "Invoice", "UbwDouble", "main", "seed_invoices"]
 
 Mode = Literal["up", "down", "unavailable", "slow", "fault", "reject", "hostile"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -94,41 +104,8 @@ AGRLIB_NS = "http://services.agresso.com/schema/ABWSchemaLib/2011/11/14"
 DEFERRAL_NS = "urn:omsorgshub:ubw:ar-deferral:1"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DEFERRAL_DAYS = 30
-TOLVAN = "191212121212"
 FIRST_ORDER_NUMBER = 700001
 _XML = "text/xml; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Invoice:
-    """One customer invoice (a care fee) in the double's ledger."""
-
-    invoice_number: str
-    ocr: str
-    payer: str  # identity number, 12 digits
-    amount: Decimal
-    balance: Decimal
-    due_date: date
-    currency: str = "SEK"
-
-
-def seed_invoices() -> list[Invoice]:
-    """Three care-fee invoices of the test identity: paid, partly paid and unpaid."""
-    return [
-        Invoice("7100001", make_ocr("7100001"), TOLVAN, Decimal("1874.00"), Decimal("0.00"),
-                date(2024, 4, 30)),
-        Invoice("7100002", make_ocr("7100002"), TOLVAN, Decimal("2359.00"), Decimal("1000.00"),
-                date(2024, 5, 31)),
-        Invoice("7100003", make_ocr("7100003"), TOLVAN, Decimal("612.50"), Decimal("612.50"),
-                date(2024, 6, 30)),
-    ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Stored:
-    order_number: int
-    process: str
-    xml: bytes
 
 
 class UbwDouble(ServedDouble):
@@ -153,8 +130,10 @@ class UbwDouble(ServedDouble):
         password: str = "fiktivt-losenord",  # noqa: S107  # a double's made-up password
         template_id: int = 4711,
         invoices: Iterable[Invoice] | None = None,
+        closed_accounts: Iterable[str] = CLOSED_ACCOUNTS,
     ) -> None:
         self.username, self.client, self.template_id = username, client, template_id
+        self.closed_accounts = frozenset(closed_accounts)
         self._password = password
         self._seed = list(seed_invoices() if invoices is None else invoices)
         self._schemas = Schemas()
@@ -273,7 +252,7 @@ class UbwDouble(ServedDouble):
                 raise SoapFault("Client", "this double supports the restriction '=' only")
             wanted[column] = criterion.findtext(q + "FromValue") or ""
         with self._lock:
-            rows = [i for i in self._invoices.values() if _matches(i, wanted)]
+            rows = [i for i in self._invoices.values() if matches(i, wanted)]
         table = etree.Element("Agresso")
         for number, invoice in enumerate(rows):
             row = etree.SubElement(table, "AgressoQE")
@@ -325,6 +304,13 @@ class UbwDouble(ServedDouble):
         for number, voucher in enumerate(document.iterfind(a + "Voucher"), start=1):
             if voucher.findtext(lib + "CompanyCode") != self.client:
                 raise SoapFault("Client", f"voucher {number}: CompanyCode is not the client")
+            for account in voucher.iterfind(f"{a}Transaction/{a}GLAnalysis/{lib}Account"):
+                if (account.text or "").strip() in self.closed_accounts:
+                    raise SoapFault(
+                        "Client.Validation",
+                        f"voucher {number}: account {account.text} is closed for posting",
+                        prefix="soap",
+                    )
             amounts = voucher.iterfind(f"{a}Transaction/{a}Amounts/{lib}Amount")
             if sum((Decimal(x.text or "0") for x in amounts), Decimal(0)) != 0:
                 raise SoapFault("Client", f"voucher {number} does not balance")
@@ -373,15 +359,6 @@ class UbwDouble(ServedDouble):
             self._stored[batch_id] = Stored(order, process, xml)
             apply()
             return order, False
-
-
-def _matches(invoice: Invoice, wanted: dict[str, str]) -> bool:
-    values = {
-        "ext_inv_ref": invoice.invoice_number,
-        "kid": invoice.ocr,
-        "ext_apar_ref": invoice.payer,
-    }
-    return all(values[column] == value for column, value in wanted.items())
 
 
 def main(argv: list[str] | None = None) -> int:

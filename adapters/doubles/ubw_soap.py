@@ -25,10 +25,20 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 class SoapFault(Exception):
-    def __init__(self, code: Literal["Client", "Server"], text: str) -> None:
+    """A SOAP 1.1 fault to answer: ``code`` may be dotted (``Client.Validation``), ``prefix`` is
+    the one its ``faultcode`` is written with (UBW's WCF services write ``s:``, other stacks
+    ``soap:``; a client must understand both)."""
+
+    def __init__(
+        self,
+        code: Literal["Client", "Client.Validation", "Server"],
+        text: str,
+        prefix: str = "s",
+    ) -> None:
         super().__init__(text)
         self.code = code
         self.text = text
+        self.prefix = prefix
 
 
 class Schemas:
@@ -107,7 +117,9 @@ def envelope(payload: etree._Element) -> bytes:
 def fault_envelope(fault: SoapFault) -> bytes:
     root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"s": SOAP_ENV})
     node = etree.SubElement(etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
-    etree.SubElement(node, "faultcode").text = f"s:{fault.code}"
+    etree.SubElement(
+        node, "faultcode", nsmap={fault.prefix: SOAP_ENV}
+    ).text = f"{fault.prefix}:{fault.code}"
     etree.SubElement(node, "faultstring").text = fault.text
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 

@@ -2,15 +2,20 @@
 
 A double is a WSGI application (its ``app`` method) on a subclass of :class:`ServedDouble`,
 which serves it on ``host:port`` (port 0 picks a free one; an IPv6 host works too) from a
-background thread: HTTP/1.1 with keep-alive, Nagle off, no reverse DNS lookup, every answer
-with a Content-Length, idle connections dropped after 120 s. A request body must come with a
-Content-Length of at most ``max_body_bytes``: a chunked one is answered 411 and a larger one
-413, and the connection is closed, since such a body cannot be skipped reliably. ``stop`` cuts
-every open connection, kept-alive ones too, and wakes requests sleeping in mode ``slow``.
+background thread with cheroot, CherryPy's maintained HTTP/1.1 server: a thread pool,
+keep-alive connections, Nagle off, idle connections dropped after 120 s, a request body over
+``max_body_bytes`` answered 413. ``stop`` closes the listening socket and every kept-alive
+connection, and wakes requests sleeping in mode ``slow``.
 
-The app raises :class:`DropConnection` to close the connection without an answer. An exception
-in the app is a bug of the double: its traceback goes to stderr and the client gets a 500
-plain-text answer, never one of the protocol's own.
+Why cheroot and not werkzeug's ``make_server``: werkzeug's development server sends
+``Connection: close`` with every answer and drains the socket after each one, so it cannot keep
+a connection alive, and the doubles must (the adapters' connection pooling is tested against
+them, and the benchmarks count connections). What cheroot leaves to us is small and kept here:
+counting accepted connections (:class:`_CountedConnection`), closing a connection without an
+answer when the app raises :class:`DropConnection` (:class:`_DroppingGateway`: mode ``down``
+simulates a lost answer), and keeping routine client hang-ups off stderr
+(``_Server.error_log``). An exception in the app is a bug of the double: its traceback goes to
+stderr and the client gets a 500 plain-text answer, never one of the protocol's own.
 
 Beside the wire, the doubles share:
 
@@ -29,25 +34,20 @@ Beside the wire, the doubles share:
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
+import logging
 import signal
 import socket
-import socketserver
-import sys
 import threading
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from typing import Any, ClassVar, Self, TypeAlias, cast
-from urllib.parse import unquote, urlsplit
+from typing import Any, ClassVar, Self, cast
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-_Request: TypeAlias = socket.socket | tuple[bytes, socket.socket]  # as socketserver has it
-_Headers: TypeAlias = list[tuple[str, str]]
+from cheroot import wsgi
+from cheroot.server import HTTPConnection
+
 _CONTROL_FIELDS = frozenset({"mode", "delay", "times"})
 
 
@@ -92,19 +92,19 @@ class ServedDouble:
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} is already started")
         self._stopping.clear()
-        server = _Server((self.host, self.port), self)
-        self.port = server.server_address[1]
+        server = _Server(self)
+        server.prepare()  # binds; with port 0 the system picks the port
+        self.port = server.bind_addr[1]
         self._server = server
         try:
             self._started()
         except BaseException:
             self._server = None
-            server.server_close()
+            server.stop()
             raise
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-            name=f"{type(self).__name__}-{self.port}",
-        )  # fmt: skip
+            target=server.serve, daemon=True, name=f"{type(self).__name__}-{self.port}"
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -113,9 +113,7 @@ class ServedDouble:
         if server is None:
             return
         self._stopping.set()  # wakes requests sleeping in "slow" mode
-        server.shutdown()
-        server.cut_connections()
-        server.server_close()
+        server.stop()  # closes the listening socket and every kept-alive connection
         if self._thread is not None:
             self._thread.join()
 
@@ -262,7 +260,10 @@ def json_answer(
 
 
 def request_body(environ: WSGIEnvironment) -> bytes:
-    return cast(bytes, environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+    """The whole request body (sent with a Content-Length or chunked)."""
+    length = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    return cast(bytes, stream.read(int(length)) if length else stream.read())
 
 
 # -- running a double as its own process ---------------------------------------------------------
@@ -295,133 +296,45 @@ def run_until_signalled(double: ServedDouble) -> int:
     return 0
 
 
-# -- the server ----------------------------------------------------------------------------------
+# -- the server: cheroot, and the three pieces it leaves to us ---------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+class _CountedConnection(HTTPConnection):
+    """cheroot's connection, counted once when accepted (the doubles report ``connections``)."""
 
-    def __init__(self, address: tuple[str, int], double: ServedDouble) -> None:
-        self.double = double
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._open: set[_Request] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Gateway)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); a double needs none.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def process_request(self, request: _Request, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        self.double._count("connections")
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: _Request) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def cut_connections(self) -> None:
-        with self._open_lock:
-            connections = [c for c in self._open if isinstance(c, socket.socket)]
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: _Request, client_address: Any) -> None:
-        pass  # a client that hung up (timeout, stop) is normal traffic for a double
+    def __init__(self, server: _Server, sock: socket.socket, *args: Any) -> None:
+        super().__init__(server, sock, *args)
+        server.double._count("connections")
 
 
-class _Gateway(BaseHTTPRequestHandler):
-    """Runs the double's WSGI app for each request, with keep-alive and Content-Length."""
+class _DroppingGateway(wsgi.Gateway_10):
+    """cheroot's WSGI gateway; a :class:`DropConnection` from the app closes the connection
+    without an answer (cheroot would answer 500)."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
-    disable_nagle_algorithm = True
-    timeout = 120  # idle keep-alive connections are dropped after this
-
-    def version_string(self) -> str:
-        return cast(_Server, self.server).double.software
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._run()
-
-    def do_POST(self) -> None:
-        self._run()
-
-    def _run(self) -> None:
-        server = cast(_Server, self.server)
+    def respond(self) -> None:
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._refuse(HTTPStatus.LENGTH_REQUIRED, "send Content-Length")
-            return
-        if not 0 <= length <= server.double.max_body_bytes:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "bad Content-Length")
-            return
-        environ = self._environ(length)  # reads the body (a client hanging up is no bug here)
-        started: list[tuple[str, _Headers]] = []
-        written: list[bytes] = []  # what the app passed to WSGI's legacy write()
-
-        def start_response(
-            status: str, headers: _Headers, exc_info: Any = None, /
-        ) -> Callable[[bytes], object]:
-            started.append((status, headers))
-            return written.append
-
-        try:
-            data = b"".join([*server.double.app(environ, start_response)])
-            data = b"".join(written) + data
+            super().respond()
         except DropConnection:
-            self.close_connection = True
-            return
-        except Exception:  # a bug in the double: say so loudly, never as a protocol answer
-            traceback.print_exc()
-            self.close_connection = True
-            data = f"{type(server.double).__name__} failed; see its stderr\n".encode()
-            started = [("500 Internal Server Error", [("Content-Type", "text/plain")])]
-        if not started:
-            self.close_connection = True  # the app gave no answer at all
-            return
-        self._send(*started[-1], data)
+            self.req.rfile.read()  # read the request first: the client sees a close, not a reset
+            self.req.close_connection = True
+            self.req.ready = False  # nothing more is written on this connection
 
-    def _environ(self, length: int) -> dict[str, Any]:
-        server, url = cast(_Server, self.server), urlsplit(self.path)
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.command, "PATH_INFO": unquote(url.path),
-            "QUERY_STRING": url.query, "CONTENT_LENGTH": str(length),
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "SERVER_NAME": server.server_name, "SERVER_PORT": str(server.server_port),
-            "SERVER_PROTOCOL": self.request_version, "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(self.rfile.read(length)),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }  # fmt: skip
-        for name, value in self.headers.items():
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
-        return environ
 
-    def _refuse(self, status: HTTPStatus, problem: str) -> None:
-        self.close_connection = True  # the body cannot be skipped reliably
-        body = json.dumps({"error": problem}).encode()
-        self._send(f"{status.value} {status.phrase}", [("Content-Type", "application/json")], body)
+class _Server(wsgi.Server):
+    ConnectionClass = _CountedConnection
+    expiration_interval = 0.05  # how often the connection loop wakes: stop() waits for it
 
-    def _send(self, status: str, headers: _Headers, data: bytes) -> None:
-        code, _, reason = status.partition(" ")
-        self.send_response(int(code), reason)
-        for name, value in headers:
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
+    def __init__(self, double: ServedDouble) -> None:
+        self.double = double
+        super().__init__(
+            (double.host, double.port), double.app, numthreads=32,
+            server_name=double.software, request_queue_size=256, timeout=120,
+            shutdown_timeout=2,
+        )  # fmt: skip
+        self.gateway = _DroppingGateway
+        self.max_request_body_size = double.max_body_bytes
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        """Only errors (a bug of the double): a client that hung up is normal traffic here."""
+        if level >= logging.ERROR:
+            super().error_log(msg, level, traceback)

@@ -19,12 +19,8 @@ from typing import Any, cast
 import requests
 import zeep
 
-from adapters.case_management import (
-    BINDING,
-    PACKAGED_WSDL,
-    CaseManagementAdapter,
-    referral_request,
-)
+from adapters.case_management.adapter import BINDING, PACKAGED_WSDL, CaseManagementAdapter
+from adapters.case_management.mapping import referral_request
 from adapters.soap import hardened_settings
 from bench.processes import child, child_env
 from bench.report import Row

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from adapters.finance_ubw import parse_body, read_deferral, read_payment
-from adapters.ocr import make_ocr
+from adapters.finance_ubw.mapping import parse_body, read_deferral, read_payment
+from adapters.finance_ubw.ocr import make_ocr
 from hub.demo.fictional import (
     DEFERRAL_NS,
     EVENT_NS,

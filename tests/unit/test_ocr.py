@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.ocr import MAX_LENGTH, OcrError, luhn_digit, make_ocr, validate_ocr
+from adapters.finance_ubw.ocr import MAX_LENGTH, OcrError, luhn_digit, make_ocr, validate_ocr
 
 
 def test_luhn_digit_of_the_textbook_example() -> None:

@@ -25,7 +25,7 @@ from typing import cast
 
 from lxml import etree
 
-from adapters.ocr import OcrError, validate_ocr
+from adapters.finance_ubw.ocr import OcrError, validate_ocr
 from hub.errors import PermanentDeliveryError
 
 ABW_NS = "http://services.agresso.com/schema/ABWTransaction/2011/11/14"

@@ -1,6 +1,6 @@
 """Hub documents to the case-management contract's SOAP requests, and its answers to plain data.
 
-The other half of ``adapters.case_management``, without I/O: :func:`referral_request` and
+The other half of ``adapters.case_management.adapter``, without I/O: :func:`referral_request` and
 :func:`execution_event_request` map a ``case.referral`` v1 and a ``case.execution_event`` v1
 document field by field to the arguments of ``ReferCase`` and ``ReportExecutionEvent`` (the
 hub's delivery id as ``idempotencyKey``, the sender as ``sourceSystem``);

@@ -34,7 +34,7 @@ services at ``<url>?<service>`` as UBW publishes them (``url`` is the ``.../serv
 The WSDLs (``schemas/wsdl/ubw-*.wsdl``) are faithful subsets; what in them is invented is said
 at their top. The ABWTransaction schema the double validates against is a subset too
 (``schemas/xsd/ubw-abwtransaction.xsd``). Per-installation values (GL07's variant, the voucher
-type, the interface code) are constants here and in ``adapters.finance_ubw_mapping``, which maps
+type, the interface code) are constants here and in ``adapters.finance_ubw.mapping``, which maps
 the documents and answers (no I/O) while this module speaks to UBW.
 
 Authentication: ``username``, ``client`` and ``password`` in the request body
@@ -48,15 +48,18 @@ double refuses a second import of a BatchId and answers it with the first order 
 Whether the standard GL07 refuses a repeated BatchId is not publicly documented; against a real
 UBW the second line of defence is its duplicate check of a supplier's invoice number, which is
 the voucher id here, unique per payment. The OHAR01 process must refuse a repeated BatchId.
-Inside one call only connection errors are retried (option ``retries``, 50-200 ms apart).
-``map_soap_errors`` is the one place where zeep and requests errors become hub errors: server
-faults, HTTP 408/425/429/5xx, an answer that is no XML at all, timeouts and connection errors
-are ``TransientDeliveryError``; client faults (wrong credentials, a document UBW refuses), other
-HTTP statuses, requests that do not fit the WSDL, answers that do not, and answers with a
-DOCTYPE are ``PermanentDeliveryError``. Fault strings in error details are cut short, with the
-password and digit runs (identity numbers) blanked out. What can be checked here is checked
+Inside one call, connection errors are retried (option ``retries``, 50-200 ms apart) by the
+adapters' one tenacity retry (``adapters.transience``): a repeat is harmless, since UBW keeps
+one import per BatchId. Failures become hub errors in one place, ``adapters.soap``'s
+``map_soap_outcome``, reading this adapter's ``TRANSIENCE``: server faults (any fault but a
+sender's: ``Client``, ``Client.Validation``, ``Sender``, ...), HTTP 408/425/429/5xx, an answer
+that is no XML at all, timeouts and connection errors are ``TransientDeliveryError``; client
+faults (wrong credentials, a document UBW refuses or finds invalid), other HTTP statuses,
+requests that do not fit the WSDL, answers that do not, and answers with a DOCTYPE are
+``PermanentDeliveryError``. Fault strings in error details are cut short, with the password
+and digit runs (identity numbers) blanked out. What can be checked here is checked
 before any network call: a deferral over ``MAX_DEFERRAL_DAYS`` and an OCR reference failing its
-check digit (``adapters.ocr``) are permanent errors saying why.
+check digit (``adapters.finance_ubw.ocr``) are permanent errors saying why.
 
 Data categories: identity (recipient, payer), decisions, fees, invoices. Documents and answers
 are held only for the length of a call; lookups return plain data the hub does not store.
@@ -65,35 +68,18 @@ are held only for the length of a call; lookups return plain data the hub does n
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import zeep
-import zeep.exceptions
-from lxml import etree
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
 from adapters import StrictOptions
-from adapters.finance_ubw_mapping import (
-    ABW_NS,
-    AGRLIB_NS,
-    AR_DEFERRAL_NS,
+from adapters.finance_ubw.mapping import (
     DEFERRAL_NS,
-    MAX_DEFERRAL_DAYS,
     PAYMENT_NS,
-    Deferral,
-    Payment,
     abw_transaction,
     ar_deferral,
     invoice_answer,
@@ -103,37 +89,22 @@ from adapters.finance_ubw_mapping import (
     read_payment,
     template_rows,
 )
-from adapters.soap import QuietTransport, hardened_settings
+from adapters.soap import SoapDialect, bind_service, load_wsdl, map_soap_outcome, new_session
+from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
-from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
-# The port and its error mapping, and the document mapping's names (still importable here).
-__all__ = [
-    "ABW_NS",
-    "AGRLIB_NS",
-    "AR_DEFERRAL_NS",
-    "DEFERRAL_NS",
-    "MAX_DEFERRAL_DAYS",
-    "PAYMENT_NS",
-    "Deferral",
-    "Payment",
-    "UbwFinanceAdapter",
-    "abw_transaction",
-    "ar_deferral",
-    "invoice_answer",
-    "invoice_criteria",
-    "map_soap_errors",
-    "parse_body",
-    "read_deferral",
-    "read_payment",
-    "template_rows",
-]
+__all__ = ["DIALECT", "TRANSIENCE", "UbwFinanceAdapter"]
 
-WSDL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "wsdl"
+WSDL_DIR = Path(__file__).resolve().parents[2] / "schemas" / "wsdl"
 QUERY_NS = "http://services.agresso.com/QueryEngineService/QueryEngineV201101"
 IMPORT_NS = "http://services.agresso.com/ImportService/ImportV200606"
 QUERY_SERVICE = "QueryEngineService/QueryEngineV201101"
 IMPORT_SERVICE = "ImportService/ImportV200606"
+BINDINGS = {  # service -> (binding, the operation the adapter calls)
+    QUERY_SERVICE: (f"{{{QUERY_NS}}}QueryEngineV201101Soap", "GetTemplateResultAsXML"),
+    IMPORT_SERVICE: (f"{{{IMPORT_NS}}}ImportV200606Soap", "ExecuteServerProcessAsynchronously"),
+}
 
 
 @dataclass(frozen=True)
@@ -151,19 +122,35 @@ OPTIONS = (
     "wsdl_queryengine", "wsdl_import",
 )  # fmt: skip
 
-# What makes an attempt transient, declared as data (see hub.errors / the retry policy). HTTP 200
-# is here for an answer that is no SOAP at all (a proxy's page); every SOAP fault code but
-# Client/Sender (Server, Receiver, WCF's InternalServiceFault, none) is transient too.
-TRANSIENT_STATUSES: frozenset[int] = frozenset({200, 408, 425, 429, *range(500, 600)})
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
+
+def _connection_failed(error: BaseException) -> bool:
+    return isinstance(error, requests.ConnectionError) and not isinstance(
+        error, requests.exceptions.SSLError
+    )
+
+
+# The one declaration of what is transient here, read by map_soap_outcome and the in-call retry.
+# HTTP 200 is here for an answer that is no SOAP at all (a proxy's page).
+TRANSIENCE = Transience(
+    statuses=frozenset({200, 408, 425, 429, *range(500, 600)}),
+    errors=(
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ),
+    retry_in_call=_connection_failed,
 )
-CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})
-MAX_RETRIES = 4
-_BACKOFF = wait_exponential(multiplier=0.05, max=0.2) + wait_random(0, 0.05)
-_T = TypeVar("_T")
+# The reason codes this adapter recorded before the SOAP mappings became one, kept as they were.
+DIALECT = SoapDialect(
+    client_fault="ubw_rejected",
+    server_fault="ubw_fault",
+    hostile="hostile_answer",
+    request_invalid="invalid_request",
+    response_invalid="ubw_unexpected_answer",
+    wsdl_unreadable="wsdl_invalid",
+    wsdl_mismatch="wsdl_invalid",
+    fault_text=True,
+)
 
 
 class UbwFinanceAdapter:
@@ -172,8 +159,7 @@ class UbwFinanceAdapter:
     ``retries`` (1), ``wsdl_queryengine`` and ``wsdl_import`` (file or URL; packaged)."""
 
     kind = "ubw"
-    transient_statuses = TRANSIENT_STATUSES
-    transient_errors = TRANSIENT_ERRORS
+    transience = TRANSIENCE
 
     def __init__(self, name: str, options: Mapping[str, object]) -> None:
         opts = StrictOptions(self.kind, name, options, OPTIONS)
@@ -227,17 +213,10 @@ class UbwFinanceAdapter:
     def open(self) -> None:
         if self._services is not None:
             return
-        session = requests.Session()
-        session.trust_env = False  # a stray HTTPS_PROXY must not reroute personal data
-        transport = QuietTransport(  # type: ignore[no-untyped-call]
-            session=session, timeout=self.timeout, operation_timeout=self.timeout
-        )
-        settings = hardened_settings()
+        session = new_session()
         try:
-            query = self._bind(self.wsdl_queryengine, QUERY_NS, "QueryEngineV201101Soap",
-                               QUERY_SERVICE, transport, settings)  # fmt: skip
-            importer = self._bind(self.wsdl_import, IMPORT_NS, "ImportV200606Soap",
-                                  IMPORT_SERVICE, transport, settings)  # fmt: skip
+            query = self._bind(session, self.wsdl_queryengine, QUERY_SERVICE)
+            importer = self._bind(session, self.wsdl_import, IMPORT_SERVICE)
         except BaseException:
             session.close()
             raise
@@ -248,23 +227,12 @@ class UbwFinanceAdapter:
         if session is not None:
             session.close()
 
-    def _bind(
-        self, wsdl: str, namespace: str, binding: str, service: str,
-        transport: zeep.Transport, settings: zeep.Settings,
-    ) -> Any:  # fmt: skip
+    def _bind(self, session: requests.Session, wsdl: str, service: str) -> Any:
         where = f"adapter {self.name!r} (ubw): WSDL {wsdl!r}"
-        new_client: Callable[..., Any] = zeep.Client
-        try:
-            client = new_client(wsdl, transport=transport, settings=settings)
-            return client.create_service(f"{{{namespace}}}{binding}", f"{self.url}?{service}")
-        except requests.RequestException as exc:
-            raise TransientDeliveryError(
-                f"{where} could not be fetched ({type(exc).__name__})", reason="wsdl_unavailable"
-            ) from exc
-        except (OSError, ValueError, zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
-            raise ConfigError(
-                f"{where} cannot be used ({type(exc).__name__})", reason="wsdl_invalid"
-            ) from exc
+        client = load_wsdl(where, wsdl, session, self.timeout, DIALECT)
+        binding, operation = BINDINGS[service]
+        address = f"{self.url}?{service}"
+        return bind_service(where, client, binding, (operation,), address, DIALECT)
 
     def _require_open(self) -> _Services:
         services = self._services
@@ -298,6 +266,7 @@ class UbwFinanceAdapter:
         services = self._require_open()
         result = self._call(
             services.importer.ExecuteServerProcessAsynchronously,
+            "ExecuteServerProcessAsynchronously",
             input={"ServerProcessId": process.id, "MenuId": process.menu_id,
                    "Variant": process.variant, "Xml": xml.decode()},
             credentials=self._credentials(),
@@ -327,6 +296,7 @@ class UbwFinanceAdapter:
         services = self._require_open()
         result = self._call(
             services.query.GetTemplateResultAsXML,
+            "GetTemplateResultAsXML",
             input={
                 "TemplateId": self.template_id,
                 "TemplateResultOptions": {
@@ -352,73 +322,15 @@ class UbwFinanceAdapter:
     def _credentials(self) -> dict[str, str]:
         return {"Username": self.username, "Client": self.client, "Password": self._password}
 
-    def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retries + 1),
-            wait=_BACKOFF,
-            retry=retry_if_exception_type(requests.exceptions.ConnectionError),
-            reraise=True,
-        )
-        return map_soap_errors(
-            self.name, lambda: retrying(operation, **kwargs), secrets=(self._password,)
-        )
+    def _call(self, operation: Callable[..., Any], name: str, **kwargs: Any) -> Any:
+        retrying = in_call_retrying(TRANSIENCE, self.retries)
+        return map_soap_outcome(
+            self.name, name, lambda: retrying(operation, **kwargs), TRANSIENCE, DIALECT,
+            secrets=(self._password,),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class _Services:
     query: Any  # zeep ServiceProxy for QueryEngineV201101
     importer: Any  # zeep ServiceProxy for ImportV200606
-
-
-def map_soap_errors(destination: str, call: Callable[[], _T], *, secrets: Sequence[str] = ()) -> _T:
-    """The one place where a SOAP exchange's failure becomes a hub delivery error."""
-    try:
-        return call()
-    except zeep.exceptions.Fault as exc:
-        code = (exc.code or "").rpartition(":")[2]
-        text = _fault_text(exc.message, secrets)
-        if code in CLIENT_FAULT_CODES:
-            raise PermanentDeliveryError(
-                f"{destination}: UBW refused the request (SOAP fault {code}: {text})",
-                reason="ubw_rejected", fault_code=code,
-            ) from exc  # fmt: skip
-        raise TransientDeliveryError(
-            f"{destination}: UBW failed (SOAP fault {code or 'unknown'}: {text})",
-            reason="ubw_fault", fault_code=code,
-        ) from exc  # fmt: skip
-    except zeep.exceptions.TransportError as exc:
-        status = exc.status_code
-        detail = f"{destination}: HTTP {status} without a SOAP answer"
-        if status in TRANSIENT_STATUSES:
-            raise TransientDeliveryError(detail, status=status) from exc
-        raise PermanentDeliveryError(detail, status=status) from exc
-    except TRANSIENT_ERRORS as exc:
-        raise TransientDeliveryError(
-            f"{destination}: no SOAP answer ({type(exc).__name__})", error=type(exc).__name__
-        ) from exc
-    except requests.RequestException as exc:
-        raise PermanentDeliveryError(
-            f"{destination}: request failed ({type(exc).__name__})", error=type(exc).__name__
-        ) from exc
-    except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
-        raise PermanentDeliveryError(
-            f"{destination}: UBW's answer has a DTD or entities", reason="hostile_answer"
-        ) from exc
-    except zeep.exceptions.ValidationError as exc:
-        raise PermanentDeliveryError(
-            f"{destination}: the request does not fit the WSDL", reason="invalid_request"
-        ) from exc
-    except zeep.exceptions.Error as exc:  # the answer does not fit the WSDL, and the like
-        raise PermanentDeliveryError(
-            f"{destination}: unexpected answer ({type(exc).__name__})",
-            reason="ubw_unexpected_answer",
-        ) from exc
-
-
-def _fault_text(message: object, secrets: Sequence[str]) -> str:
-    """A fault string fit for an error detail: short, no secret, no long digit runs."""
-    text = " ".join(str(message or "").split())
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return re.sub(r"\d[\d\- ]{4,}\d", "[digits]", text)[:200] or "no fault string"
