@@ -86,8 +86,61 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retry_cap_seconds", float, 300.0, "Longest delay between two attempts."),
     Setting("retry_max_attempts", int, 12, "Attempts before a delivery is dead."),
     Setting("retry_max_age_seconds", float, 86_400.0, "Age after which a delivery is dead."),
-    Setting("audit_checkpoint_every", int, 1000, "Sign an audit checkpoint every N entries…"),
-    Setting("audit_checkpoint_seconds", float, 60.0, "…or every T seconds, whichever first."),
+    Setting(
+        "audit_checkpoint_every",
+        int,
+        1000,
+        "Copy the signed audit head into a checkpoint and publish it to checkpoints.jsonl and "
+        "the witnesses every N entries…",
+    ),
+    Setting(
+        "audit_checkpoint_seconds",
+        float,
+        5.0,
+        "…or every T seconds, whichever first (the window in which a cut tail goes "
+        "unwitnessed; every append is signed regardless).",
+    ),
+    # -- audit trail: signed heads, witnesses, time-stamping (issue 10 item 1, audit task) --
+    Setting(
+        "audit_witness_file",
+        str,
+        "",
+        "An append-only file on another mount (WORM) that receives every published audit "
+        "head. Empty: none.",
+    ),
+    Setting(
+        "audit_witness_syslog",
+        str,
+        "",
+        "host:port of a syslog collector (UDP, facility authpriv) that receives every "
+        "published audit head. Empty: none.",
+    ),
+    Setting(
+        "audit_tsa_url",
+        str,
+        "",
+        "URL of an RFC 3161 time-stamping authority that stamps every published audit head. "
+        "Empty: no time-stamping.",
+    ),
+    Setting(
+        "audit_tsa_tokens_file",
+        str,
+        "",
+        "Where time-stamp tokens are appended. Empty: <home>/audit/timestamps.jsonl.",
+    ),
+    Setting(
+        "audit_tsa_max_failure_seconds",
+        float,
+        3600.0,
+        "With time-stamping: once entries have stayed un-stamped this long, the trail refuses "
+        "appends (503) until the authority answers again.",
+    ),
+    Setting(
+        "audit_unsigned_grace_seconds",
+        float,
+        60.0,
+        "audit verify: an entry that no signature covers and is older than this is an error.",
+    ),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
 )
 
@@ -118,6 +171,13 @@ class Settings:
     retry_max_age_seconds: float
     audit_checkpoint_every: int
     audit_checkpoint_seconds: float
+    # audit trail: signed heads, witnesses, time-stamping (issue 10 item 1)
+    audit_witness_file: Path | None
+    audit_witness_syslog: str
+    audit_tsa_url: str
+    audit_tsa_tokens_file: Path
+    audit_tsa_max_failure_seconds: float
+    audit_unsigned_grace_seconds: float
     log_level: str
 
     @property
@@ -141,7 +201,7 @@ class Settings:
         out = {"home": str(self.home)}
         for s in SETTINGS:
             value = getattr(self, s.key)
-            text = str(value)
+            text = "" if value is None else str(value)
             if s.secret and text:
                 text = _mask(text)
             out[s.key] = text
@@ -245,6 +305,13 @@ def load_settings(
 
     values["master_key_file"] = path_or("master_key_file", home / "master.key")
     values["routes_file"] = path_or("routes_file", home / "routes.toml")
+    # audit trail (issue 10 item 1)
+    values["audit_witness_file"] = (
+        path_or("audit_witness_file", home) if values["audit_witness_file"] else None
+    )
+    values["audit_tsa_tokens_file"] = path_or(
+        "audit_tsa_tokens_file", home / "audit" / "timestamps.jsonl"
+    )
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{home / 'hub.db'}"
     names = {f.name for f in fields(Settings)}
@@ -265,6 +332,9 @@ _POSITIVE: dict[str, Callable[[float], bool]] = {
     "retry_max_age_seconds": lambda v: v > 0,
     "audit_checkpoint_every": lambda v: v >= 1,
     "audit_checkpoint_seconds": lambda v: v > 0,
+    # audit trail (issue 10 item 1)
+    "audit_tsa_max_failure_seconds": lambda v: v > 0,
+    "audit_unsigned_grace_seconds": lambda v: v >= 0,
 }
 
 
