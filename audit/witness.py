@@ -87,6 +87,7 @@ class SyslogWitness:
             facility=logging.handlers.SysLogHandler.LOG_AUTHPRIV,
             socktype=socket.SOCK_DGRAM,
         )
+        handler.append_nul = False  # one clean line per head in the collector's file
         handler.setFormatter(logging.Formatter(f"{SYSLOG_TAG}: %(message)s"))
         record = logging.LogRecord(
             "audit.witness", logging.INFO, __file__, 0, head.to_json_line(), None, None
