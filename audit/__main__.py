@@ -1,11 +1,12 @@
 """``python -m audit``: the offline tools a data-protection officer needs without the hub.
 
     python -m audit keygen PRIVATE.pem PUBLIC.pem
-    python -m audit verify EXPORT.jsonl CHECKPOINTS.jsonl PUBLIC.pem
+    python -m audit verify EXPORT.jsonl CHECKPOINTS.jsonl PUBLIC.pem [--witness FILE ...]
 
-``verify`` reads only the export file, the published checkpoints and the public key; it exits 0
-when the trail verifies, 1 when it does not (naming the first bad entry) and 2 on unusable
-input. The hub's own CLI wraps the same functions for exporting from the database.
+``verify`` reads only the export file (its header carries the signed head), the published
+checkpoints, any witness records and the public key; it exits 0 when the trail verifies, 1 when
+it does not (naming the first bad entry: a witness names the first entry cut from the tail)
+and 2 on unusable input. The hub's own CLI wraps the same functions for the database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from audit.checkpoint import read_checkpoints
 from audit.signing import generate_signing_key, load_verifier
-from audit.verify import read_export, verify
+from audit.verify import read_export, read_export_head, verify
+from audit.witness import read_witness
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +32,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("export", type=Path)
     check.add_argument("checkpoints", type=Path)
     check.add_argument("public_key", type=Path)
+    check.add_argument(
+        "--witness",
+        type=Path,
+        action="append",
+        default=[],
+        help="heads kept outside the hub (witness file, syslog extract, time-stamp tokens)",
+    )
+    check.add_argument(
+        "--unsigned-grace",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="an entry no signature covers and older than this is an error",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -37,10 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             key_id = generate_signing_key(args.private, args.public)
             print(f"wrote {args.private} (private, 0600) and {args.public}; key id {key_id}")
             return 0
+        head = read_export_head(args.export)
+        checkpoints = [
+            *read_checkpoints(args.checkpoints),
+            *(cp for path in args.witness for cp in read_witness(path)),
+            *([head] if head is not None else []),
+        ]
         report = verify(
             read_export(args.export),
-            read_checkpoints(args.checkpoints),
+            checkpoints,
             load_verifier(args.public_key),
+            unsigned_grace=args.unsigned_grace,
         )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -63,6 +63,7 @@ class AuditAction(StrEnum):
     AUDIT_SEARCHED = "audit_searched"
     AUDIT_VERIFIED = "audit_verified"
     AUDIT_EXPORTED = "audit_exported"
+    AUDIT_ACKNOWLEDGED = "audit_acknowledged"  # an operator lifted an integrity alarm
     SYSTEM_REGISTERED = "system_registered"
     SYSTEM_CHANGED = "system_changed"  # (de)activated
 

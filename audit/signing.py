@@ -21,15 +21,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 
+class Verifier(Protocol):
+    def verify(self, data: bytes, signature: bytes) -> bool: ...
+
+
 class Signer(Protocol):
     @property
     def key_id(self) -> str: ...
 
     def sign(self, data: bytes) -> bytes: ...
 
-
-class Verifier(Protocol):
-    def verify(self, data: bytes, signature: bytes) -> bool: ...
+    def verifier(self) -> Verifier:
+        """The matching public key: the trail checks before each append that the head it
+        builds on is one this key signed."""
+        ...
 
 
 def key_id_for(public_key: Ed25519PublicKey) -> str:

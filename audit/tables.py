@@ -5,7 +5,15 @@ Timestamps are ISO-8601 *text* (see ``entry.format_at``), not ``DateTime``: the 
 the exact stored text, and text survives SQLite and PostgreSQL byte for byte.
 
 ``audit_head`` holds the one row (id 1) that every append locks: it serializes writers and
-names the last sequence number and hash, so an append needs no ``max(seq)`` scan.
+names the last sequence number and hash, so an append needs no ``max(seq)`` scan. Each append
+also signs the new head in the same statement (``at``, ``key_id``, ``signature``: the signed
+head, see ``head.py``), so a head the hub did not write stands out at the next append.
+``anchored_seq`` is the last seq a required witness (RFC 3161 time-stamping) confirmed and
+``unanchored_since`` when the oldest entry after it was written: appends refuse once that is
+older than the configured limit (X-Road's rule for its message log).
+
+``audit_checkpoints`` keeps a copy of the signed head every few seconds (what the relay
+publishes to the witnesses), so a verification can name the span a rewrite touched.
 """
 
 from __future__ import annotations
@@ -64,6 +72,12 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    # The signed head (null only in a trail from before signed heads, or the genesis row).
+    Column("at", String(AT_WIDTH), nullable=True),
+    Column("key_id", String(100), nullable=True),
+    Column("signature", LargeBinary, nullable=True),
+    Column("anchored_seq", BigInteger, nullable=True),
+    Column("unanchored_since", String(AT_WIDTH), nullable=True),
 )
 
 audit_checkpoints = Table(

@@ -1,45 +1,66 @@
-"""Appending to the audit trail and sealing it with signed checkpoints.
+"""Appending to the audit trail, each append signing the new head; checkpoints and witnesses.
 
 Every append happens in the *caller's* transaction, so an action and its audit entries commit
 or roll back together; this module never commits. An append costs three statements whatever the
-batch size: lock and read the head row, insert the entries in one executemany, update the head.
+batch size: lock and read the head row, insert the entries in one executemany, update the head
+with its new seq, hash and Ed25519 signature (one signature per transaction, some tens of µs).
+
+Before it appends, the trail checks that the head it locked is one a hub signed: an entry
+someone added with database access alone chains correctly (the chain is unkeyed SHA-256) but
+cannot carry a signature, so it is caught at the next append and never signed over. The same
+check catches a head that went backwards in this process's sight (a cut tail) and an entry
+beyond the head (the insert collides). Any of these trips the ``alarm.IntegrityAlarm`` and the
+trail refuses every append (fail closed) until an operator acknowledges (``acknowledge``).
 
 Locking: the one ``audit_head`` row is read ``FOR UPDATE`` on PostgreSQL, so concurrent appends
-queue on it and each sees the head the previous one committed (this needs READ COMMITTED, the
-PostgreSQL default; under REPEATABLE READ or SERIALIZABLE a waiting append fails with a
-serialization error and must be retried by the caller). On SQLite the caller's
-``BEGIN IMMEDIATE`` transaction already holds the database's single write lock.
+of every process queue on it and each sees the head the previous one committed (this needs READ
+COMMITTED, the PostgreSQL default). On SQLite the caller's ``BEGIN IMMEDIATE`` transaction
+already holds the database's single write lock.
 
 Typical use::
 
     with engine.begin() as conn:            # the action's own transaction
         ...                                 # the action
         trail.append(conn, [AuditEvent(...)])
-    # later, e.g. from the sweeper every few seconds:
+    # the relay, every few seconds:
     with engine.begin() as conn:
         cp = trail.checkpoint(conn) if trail.checkpoint_due(conn) else None
     if cp is not None:
         trail.publish_checkpoint(cp)        # only after the commit, see there
+    anchored = trail.publish_to_witnesses()
+    if anchored is not None:
+        with engine.begin() as conn:
+            trail.record_anchor(conn, anchored)
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
+from audit.alarm import AnchorOverdueError, IntegrityAlarm, IntegrityAlarmError
 from audit.checkpoint import Checkpoint, checkpoint_message, read_checkpoints
-from audit.entry import GENESIS_HASH, AuditEntry, AuditEvent, chain_hash, format_at, parse_at
-from audit.signing import Signer
+from audit.checkpoint_file import CHECKPOINT_FILE_NAME, append_checkpoint
+from audit.entry import (
+    AuditAction,
+    AuditEntry,
+    AuditEvent,
+    Outcome,
+    chain_hash,
+    format_at,
+    parse_at,
+)
+from audit.head import Head, lock_head, read_head
+from audit.signing import Signer, Verifier
 from audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
+from audit.witness import Witness, WitnessPublisher
 
-CHECKPOINT_FILE_NAME = "checkpoints.jsonl"
+__all__ = ["CHECKPOINT_FILE_NAME", "AuditTrail", "load_checkpoints"]
 
 
 def _utc_now() -> datetime:
@@ -49,8 +70,11 @@ def _utc_now() -> datetime:
 class AuditTrail:
     """Settings only; every method takes the caller's ``Connection``.
 
-    ``checkpoint_every``: a checkpoint is due once this many entries are unsigned.
-    ``checkpoint_interval``: ... or once the oldest unsigned entry is this many seconds old.
+    ``checkpoint_every``: a checkpoint (a copy of the signed head, published to the witnesses)
+    is due once this many entries are not yet in one, ``checkpoint_interval``: or once the
+    oldest of them is this many seconds old. ``witnesses``: where checkpoints are kept outside
+    the host. ``anchor_within``: seconds a required witness (time-stamping) may keep failing
+    before appends refuse; None when no witness is required.
     """
 
     def __init__(
@@ -58,19 +82,30 @@ class AuditTrail:
         signer: Signer,
         checkpoint_folder: Path,
         *,
+        verifier: Verifier | None = None,
         checkpoint_every: int = 1000,
         checkpoint_interval: float = 60.0,
         clock: Callable[[], datetime] = _utc_now,
+        witnesses: Sequence[Witness] = (),
+        alarm: IntegrityAlarm | None = None,
+        anchor_within: float | None = None,
     ) -> None:
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
         if checkpoint_interval <= 0:
             raise ValueError("checkpoint_interval must be positive")
         self._signer = signer
+        self._verifier = verifier if verifier is not None else signer.verifier()
         self._folder = checkpoint_folder
         self._every = checkpoint_every
         self._interval = checkpoint_interval
         self._clock = clock
+        self._witnesses = WitnessPublisher(witnesses)
+        self.alarm = alarm if alarm is not None else IntegrityAlarm()
+        self._anchor_within = anchor_within
+        self._trusted: tuple[int, str, bytes | None] | None = None  # a head known good
+        self._highest_seen = 0  # the highest committed head this process has seen
+        self._first_use: datetime | None = None
 
     @property
     def checkpoint_file(self) -> Path:
@@ -80,12 +115,41 @@ class AuditTrail:
 
     def append(self, conn: Connection, events: Sequence[AuditEvent]) -> list[AuditEntry]:
         """Record ``events`` in order, in the caller's open transaction, and return them as
-        stored. Events without ``at`` are stamped with one common "now"."""
+        stored. Events without ``at`` are stamped with one common "now". Raises
+        ``IntegrityAlarmError`` or ``AnchorOverdueError`` instead of appending (fail closed)."""
         if not events:
             return []
         _require_transaction(conn)
-        seq, prev = _lock_head(conn, create=True)
-        now = format_at(self._clock())
+        moment = self._clock()
+        head = lock_head(conn, create=True)
+        self._check_head(conn, head, moment)
+        self._check_anchor(head, moment)
+        return self._write(conn, head, events, moment)
+
+    def acknowledge(self, conn: Connection, actor: str, reason: str) -> AuditEntry:
+        """After an operator investigated an alarm: record who lifted it and why, and sign the
+        head as it stands (the acknowledgement is its last entry). Lifts the alarm here; every
+        other process lifts its own when it next sees this signed acknowledgement."""
+        _require_transaction(conn)
+        moment = self._clock()
+        head = lock_head(conn, create=True)
+        found = head.problem(self._verifier) or "the head is signed"
+        event = AuditEvent(
+            action=AuditAction.AUDIT_ACKNOWLEDGED,
+            actor=actor,
+            outcome=Outcome.OK,
+            reason=f"{reason} [found: {found}]"[:200],
+        )
+        (entry,) = self._write(conn, head, [event], moment)
+        self.alarm.clear()
+        self._highest_seen = head.seq
+        return entry
+
+    def _write(
+        self, conn: Connection, head: Head, events: Sequence[AuditEvent], moment: datetime
+    ) -> list[AuditEntry]:
+        now = format_at(moment)
+        seq, prev = head.seq, head.hash
         entries: list[AuditEntry] = []
         rows: list[dict[str, Any]] = []
         for event in events:
@@ -111,17 +175,110 @@ class AuditTrail:
             entry = draft._replace(hash=prev)
             entries.append(entry)
             rows.append(entry.as_dict())
-        conn.execute(insert(audit_entries), rows)
+        try:
+            conn.execute(insert(audit_entries), rows)
+        except IntegrityError as exc:
+            raise self.alarm.trip(
+                f"an entry after the head (entry {head.seq}) exists: it was written without "
+                "the hub",
+                moment,
+            ) from exc
+        key_id = self._signer.key_id
+        signature = self._signer.sign(checkpoint_message(seq, prev, now, key_id))
+        unanchored_since = head.unanchored_since
+        if head.anchored or unanchored_since is None:
+            unanchored_since = now
         conn.execute(
-            update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, hash=prev)
+            update(audit_head)
+            .where(audit_head.c.id == HEAD_ID)
+            .values(
+                seq=seq,
+                hash=prev,
+                at=now,
+                key_id=key_id,
+                signature=signature,
+                unanchored_since=unanchored_since,
+            )
         )
+        self._trusted = (seq, prev, signature)
         return entries
 
-    # -- checkpoints ------------------------------------------------------------------------
+    # -- checking the head ------------------------------------------------------------------
+
+    def _check_head(self, conn: Connection, head: Head, moment: datetime) -> None:
+        """Raise (and alarm) unless ``head`` is one a hub signed and not behind what this
+        process saw. While the alarm is up, refuse unless an acknowledgement is the head."""
+        if self.alarm.raised:
+            if not self._acknowledged(conn, head):
+                raise self.alarm.error()
+            self.alarm.clear()
+            self._highest_seen = head.seq
+        if (head.seq, head.hash, head.signature) != self._trusted:
+            problem = head.problem(self._verifier)
+            if problem is not None:
+                raise self.alarm.trip(problem, moment)
+            self._trusted = (head.seq, head.hash, head.signature)
+        if head.seq < self._highest_seen:
+            raise self.alarm.trip(
+                f"the head went back from entry {self._highest_seen} to entry {head.seq}: "
+                "entries were cut",
+                moment,
+            )
+        self._highest_seen = head.seq
+
+    def _acknowledged(self, conn: Connection, head: Head) -> bool:
+        state = self.alarm.state
+        if state is None or head.at is None or head.problem(self._verifier) is not None:
+            return False
+        if head.at < format_at(state.since):
+            return False
+        row = conn.execute(
+            select(audit_entries.c.action, audit_entries.c.hash).where(
+                audit_entries.c.seq == head.seq
+            )
+        ).first()
+        return row is not None and (row[0], row[1]) == (
+            AuditAction.AUDIT_ACKNOWLEDGED.value,
+            head.hash,
+        )
+
+    def check_head(self, conn: Connection) -> str | None:
+        """Read-only: is the stored head one a hub signed, and not behind the local checkpoint
+        file? Trips the alarm when not (start-up and readiness call this). Returns the problem."""
+        head = read_head(conn, lock=False)
+        if head is None:
+            return None
+        problem = head.problem(self._verifier)
+        if problem is None and self.checkpoint_file.exists():
+            published = max((cp.seq for cp in read_checkpoints(self.checkpoint_file)), default=0)
+            if head.seq < published:
+                problem = (
+                    f"the head (entry {head.seq}) is behind the published checkpoint "
+                    f"{published}: entries were cut"
+                )
+        if problem is not None:
+            self.alarm.trip(problem, self._clock())
+        return problem
+
+    def _check_anchor(self, head: Head, moment: datetime) -> None:
+        if self._first_use is None:
+            self._first_use = moment
+        limit = self._anchor_within
+        if limit is None or head.anchored or head.unanchored_since is None:
+            return
+        since = max(parse_at(head.unanchored_since), self._first_use)
+        if moment - since > timedelta(seconds=limit):
+            raise AnchorOverdueError(
+                f"entries since {head.unanchored_since} (after entry {head.anchored_seq or 0}) "
+                f"have not been time-stamped for over {limit:g} s; the trail refuses until the "
+                "time-stamping authority answers again"
+            )
+
+    # -- checkpoints and witnesses ----------------------------------------------------------
 
     def checkpoint_due(self, conn: Connection) -> bool:
-        """True when entries are unsigned and either ``checkpoint_every`` of them are, or the
-        oldest of them is older than ``checkpoint_interval``. One query, no lock."""
+        """True when entries are not yet in a checkpoint and either ``checkpoint_every`` of
+        them are, or the oldest of them is older than ``checkpoint_interval``. One query."""
         last_cp = select(func.coalesce(func.max(audit_checkpoints.c.seq), 0)).scalar_subquery()
         first_pending_at = (
             select(audit_entries.c.at).where(audit_entries.c.seq == last_cp + 1).scalar_subquery()
@@ -141,20 +298,22 @@ class AuditTrail:
         return age >= self._interval
 
     def checkpoint(self, conn: Connection) -> Checkpoint | None:
-        """Sign the current head and store the checkpoint, in the caller's transaction.
-        Returns None when there is nothing new to sign. Locks the head like an append does,
-        so the signed hash is the head of a committed-or-ours chain, never a stale one."""
+        """Store the signed head as a checkpoint, in the caller's transaction, after checking
+        that a hub signed it (a forged head is never copied: the alarm trips instead). Returns
+        None when there is nothing new, or while the alarm is up."""
         _require_transaction(conn)
-        seq, hash_ = _lock_head(conn, create=False)
-        if seq == 0:
+        head = lock_head(conn, create=False)
+        if head.seq == 0:
             return None
+        try:
+            self._check_head(conn, head, self._clock())
+        except IntegrityAlarmError:
+            return None  # logged when it tripped; appends refuse meanwhile
         last = conn.execute(select(func.max(audit_checkpoints.c.seq))).scalar()
-        if last is not None and int(last) >= seq:
+        if last is not None and int(last) >= head.seq:
             return None
-        at = format_at(self._clock())
-        key_id = self._signer.key_id
-        signature = self._signer.sign(checkpoint_message(seq, hash_, at, key_id))
-        cp = Checkpoint(seq=seq, hash=hash_, at=at, key_id=key_id, signature=signature)
+        cp = head.signed
+        assert cp is not None  # _check_head passed
         conn.execute(
             insert(audit_checkpoints).values(
                 seq=cp.seq, hash=cp.hash, at=cp.at, key_id=cp.key_id, signature=cp.signature
@@ -163,29 +322,33 @@ class AuditTrail:
         return cp
 
     def publish_checkpoint(self, cp: Checkpoint) -> None:
-        """Append ``cp`` as one JSON line to ``<folder>/checkpoints.jsonl``, durably.
+        """Append ``cp`` to ``<folder>/checkpoints.jsonl`` and offer it to the witnesses.
 
-        Call this only after the transaction that stored ``cp`` has committed. The file is what
-        an offline verifier trusts: a checkpoint published from a transaction that then rolled
-        back would sign a head that does not exist, and the next real entries at those sequence
-        numbers would look like tampering. If the process dies between commit and publish, the
-        checkpoint is still in the database and ``publish_missing`` copies it out later.
-        """
-        self._folder.mkdir(parents=True, exist_ok=True)
-        path = self.checkpoint_file
-        created = not path.exists()
-        data = (cp.to_json_line() + "\n").encode("utf-8")
-        # One write() on an O_APPEND descriptor, under an exclusive lock: lines from several
-        # processes never interleave.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            with _exclusive(fd):
-                os.write(fd, data)
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self._folder)
+        Call this only after the transaction that stored ``cp`` has committed: a checkpoint
+        published from a transaction that then rolled back would vouch for a head that does not
+        exist. If the process dies between commit and publish, ``publish_missing`` copies it
+        out later."""
+        append_checkpoint(self._folder, cp)
+        self._witnesses.offer(cp)
+
+    def publish_to_witnesses(self) -> int | None:
+        """Give the newest checkpoint to every witness that lacks it (a failed witness is
+        retried at the next call). Returns the seq now anchored by every required witness, for
+        ``record_anchor``, or None."""
+        return self._witnesses.publish_due()
+
+    def record_anchor(self, conn: Connection, seq: int) -> None:
+        """Note that required witnesses hold the trail up to ``seq`` (lifts the anchor limit)."""
+        _require_transaction(conn)
+        head = lock_head(conn, create=False)
+        if head.anchored_seq is not None and head.anchored_seq >= seq:
+            return
+        since = None if seq >= head.seq else format_at(self._clock())
+        conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == HEAD_ID)
+            .values(anchored_seq=seq, unanchored_since=since)
+        )
 
     def publish_missing(self, conn: Connection) -> int:
         """Publish every stored checkpoint that the file lacks (after a crash between commit
@@ -198,6 +361,8 @@ class AuditTrail:
             if cp.seq not in known:
                 self.publish_checkpoint(cp)
                 written += 1
+            else:
+                self._witnesses.offer(cp)
         return written
 
 
@@ -217,55 +382,3 @@ def _require_transaction(conn: Connection) -> None:
         raise RuntimeError(
             "the audit trail writes only inside the caller's open transaction (conn.begin())"
         )
-
-
-def _lock_head(conn: Connection, *, create: bool) -> tuple[int, str]:
-    query = (
-        select(audit_head.c.seq, audit_head.c.hash)
-        .where(audit_head.c.id == HEAD_ID)
-        .with_for_update()
-    )
-    row = conn.execute(query).first()
-    if row is None:
-        if not create:
-            return 0, GENESIS_HASH
-        _insert_genesis_head(conn)
-        row = conn.execute(query).one()
-    return int(row[0]), str(row[1])
-
-
-def _insert_genesis_head(conn: Connection) -> None:
-    """First append ever: create the head row. Two first appends racing on PostgreSQL both
-    reach here; ON CONFLICT DO NOTHING lets the loser wait for and then lock the winner's row."""
-    values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
-    name = conn.dialect.name
-    if name == "postgresql":
-        conn.execute(postgresql.insert(audit_head).values(values).on_conflict_do_nothing())
-    elif name == "sqlite":
-        conn.execute(sqlite.insert(audit_head).values(values).on_conflict_do_nothing())
-    else:
-        conn.execute(insert(audit_head).values(values))
-
-
-@contextlib.contextmanager
-def _exclusive(fd: int) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: O_APPEND alone
-        yield
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # pragma: no cover
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

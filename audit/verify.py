@@ -16,11 +16,15 @@ chain re-hashed after a     the next checkpoint's signed hash differs: the range
 change (no private key)     previous good checkpoint, ``first_bad_seq`` its start
 a checkpoint forged         its signature fails: the checkpoint's seq
 the end cut off             a checkpoint covers entries that are missing: the first of them
+                            (against a witness: the tail cut together with the local copies)
+an entry no key covers      no signature (checkpoint or signed head) covers it and it is
+                            older than ``unsigned_grace``: the hub did not write it
 ==========================  ===========================================================
 
-Entries after the last checkpoint are chained but not yet signed: whoever can write the
-database can still change or drop *those* without trace; ``VerifyReport.unsigned_tail`` says
-how many there are. Checkpointing often keeps that window small.
+Each append signs the new head, so in the database no entry is ever legitimately uncovered;
+in an export or against the published checkpoints, entries newer than the last publication
+are, for a few seconds (``VerifyReport.unsigned_tail`` says how many). ``unsigned_grace``
+bounds that: an uncovered entry older than it is an error, not a note.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection, select
 
 from audit.checkpoint import Checkpoint
 from audit.entry import GENESIS_HASH, AuditEntry, chain_hash, format_at
+from audit.head import read_head
 from audit.signing import Verifier
 from audit.tables import ENTRY_COLUMNS, audit_entries
 
@@ -71,10 +76,17 @@ class _ChainBrokenError(Exception):
 
 
 def verify(
-    entries: Iterable[AuditEntry], checkpoints: Iterable[Checkpoint], verifier: Verifier
+    entries: Iterable[AuditEntry],
+    checkpoints: Iterable[Checkpoint],
+    verifier: Verifier,
+    *,
+    unsigned_grace: float | None = None,
+    now: datetime | None = None,
 ) -> VerifyReport:
     """Verify ``entries`` (in the order given, which must be seq order from 1) against
-    ``checkpoints`` (any order; duplicates allowed) with ``verifier``."""
+    ``checkpoints`` (any order; duplicates allowed) with ``verifier``. With
+    ``unsigned_grace``, an entry that no valid signature covers and whose time is more than
+    that many seconds before ``now`` is an error."""
     by_seq: dict[int, Checkpoint] = {}
     forged: dict[int, Checkpoint] = {}
     checked = 0
@@ -99,6 +111,13 @@ def verify(
     last_ok_cp = 0  # seq of the last checkpoint that matched the chain
     cp_index = 0
     next_cp = order[0] if order else -1
+    covered = max(by_seq, default=0)
+    cutoff = (
+        None
+        if unsigned_grace is None
+        else format_at((now or datetime.now(UTC)) - timedelta(seconds=unsigned_grace))
+    )
+    overdue = 0  # the first uncovered entry older than the grace
     try:
         if conflict is not None:
             raise conflict
@@ -135,6 +154,8 @@ def verify(
                 last_ok_cp = seq
                 cp_index += 1
                 next_cp = order[cp_index] if cp_index < len(order) else -1
+            if cutoff is not None and seq > covered and not overdue and e.at < cutoff:
+                overdue = seq
             prev2 = prev
             prev = h
             expected += 1
@@ -151,6 +172,14 @@ def verify(
                 f"entries {last + 1}..{beyond[-1]} are missing: the trail was truncated after "
                 f"entry {last}, but a checkpoint covers seq {beyond[-1]}",
                 (last + 1, beyond[-1]),
+            )
+        if overdue:
+            raise _ChainBrokenError(
+                overdue,
+                f"entries {overdue}..{last} are covered by no signature (the last signed entry "
+                f"is {covered}) and entry {overdue} is older than {unsigned_grace:g} s: the hub "
+                "did not write them, or their signed head was removed",
+                (overdue, last),
             )
     except _ChainBrokenError as bad:
         return VerifyReport(
@@ -215,14 +244,20 @@ def load_entries(conn: Connection, *, after_seq: int = 0) -> Iterator[AuditEntry
 
 def write_export(conn: Connection, path: Path) -> int:
     """Write every entry to ``path`` as JSON lines after a header line; returns the number of
-    entries. Written to a side file, fsynced and renamed, so a reader never sees half a file."""
+    entries. The header carries the signed head (read before the entries), so the export
+    verifies offline up to its last entry without waiting for a published checkpoint. Written
+    to a side file, fsynced and renamed, so a reader never sees half a file."""
     part = path.with_name(path.name + ".part")
     count = 0
-    header = {
+    head = read_head(conn, lock=False)
+    signed = None if head is None else head.signed
+    header: dict[str, object] = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": format_at(datetime.now(UTC)),
     }
+    if signed is not None:
+        header["signed_head"] = json.loads(signed.to_json_line())
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with part.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(encode(header) + "\n")
@@ -233,6 +268,24 @@ def write_export(conn: Connection, path: Path) -> int:
         os.fsync(fh.fileno())
     os.replace(part, path)
     return count
+
+
+def read_export_head(path: Path) -> Checkpoint | None:
+    """The signed head an export's header carries (None for an older export without one)."""
+    with path.open(encoding="utf-8") as fh:
+        try:
+            meta = json.loads(fh.readline())
+        except ValueError as exc:
+            raise ValueError(f"{path}:1: not an audit export header") from exc
+    if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{path}:1: not an audit export")
+    head = meta.get("signed_head")
+    if head is None:
+        return None
+    try:
+        return Checkpoint.from_json_line(json.dumps(head))
+    except ValueError as exc:
+        raise ValueError(f"{path}:1: the signed head is malformed: {exc}") from exc
 
 
 def read_export(path: Path) -> Iterator[AuditEntry]:

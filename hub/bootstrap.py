@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine
 
 from audit.signing import load_signer
+from audit.timestamping import TimestampWitness
 from audit.trail import AuditTrail
+from audit.witness import FileWitness, SyslogWitness, Witness, parse_syslog_address
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
 from hub.guards import Guards
@@ -45,6 +47,18 @@ log = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def audit_witnesses(settings: Settings) -> list[Witness]:
+    """Where signed audit heads are kept outside the host, as configured."""
+    witnesses: list[Witness] = []
+    if settings.audit_witness_file is not None:
+        witnesses.append(FileWitness(settings.audit_witness_file))
+    if settings.audit_witness_syslog:
+        witnesses.append(SyslogWitness(*parse_syslog_address(settings.audit_witness_syslog)))
+    if settings.audit_tsa_url:
+        witnesses.append(TimestampWitness(settings.audit_tsa_url, settings.audit_tsa_tokens_file))
+    return witnesses
 
 
 def retry_defaults(settings: Settings) -> RetryPolicy:
@@ -88,10 +102,12 @@ class Hub:
         """Start the relay (and with it the embedded delivery threads) in the background.
 
         First re-publishes audit checkpoints that were committed but not yet written to the
-        checkpoint file (a crash between the two).
+        checkpoint file (a crash between the two), then checks the audit head (a forged or cut
+        head trips the integrity alarm: appends refuse until acknowledged).
         """
         with self.engine.begin() as conn:
             self.guards.audit.publish_missing(conn)
+            self.guards.audit.check_head(conn)
         thread = threading.Thread(target=self.relay.run_forever, name="relay", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -129,6 +145,10 @@ def build_hub(
             checkpoint_every=settings.audit_checkpoint_every,
             checkpoint_interval=settings.audit_checkpoint_seconds,
             clock=clock,
+            witnesses=audit_witnesses(settings),
+            anchor_within=settings.audit_tsa_max_failure_seconds
+            if settings.audit_tsa_url
+            else None,
         ),
         clock=clock,
     )

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from audit.alarm import AuditRefusedError
 from audit.entry import AuditAction, AuditEvent, Outcome
 from audit.trail import AuditTrail
 from contracts.cache import AgreementCache
@@ -54,6 +55,8 @@ def _fail_closed(guard: str) -> Iterator[None]:
         yield
     except HubError:
         raise
+    except AuditRefusedError as exc:  # integrity alarm or time-stamping overdue: fail closed
+        raise GuardUnavailable(exc.detail, reason=exc.reason) from exc
     except (SQLAlchemyError, OSError, ContractsError) as exc:
         raise GuardUnavailable(
             f"the {guard} cannot be reached; refusing rather than passing data unchecked",

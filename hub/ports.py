@@ -238,13 +238,19 @@ def per_subject(event: AuditEvent, subject_refs: Sequence[str]) -> list[AuditEve
 
 class AuditCheckpoints(Protocol[Tx_contra]):
     """Signed checkpoints of the audit trail, as the relay makes them when due: ``checkpoint``
-    inside a write transaction, ``publish_checkpoint`` outside the database after commit."""
+    inside a write transaction, ``publish_checkpoint`` outside the database after commit;
+    then ``publish_to_witnesses`` anchors them outside the host, and ``record_anchor`` notes
+    (in a write transaction) how far the required witnesses hold the trail."""
 
     def checkpoint_due(self, tx: Tx_contra) -> bool: ...
 
     def checkpoint(self, tx: Tx_contra) -> Checkpoint | None: ...
 
     def publish_checkpoint(self, cp: Checkpoint) -> None: ...
+
+    def publish_to_witnesses(self) -> int | None: ...
+
+    def record_anchor(self, tx: Tx_contra, seq: int) -> None: ...
 
 
 @dataclass

@@ -119,10 +119,47 @@ class DeclaredSettings(BaseSettings):
         default=86_400.0, gt=0, description="Age after which a delivery is dead."
     )
     audit_checkpoint_every: int = Field(
-        default=1000, ge=1, description="Sign an audit checkpoint every N entries…"
+        default=1000,
+        ge=1,
+        description="Copy the signed audit head into a checkpoint and publish it to "
+        "checkpoints.jsonl and the witnesses every N entries…",
     )
     audit_checkpoint_seconds: float = Field(
-        default=60.0, gt=0, description="…or every T seconds, whichever first."
+        default=5.0,
+        gt=0,
+        description="…or every T seconds, whichever first (the window in which a cut tail goes "
+        "unwitnessed; every append is signed regardless).",
+    )
+    audit_witness_file: str = Field(
+        default="",
+        description="An append-only file on another mount (WORM) that receives every published "
+        "audit head. Empty: none.",
+    )
+    audit_witness_syslog: str = Field(
+        default="",
+        description="host:port of a syslog collector (UDP, facility authpriv) that receives "
+        "every published audit head. Empty: none.",
+    )
+    audit_tsa_url: str = Field(
+        default="",
+        description="URL of an RFC 3161 time-stamping authority that stamps every published "
+        "audit head. Empty: no time-stamping.",
+    )
+    audit_tsa_tokens_file: str = Field(
+        default="",
+        description="Where time-stamp tokens are appended. Empty: <home>/audit/timestamps.jsonl.",
+    )
+    audit_tsa_max_failure_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="With time-stamping: once entries have stayed un-stamped this long, the "
+        "trail refuses appends (503) until the authority answers again.",
+    )
+    audit_unsigned_grace_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="audit verify: an entry that no signature covers and is older than this is "
+        "an error.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level (case does not matter)."
@@ -287,6 +324,12 @@ class Settings:
     retry_max_age_seconds: float
     audit_checkpoint_every: int
     audit_checkpoint_seconds: float
+    audit_witness_file: Path | None
+    audit_witness_syslog: str
+    audit_tsa_url: str
+    audit_tsa_tokens_file: Path
+    audit_tsa_max_failure_seconds: float
+    audit_unsigned_grace_seconds: float
     log_level: str
     token_expiry_days: int
     token_overlap_hours: float
@@ -368,6 +411,12 @@ def load_settings(
 
     values["master_key_file"] = path_or("master_key_file", home / "master.key")
     values["routes_file"] = path_or("routes_file", home / "routes.toml")
+    values["audit_witness_file"] = (
+        path_or("audit_witness_file", home) if values["audit_witness_file"] else None
+    )
+    values["audit_tsa_tokens_file"] = path_or(
+        "audit_tsa_tokens_file", home / "audit" / "timestamps.jsonl"
+    )
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{home / 'hub.db'}"
     return Settings(home=home, **values)  # type: ignore[arg-type]

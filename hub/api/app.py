@@ -252,6 +252,10 @@ def create_app(hub: Hub) -> FastAPI:
             return JSONResponse(
                 {"status": "unavailable", "reason": "database_unreachable"}, status_code=503
             )
+        if hub.guards.audit.alarm.raised:  # appends refuse until an operator acknowledges
+            return JSONResponse(
+                {"status": "unavailable", "reason": "audit_integrity_alarm"}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     return app

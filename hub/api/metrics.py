@@ -72,6 +72,7 @@ def metrics_registry(hub: Hub) -> CollectorRegistry:
     """A registry of its own per app (the process-global one would mix several hubs)."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(HubCollector(hub))
+    registry.register(hub.guards.audit.alarm)  # omsorgshub_audit_integrity_alarm(s)
     return registry
 
 

@@ -7,7 +7,8 @@ One pass:
 2. *Claim and dispatch*: due deliveries are claimed in batches (``in_flight`` under a lease,
    claim counter bumped) and committed **before** the ids are handed to the dispatcher, so a
    crash between the two only delays them until the lease expires.
-3. *Checkpoint*: when due, sign an audit checkpoint and publish it outside the database.
+3. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
+   the witnesses outside the host (and note what time-stamping anchored).
 
 Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
 The relay sleeps ``relay_interval`` when idle and wakes at once when ingest stores a message.
@@ -103,6 +104,10 @@ class Relay(Generic[Tx]):
         if checkpoint is not None:
             # Published only after commit: a rolled-back checkpoint must not exist outside.
             self._audit.publish_checkpoint(checkpoint)
+        anchored = self._audit.publish_to_witnesses()  # retries a witness that failed
+        if anchored is not None:
+            with self._store.write() as tx:
+                self._audit.record_anchor(tx, anchored)
 
     def run_forever(self) -> None:
         """Loop until ``stop()``: a pass, then sleep until woken or the interval passes."""
