@@ -5,72 +5,20 @@ access report. Every command says what is missing when the folder is not an init
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
 
 import click
-from cryptography import x509
-from sqlalchemy.exc import SQLAlchemyError
 
-from audit.checkpoint import Checkpoint
-from audit.report import subject_report, to_csv, to_pdf
-from audit.search import AuditQuery, OutputFormat, format_entries, search
-from audit.signing import Ed25519Verifier, load_verifier
-from audit.stored import check_stamps, verify_stored
-from audit.verify import VerifyReport, read_export, read_export_head, verify, write_export
-from audit.witness import read_witness
 from hub.cli.context import CliContext, pass_ctx
-from hub.errors import AuditIntegrityError, ConfigError, HubError, InputError
-from hub.guards import AuditAction, AuditEvent, Outcome
-from hub.ingest.identity import parse_identity
-from hub.settings import Settings
-from hub.storage.engine import make_engine
+from hub.errors import AuditIntegrityError, InputError
+from hub.services import audit_integrity, audit_queries
 
 
 @click.group("audit")
 def audit_group() -> None:
     """The audit trail: verify it, search it, extract a person's accesses (art. 15)."""
-
-
-def _require_hub(settings: Settings, *, public_key: Path | None = None) -> None:
-    """Say plainly what is missing when the folder is not an initialized hub (no traceback)."""
-    missing: list[str] = []
-    if public_key is None and not settings.audit_public_key_file.exists():
-        missing.append(f"the audit public key {settings.audit_public_key_file}")
-    url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        missing.append(f"the database {url.removeprefix('sqlite:///')}")
-    if missing:
-        raise ConfigError(
-            f"{settings.home} is not an initialized hub: {' and '.join(missing)} "
-            f"{'does' if len(missing) == 1 else 'do'} not exist. Create the hub with "
-            "`omsorgshub init` (or set OMSORGSHUB_HOME to an existing one)"
-        )
-
-
-def _require_hub_keys(settings: Settings) -> None:
-    _require_hub(settings)
-    if not settings.audit_private_key_file.exists():
-        raise ConfigError(
-            f"the audit signing key {settings.audit_private_key_file} does not exist: run "
-            "`omsorgshub init` on the hub's own data folder"
-        )
-
-
-def _verifier(path: Path) -> Ed25519Verifier:
-    try:
-        return load_verifier(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot use the public key {path}: {exc}") from exc
-
-
-def _kept_elsewhere(paths: Sequence[Path]) -> list[Checkpoint]:
-    try:
-        return [cp for path in paths for cp in read_witness(path)]
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the checkpoints or witness file: {exc}") from exc
 
 
 @audit_group.command("verify")
@@ -115,95 +63,39 @@ def audit_verify(
 ) -> None:
     """Check the chain, the signatures and the witnesses, read-only; exit 1 naming the first
     bad entry. The verification is recorded in the trail afterwards, when it can be."""
-    s = obj.settings
-    if entries is None:
-        _require_hub(s, public_key=public_key)
-    elif public_key is None and not s.audit_public_key_file.exists():
-        _require_hub(s)
-    verifier = _verifier(public_key or s.audit_public_key_file)
-    cp_file = checkpoints or (s.checkpoint_dir / "checkpoints.jsonl")
-    kept = [*witnesses]
-    if not witnesses and s.audit_witness_file is not None and s.audit_witness_file.is_file():
-        kept.append(s.audit_witness_file)
-    elsewhere = _kept_elsewhere([cp_file, *kept] if cp_file.exists() else kept)
-    grace = s.audit_unsigned_grace_seconds
-    try:
-        if entries is not None:
-            head = read_export_head(entries)
-            report = verify(
-                read_export(entries),
-                [*elsewhere, *([head] if head else [])],
-                verifier,
-                unsigned_grace=grace,
-            )
-        else:
-            engine = make_engine(s.database_url)
-            try:
-                with engine.connect() as conn:
-                    report = verify_stored(
-                        conn, verifier, kept_elsewhere=elsewhere, unsigned_grace=grace
-                    )
-            finally:
-                engine.dispose()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the audit trail: {exc}") from exc
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"cannot read the audit trail from the database: {exc}") from exc
+    checked = audit_integrity.verify_trail(
+        obj.settings,
+        public_key=public_key,
+        export=entries,
+        checkpoints=checkpoints,
+        witnesses=witnesses,
+        tsa_root=tsa_root,
+    )
+    report, stamps = checked.report, checked.stamps
     click.echo(
         f"{report.entries_checked} entries, {report.checkpoints_checked} signatures checked "
-        f"({len(kept)} witness file(s)); {report.unsigned_tail} entries after the last "
-        "published checkpoint"
+        f"({checked.witness_files} witness file(s)); {report.unsigned_tail} entries after the "
+        "last published checkpoint"
     )
-    stamps_problem = _check_stamps(s, tsa_root, verifier) if tsa_root else None
+    if stamps is not None and stamps.checked:
+        click.echo(
+            f"{stamps.checked} time-stamps checked; the latest covers entry {stamps.latest_seq}"
+            + (f" at {stamps.latest_time.isoformat()}" if stamps.latest_time else "")
+        )
     if entries is None:
-        _record_verification(obj, report, stamps_problem)
+        failed = audit_integrity.record_verification(
+            obj.settings, lambda: obj.hub, obj.principal, checked
+        )
+        if failed:
+            click.echo(
+                f"note: this verification could not be recorded in the trail: {failed}", err=True
+            )
     if not report.ok:
         where = f"entry {report.first_bad_seq}" if report.first_bad_seq else "the trail"
         raise AuditIntegrityError(f"{where}: {report.problem}")
-    if stamps_problem:
-        raise AuditIntegrityError(f"time-stamps: {stamps_problem}")
+    if stamps is not None and stamps.problem:
+        raise AuditIntegrityError(f"time-stamps: {stamps.problem}")
     click.echo("the audit trail verifies")
-
-
-def _check_stamps(s: Settings, tsa_root: Path, verifier: Ed25519Verifier) -> str | None:
-    try:
-        roots = x509.load_pem_x509_certificates(tsa_root.read_bytes())
-    except ValueError as exc:
-        raise InputError(f"{tsa_root} holds no PEM certificate: {exc}") from exc
-    if not s.audit_tsa_tokens_file.exists():
-        return f"no time-stamp tokens at {s.audit_tsa_tokens_file}"
-    try:
-        result = check_stamps(s.audit_tsa_tokens_file, roots, verifier)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the time-stamp tokens: {exc}") from exc
-    click.echo(
-        f"{result.checked} time-stamps checked; the latest covers entry {result.latest_seq}"
-        + (f" at {result.latest_time.isoformat()}" if result.latest_time else "")
-    )
-    return result.problem
-
-
-def _record_verification(obj: CliContext, report: VerifyReport, stamps: str | None) -> None:
-    """Record the verification as its own step, after reporting: a trail too damaged to take
-    an entry (an integrity alarm) is still reported on, and the failure to record is said."""
-    problem = report.problem or stamps
-    try:
-        _require_hub_keys(obj.settings)
-        hub = obj.hub
-        with hub.engine.begin() as conn:
-            hub.guards.record(
-                conn,
-                [
-                    AuditEvent(
-                        actor=obj.actor_name,
-                        action=AuditAction.AUDIT_VERIFIED,
-                        outcome=Outcome.OK if problem is None else Outcome.FAILED,
-                        reason=None if problem is None else problem[:200],
-                    )
-                ],
-            )
-    except (HubError, OSError, ValueError, SQLAlchemyError) as exc:
-        click.echo(f"note: this verification could not be recorded in the trail: {exc}", err=True)
 
 
 @audit_group.command("acknowledge")
@@ -216,11 +108,9 @@ def _record_verification(obj: CliContext, report: VerifyReport, stamps: str | No
 def audit_acknowledge(obj: CliContext, reason: str) -> None:
     """Lift an audit integrity alarm after investigating it: records who and why, and signs
     the trail's head as it stands. Run `omsorgshub audit verify` first."""
-    _require_hub_keys(obj.settings)
-    hub = obj.hub
-    with hub.engine.begin() as conn:
-        entry = hub.guards.audit.acknowledge(conn, obj.actor_name, reason)
-    click.echo(f"acknowledged as entry {entry.seq}: {entry.reason}")
+    audit_integrity.require_hub_keys(obj.settings)
+    seq, recorded = audit_integrity.acknowledge(obj.hub, obj.principal, reason)
+    click.echo(f"acknowledged as entry {seq}: {recorded}")
 
 
 def _when(value: str | None) -> datetime | None:
@@ -243,10 +133,6 @@ def _when(value: str | None) -> datetime | None:
     if moment.tzinfo is None:
         raise InputError(f"give a time zone (e.g. {value}+00:00 or {value}Z): {value!r}")
     return moment
-
-
-def _subject_ref(obj: CliContext, subject: str, scheme: str) -> str:
-    return str(obj.hub.guards.hmacs.subject_ref(parse_identity(subject, scheme).canonical))
 
 
 @audit_group.command("search")
@@ -275,34 +161,22 @@ def audit_search(
     """Search the audit trail. The search itself is audited."""
     if not any([subject, actor, district, message_id, since, until]):
         raise InputError("give at least one filter (--subject, --actor, --district, …)")
-    _require_hub_keys(obj.settings)
-    hub = obj.hub
-    query = AuditQuery(
-        subject_ref=_subject_ref(obj, subject, scheme) if subject else None,
-        actor=actor,
-        district=district,
-        message_id=message_id,
-        since=_when(since),
-        until=_when(until),
-        limit=limit,
+    audit_integrity.require_hub_keys(obj.settings)
+    found = audit_queries.search_audit(
+        obj.hub,
+        obj.principal,
+        audit_queries.AuditFilter(
+            subject=subject,
+            scheme=scheme,
+            actor=actor,
+            district=district,
+            message_id=message_id,
+            since=_when(since),
+            until=_when(until),
+            limit=limit,
+        ),
     )
-    with hub.engine.begin() as conn:
-        found = search(conn, query)
-        hub.guards.record(
-            conn,
-            [
-                AuditEvent(
-                    actor=obj.actor_name,
-                    action=AuditAction.AUDIT_SEARCHED,
-                    district=district,
-                    message_id=message_id,
-                    subject_ref=query.subject_ref,
-                    outcome=Outcome.OK,
-                    reason=f"{len(found)} entries",
-                )
-            ],
-        )
-    click.echo(format_entries(found, cast(OutputFormat, fmt)))
+    click.echo(audit_queries.render_entries(found, cast(audit_queries.OutputFormat, fmt)))
 
 
 @audit_group.command("report")
@@ -313,29 +187,13 @@ def audit_search(
 @pass_ctx
 def audit_report(obj: CliContext, subject: str, scheme: str, fmt: str, output: Path | None) -> None:
     """The GDPR article 15 extract: who received or accessed the person's data, when, why."""
-    _require_hub_keys(obj.settings)
-    hub = obj.hub
-    ref = _subject_ref(obj, subject, scheme)
-    with hub.engine.begin() as conn:
-        report = subject_report(conn, ref)
-        hub.guards.record(
-            conn,
-            [
-                AuditEvent(
-                    actor=obj.actor_name,
-                    action=AuditAction.EXPORTED,
-                    subject_ref=ref,
-                    outcome=Outcome.OK,
-                    reason=f"art. 15 subject report ({fmt}, {len(report.accesses)} accesses)",
-                )
-            ],
-        )
-    data = to_pdf(report) if fmt == "pdf" else to_csv(report).encode()
+    if fmt == "pdf" and output is None and sys.stdout.isatty():
+        raise InputError("a PDF needs --output FILE")
+    audit_integrity.require_hub_keys(obj.settings)
+    data = audit_queries.report_document(obj.hub, obj.principal, subject, scheme, fmt)
     if output:
         output.write_bytes(data)
         click.echo(f"wrote {output}", err=True)
-    elif fmt == "pdf" and sys.stdout.isatty():
-        raise InputError("a PDF needs --output FILE")
     else:
         sys.stdout.buffer.write(data)
 
@@ -345,17 +203,6 @@ def audit_report(obj: CliContext, subject: str, scheme: str, fmt: str, output: P
 @pass_ctx
 def audit_export(obj: CliContext, output: Path) -> None:
     """Export the whole trail (JSON lines) for offline verification with the public key."""
-    _require_hub_keys(obj.settings)
-    hub = obj.hub
-    with hub.engine.begin() as conn:
-        hub.guards.record(
-            conn,
-            [
-                AuditEvent(
-                    actor=obj.actor_name, action=AuditAction.AUDIT_EXPORTED, outcome=Outcome.OK
-                )
-            ],
-        )
-    with hub.reader.connect() as conn:
-        count = write_export(conn, output)
+    audit_integrity.require_hub_keys(obj.settings)
+    count = audit_queries.export_audit(obj.hub, obj.principal, output)
     click.echo(f"exported {count} entries to {output}")

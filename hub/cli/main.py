@@ -98,13 +98,9 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(obj: CliContext) -> None:
     """Apply the Alembic migrations up to the newest (safe to run again)."""
-    from hub.storage.engine import make_engine
-    from hub.storage.migrate import current_revision, upgrade
+    from hub.services.schema import upgrade_schema
 
-    engine = make_engine(obj.settings.database_url)
-    upgrade(engine)
-    click.echo(f"database at revision {current_revision(engine)}")
-    engine.dispose()
+    click.echo(f"database at revision {upgrade_schema(obj.settings)}")
 
 
 @db.command("current")
@@ -112,9 +108,9 @@ def db_upgrade(obj: CliContext) -> None:
 @pass_ctx
 def db_current(obj: CliContext, check: bool) -> None:
     """Show the database's schema revision against the newest this hub ships (changes nothing)."""
-    from hub.storage.migrate import schema_state
+    from hub.services.schema import state as schema_state
 
-    state = schema_state(obj.settings.database_url)
+    state = schema_state(obj.settings)
     where = obj.settings.shown()["database_url"]
     if not state.exists:
         click.echo(f"no database at {where} yet; `omsorgshub init` creates it")
@@ -141,9 +137,9 @@ def db_current(obj: CliContext, check: bool) -> None:
 @db.command("history")
 def db_history() -> None:
     """List the migrations this hub ships, newest first (needs no database)."""
-    from hub.storage.migrate import history
+    from hub.services.schema import shipped_revisions
 
-    for revision in history():
+    for revision in shipped_revisions():
         head = " (head)" if revision.is_head else ""
         click.echo(f"{revision.down_revision or '<base>'} -> {revision.revision}{head}, ", nl=False)
         click.echo(revision.message.strip().splitlines()[0] if revision.message else "")

@@ -2,8 +2,8 @@
 and the export for offline verification. Each of these is itself audited, in the same
 transaction as the read (``audit_searched``, ``exported``, ``audit_exported``).
 
-Verification is not here: it is rebuilt beside the audit trail (``hub/cli/audit.py``).
-A search by a principal scoped to districts returns only its districts' entries.
+Verification lives beside this module (``hub.services.audit_integrity``). A search by a
+principal scoped to districts returns only its districts' entries.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audit.entry import AuditEntry
-from audit.report import SubjectReport, subject_report
-from audit.search import AuditQuery, search
+from audit.report import SubjectReport, subject_report, to_csv, to_pdf
+from audit.search import AuditQuery, OutputFormat, format_entries, search
 from audit.verify import write_export
 from hub.errors import InputError
 from hub.guards import AuditAction, AuditEvent, Outcome
@@ -25,7 +25,17 @@ from hub.services.principal import Kind, Principal
 if TYPE_CHECKING:
     from hub.bootstrap import Hub
 
-__all__ = ["AuditEntry", "AuditFilter", "SubjectReport", "export_audit", "report", "search_audit"]
+__all__ = [
+    "AuditEntry",
+    "AuditFilter",
+    "OutputFormat",
+    "SubjectReport",
+    "export_audit",
+    "render_entries",
+    "report",
+    "report_document",
+    "search_audit",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,17 @@ def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEn
             ],
         )
     return found
+
+
+def render_entries(entries: list[AuditEntry], fmt: OutputFormat) -> str:
+    """Entries as a table, CSV or JSON lines, for a face to print."""
+    return format_entries(entries, fmt)
+
+
+def report_document(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) -> bytes:
+    """The art. 15 extract as a document: ``fmt`` is csv or pdf (audited as ``report``)."""
+    extract = report(hub, principal, subject, scheme, fmt)
+    return to_pdf(extract) if fmt == "pdf" else to_csv(extract).encode()
 
 
 def report(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) -> SubjectReport:
