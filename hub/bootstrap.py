@@ -29,7 +29,8 @@ from hub.ingest.pipeline import Ingestor
 from hub.ingest.routing import RoutingTable, load_routing
 from hub.keys.crypto import Hmacs
 from hub.keys.store import KeyStore, load_master_key
-from hub.outbox.delivery import AdapterPool, AttemptOutcome, DeliveryExecutor
+from hub.outbox.adapter_pool import AdapterPool
+from hub.outbox.delivery import AttemptOutcome, DeliveryExecutor
 from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy

@@ -21,13 +21,11 @@ The executor depends on ports only (``hub.ports``): the store's ``UnitOfWork`` a
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from adapters import create as create_adapter
 from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.envelope import DeliveryState, OutboundDelivery, Receipt
 from hub.errors import (
@@ -41,49 +39,15 @@ from hub.errors import (
 )
 from hub.ingest.routing import RoutingTable
 from hub.keys import crypto
+from hub.outbox.adapter_pool import AdapterPool
 from hub.outbox.records import ClaimedDelivery, OutcomeRow
-from hub.ports import Adapter, DeliveryAttempts, MessageGuards, UnitOfWork, per_subject
+from hub.ports import DeliveryAttempts, MessageGuards, UnitOfWork, per_subject
 
 log = logging.getLogger(__name__)
 
 Tx = TypeVar("Tx")
 
 HUB_ACTOR = "omsorgshub"  # the actor of accesses the hub makes on its own (decrypt, deliver)
-
-
-class AdapterPool:
-    """Opened adapters by destination name, made on first use (never at import or start-up)."""
-
-    def __init__(
-        self,
-        routing: RoutingTable,
-        factory: Callable[[str, str, Mapping[str, object]], Adapter] = create_adapter,
-    ) -> None:
-        self._routing = routing
-        self._factory = factory
-        self._open: dict[str, Adapter] = {}
-        self._lock = threading.Lock()
-
-    def get(self, destination: str) -> Adapter:
-        adapter = self._open.get(destination)
-        if adapter is not None:
-            return adapter
-        # Opened outside the pool's lock: an adapter that loads a WSDL from a slow host must
-        # not hold up the first delivery to every other destination.
-        spec = self._routing.destination(destination)
-        made = self._factory(spec.adapter, destination, spec.options)
-        made.open()
-        with self._lock:
-            adapter = self._open.setdefault(destination, made)
-        if adapter is not made:  # another thread opened one first
-            made.close()
-        return adapter
-
-    def close(self) -> None:
-        with self._lock:
-            for adapter in self._open.values():
-                adapter.close()
-            self._open.clear()
 
 
 @dataclass(frozen=True)

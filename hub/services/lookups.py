@@ -41,7 +41,7 @@ from hub.guards import AuditAction, AuditEvent, Guards, Outcome
 from hub.ingest.identity import parse_identity
 from hub.ingest.routing import RoutingTable
 from hub.ingest.subjects import check_identity_params
-from hub.outbox.delivery import AdapterPool
+from hub.outbox.adapter_pool import AdapterPool
 from hub.ports import LookupAdapter
 from hub.storage.engine import reader
 
