@@ -84,7 +84,7 @@ def config_show(obj: CliContext, describe: bool) -> None:
 @config.command("docs")
 def config_docs() -> None:
     """Print the documentation of every setting (docs/CONFIGURATION.md)."""
-    from hub.settings_docs import settings_markdown
+    from hub.settings.docs import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
 

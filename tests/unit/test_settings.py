@@ -8,7 +8,7 @@ import pytest
 
 from hub.errors import ConfigError
 from hub.settings import SETTINGS, load_settings
-from hub.settings_docs import settings_markdown
+from hub.settings.docs import settings_markdown
 
 
 def test_defaults_live_under_the_data_folder(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ table, so a setting cannot be added without its documentation.
 from __future__ import annotations
 
 from hub.settings import SETTINGS, Setting
-from hub.settings_errors import ENV_PREFIX
+from hub.settings.errors import ENV_PREFIX
 
 
 def settings_markdown() -> str:
