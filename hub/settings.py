@@ -89,9 +89,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("audit_checkpoint_every", int, 1000, "Sign an audit checkpoint every N entries…"),
     Setting("audit_checkpoint_seconds", float, 60.0, "…or every T seconds, whichever first."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+    # -- issue 10 item 5, an API a client can rely on: logs, metrics, oversize bodies --------
+    Setting(
+        "log_format",
+        str,
+        "text",
+        "Log lines as text or json (one JSON object a line: the hub's events with ids and "
+        "reason codes only). `serve --log-format` and `relay --log-format` override it.",
+    ),
+    Setting(
+        "metrics_dir",
+        str,
+        "",
+        "Folder where every process (API, embedded worker, Celery workers) records its "
+        "delivery outcomes for /metrics (prometheus_client's multiprocess files). Empty: each "
+        "process counts only its own, in memory.",
+    ),
+    Setting(
+        "max_drain_bytes",
+        int,
+        16_777_216,
+        "An oversize body is read and discarded up to this many bytes so the client can read "
+        "its 413; beyond it the connection is closed.",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,10 @@ class Settings:
     audit_checkpoint_every: int
     audit_checkpoint_seconds: float
     log_level: str
+    # issue 10 item 5
+    log_format: str
+    metrics_dir: str
+    max_drain_bytes: int
 
     @property
     def embedded(self) -> bool:
@@ -265,6 +293,7 @@ _POSITIVE: dict[str, Callable[[float], bool]] = {
     "retry_max_age_seconds": lambda v: v > 0,
     "audit_checkpoint_every": lambda v: v >= 1,
     "audit_checkpoint_seconds": lambda v: v > 0,
+    "max_drain_bytes": lambda v: v >= 0,
 }
 
 
@@ -277,6 +306,8 @@ def _check_ranges(values: Mapping[str, object]) -> None:
     level = str(values["log_level"]).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"setting log_level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    if values["log_format"] not in LOG_FORMATS:
+        raise ConfigError(f"setting log_format must be text or json, not {values['log_format']!r}")
 
 
 def settings_markdown() -> str:

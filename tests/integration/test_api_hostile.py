@@ -109,7 +109,7 @@ def test_external_entity_is_refused_unread(api: ApiServer, target: Path) -> None
 
     body = refused(api, document, 400, "forbidden_dtd")
 
-    assert body["title"] == "HostileXml"
+    assert body["title"] == "Hostile XML refused"
     assert_not_opened(target)
 
 
@@ -169,7 +169,7 @@ def test_ten_thousand_levels_deep_is_refused(api: ApiServer) -> None:
 
     body = refused(api, document, 400, "too_deep")
 
-    assert body["title"] == "HostileXml"
+    assert body["title"] == "Hostile XML refused"
     assert "64" in str(body["detail"])  # the configured max_xml_depth
 
 
@@ -200,7 +200,7 @@ def test_unclosed_tag_is_malformed_with_line_and_column(api: ApiServer) -> None:
 
     body = refused(api, document, 400, "malformed_xml")
 
-    assert body["title"] == "MalformedXml"
+    assert body["title"] == "Malformed XML"
     # libxml2 notices the mismatch at the end of the closing tag "</Envelope>" on line 5.
     assert (body["line"], body["column"]) == (5, 12)
     assert "Header" in str(body["detail"])
