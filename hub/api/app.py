@@ -22,7 +22,12 @@ from hub.api.health import broker_check, database_check, first_failure
 from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
 from hub.api.logs import event
 from hub.api.metrics import RequestLatency, metrics_registry, render
-from hub.api.problems import install_problem_handlers, problem, problem_responses
+from hub.api.problems import (
+    install_problem_handlers,
+    problem,
+    problem_responses,
+    problem_schema,
+)
 from hub.bootstrap import Hub
 from hub.errors import HubError, NotFound, PayloadTooLarge, policy_for
 from hub.services.lookups import LOOKUPS, LookupQuestion
@@ -151,7 +156,7 @@ def create_app(hub: Hub) -> FastAPI:
     @app.get(
         "/api/v1/messages/{message_id}",
         summary="A message's state and its deliveries",
-        responses=problem_responses(401, 404, 503),
+        responses=problem_responses(401, 404, 422, 503),
     )
     async def get_message(
         message_id: str, authorization: Annotated[str | None, Header()] = None
@@ -233,6 +238,7 @@ def create_app(hub: Hub) -> FastAPI:
                 routes=app.routes,
             )
             components = schema.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = problem_schema()
             components["securitySchemes"] = {
                 "bearer": {
                     "type": "http",

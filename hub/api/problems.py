@@ -138,10 +138,15 @@ _DESCRIPTIONS = {
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, each a ``Problem``."""
+    content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {
-        status: {"description": _DESCRIPTIONS[status], "model": Problem, "content": {PROBLEM: {}}}
-        for status in statuses
+        status: {"description": _DESCRIPTIONS[status], "content": content} for status in statuses
     }
+
+
+def problem_schema() -> dict[str, Any]:
+    """``Problem`` for ``components/schemas`` (the responses above refer to it)."""
+    return Problem.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 def install_problem_handlers(app: FastAPI) -> None:

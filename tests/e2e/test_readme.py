@@ -3,13 +3,15 @@
 The commands are read out of README.md (the first ``sh`` block of that section), so the README
 cannot drift from what works. Two things differ from a person pasting them, both said here: the
 ports 8700 (the hub) and 8701 (the receiver double) are swapped for free ones, in the block and
-in the copy of docs/examples it runs on, so the test can run beside other hubs; and the last line (the status) is repeated until it says ``delivered``,
-as a person would run it again, for at most 30 s. ``OMSORGSHUB_LOG_FORMAT=json`` is set, so the
+in the copy of docs/examples it runs on, so the test can run beside other hubs; and the last
+line (the status) is repeated until it says ``delivered``, as a person would run it again, for
+at most 30 s. ``OMSORGSHUB_LOG_FORMAT=json`` is set, so the
 same run proves the hub's own events reach the log as JSON lines with ids and reason codes only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -61,7 +63,7 @@ def test_the_readme_sequence_delivers_when_pasted(tmp_path: Path) -> None:
     status = commands[-1].replace("8700", str(hub_port))
     assert "/api/v1/messages/$ID" in status, "the block ends with the status request"
     script += (
-        f"\nfor _ in $(seq 60); do {status} | grep -q '\"state\":\"delivered\"' && break; "
+        f'\nfor _ in $(seq 60); do {status} | grep -q \'"state":"delivered"\' && break; '
         f"sleep 0.5; done\necho\n{status}\n"
     )
     (tmp_path / "readme.sh").write_text(script, encoding="utf-8")
@@ -90,10 +92,8 @@ def test_the_readme_sequence_delivers_when_pasted(tmp_path: Path) -> None:
         try:
             code = process.wait(timeout=120)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)  # the hub and the double, by group
-            except ProcessLookupError:
-                pass
     stdout = out_path.read_text()
     stderr = err_path.read_text()
     assert code == 0, stdout + stderr
