@@ -165,6 +165,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _framework_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a JSON body that could not even be decoded
+            error = InputError(
+                f"the body could not be read as JSON: {exc.detail}", reason="request_invalid"
+            )
+            return problem(error, str(request.url.path))
         reasons = {404: "not_found", 405: "method_not_allowed"}
         reason = reasons.get(exc.status_code, "http_error")
         detail = {
