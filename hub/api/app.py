@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from hub.api.admin import admin_router
 from hub.api.health import broker_check, database_check, first_failure
@@ -46,13 +46,16 @@ class Subject(BaseModel):
     scheme: Literal["se", "dk"] = "se"
 
 
+_LOOKUP_KINDS: list[JsonValue] = [*sorted(LOOKUPS)]
+
+
 class LookupBody(BaseModel):
     """``POST /api/v1/lookups``: unknown fields are refused, as everywhere in the hub."""
 
     model_config = ConfigDict(extra="forbid")
     # Declared as an enum in OpenAPI; checked by the service, which suggests the kind a typo
     # meant ("did you mean 'invoice_status'?"), where a validation error could only list them.
-    lookup: str = Field(description="What to ask", json_schema_extra={"enum": sorted(LOOKUPS)})
+    lookup: str = Field(description="What to ask", json_schema_extra={"enum": _LOOKUP_KINDS})
     district: str
     purpose: str
     subject: Subject
