@@ -94,9 +94,14 @@ def _get_hub() -> Hub:
     with _hub_lock:
         if _hub is None:
             # A worker only executes: its dispatcher is never used (the relay claims elsewhere).
+            from hub.api.logs import log_outcomes
             from hub.outbox.dispatch import CeleryDispatcher
+            from hub.outbox.outcome_metrics import count_outcomes
 
             _hub = build_hub(_settings, dispatcher=CeleryDispatcher(app, QUEUE))
+            # Outcomes happen here, not in the API: log them, and count them in metrics_dir.
+            log_outcomes(_hub)
+            count_outcomes(_hub)
         return _hub
 
 

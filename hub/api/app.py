@@ -12,86 +12,33 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from hub.api.admin import admin_router
-from hub.api.metrics import metrics_registry, render
-from hub.bootstrap import Hub
-from hub.errors import (
-    HubError,
-    InputError,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    policy_for,
+from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
+from hub.api.logs import event
+from hub.api.metrics import RequestLatency, metrics_registry, render
+from hub.api.problems import (
+    install_problem_handlers,
+    problem,
+    problem_responses,
+    problem_schema,
 )
+from hub.bootstrap import Hub
+from hub.errors import HubError, PayloadTooLarge, policy_for
+from hub.services.health import broker_check, database_check, first_failure
 from hub.services.lookup_requests import ask_lookup
+from hub.services.lookups import LOOKUPS
 from hub.services.messages import DeliveryRow, message_status
 from hub.services.principal import Principal
 
 log = logging.getLogger(__name__)
 
-PROBLEM = "application/problem+json"
-_XML_TYPES = {"application/xml", "text/xml"}
-
-_INGEST_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/xml": {
-                "schema": {"type": "string", "format": "binary"},
-                "example": "<Envelope xmlns='urn:omsorgshub:envelope:1'>…</Envelope>",
-            }
-        },
-    },
-    "responses": {
-        "202": {"description": "Accepted: stored encrypted, deliveries scheduled."},
-        "400": {"description": "Malformed or hostile XML (problem+json with line/column)."},
-        "401": {"description": "Missing or unknown bearer token."},
-        "403": {"description": "No active agreement allows it (reason code)."},
-        "409": {"description": "Message id reused with different content."},
-        "413": {"description": "Larger than max_message_bytes."},
-        "415": {"description": "Not application/xml."},
-        "422": {"description": "Schema, type, identity number or routing error."},
-        "503": {"description": "A guard (agreements, keys, audit) cannot be reached."},
-    },
-}
-
-
-def problem(error: HubError, instance: str | None = None) -> JSONResponse:
-    status = policy_for(error).http_status
-    body: dict[str, object] = {
-        "type": f"urn:omsorgshub:problem:{error.reason}",
-        "title": type(error).__name__,
-        "status": status,
-        "detail": error.detail,
-        "reason": error.reason,
-    }
-    if instance:
-        body["instance"] = instance
-    for key in ("line", "column", "path"):
-        value = error.context.get(key)
-        if value is not None:
-            body[key] = value
-    headers = {"WWW-Authenticate": 'Bearer realm="omsorgshub"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the envelope is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the envelope exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+# Operations anyone may call (health, metrics); every other one needs the bearer token.
+_OPEN: dict[str, Any] = {"security": []}
 
 
 class Subject(BaseModel):
@@ -100,11 +47,16 @@ class Subject(BaseModel):
     scheme: Literal["se", "dk"] = "se"
 
 
+_LOOKUP_KINDS: list[JsonValue] = [*sorted(LOOKUPS)]
+
+
 class LookupBody(BaseModel):
     """``POST /api/v1/lookups``: unknown fields are refused, as everywhere in the hub."""
 
     model_config = ConfigDict(extra="forbid")
-    lookup: str = Field(description="client_summary or invoice_status")
+    # Declared as an enum in OpenAPI; checked by the service, which suggests the kind a typo
+    # meant ("did you mean 'invoice_status'?"), where a validation error could only list them.
+    lookup: str = Field(description="What to ask", json_schema_extra={"enum": _LOOKUP_KINDS})
     district: str
     purpose: str
     subject: Subject
@@ -131,37 +83,42 @@ def create_app(hub: Hub) -> FastAPI:
         version="1",
         description="Secure integration hub for municipal elderly care.",
     )
-
-    @app.exception_handler(HubError)
-    async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
-        return problem(exc, str(request.url.path))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = "/".join(str(p) for p in first.get("loc", ()))
-        error = InputError(f"{where}: {first.get('msg', 'invalid')}", reason="request_invalid")
-        return problem(error, str(request.url.path))
+    install_problem_handlers(app)
 
     @app.post(
         "/api/v1/messages",
         status_code=202,
-        openapi_extra=_INGEST_OPENAPI,
+        openapi_extra=INGEST_OPENAPI,
+        responses=INGEST_RESPONSES,
         summary="Send a message (XML envelope) through the hub",
     )
     async def post_message(request: Request) -> Response:
-        # Headers read directly: FastAPI's per-request parameter resolution was about a quarter
-        # of the server's CPU per message in a profile of this hot path.
-        authorization = request.headers.get("authorization")
-        content_type = request.headers.get("content-type")
-        sender = hub.authenticator.cached_system(authorization)
-        if sender is None:  # not cached: the registry is read in a worker thread
-            sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
-        media = (content_type or "").split(";")[0].strip().lower()
-        if media not in _XML_TYPES and not media.endswith("+xml"):
-            raise UnsupportedMediaType(f"Content-Type must be application/xml, not {media!r}")
-        data = await _read_body(request, hub.settings.max_message_bytes)
-        result = await run_in_threadpool(hub.ingestor.ingest, sender, data)
+        sender: str | None = None
+        try:
+            # Headers read directly: FastAPI's per-request parameter resolution was about a
+            # quarter of the server's CPU per message in a profile of this hot path.
+            authorization = request.headers.get("authorization")
+            sender = hub.authenticator.cached_system(authorization)
+            if sender is None:  # not cached: the registry is read in a worker thread
+                sender = await run_in_threadpool(hub.authenticator.system_for, authorization)
+            check_media_type(request.headers.get("content-type"))
+            data = await read_body(
+                request, hub.settings.max_message_bytes, hub.settings.max_drain_bytes
+            )
+            result = await run_in_threadpool(hub.ingestor.ingest, sender, data)
+        except HubError as exc:
+            status = policy_for(exc).http_status
+            event("refused", sender=sender, status=status, reason=exc.reason)
+            if isinstance(exc, PayloadTooLarge):  # the rest of the body was not read
+                return problem(exc, request.url.path, headers={"Connection": "close"})
+            raise
+        event(
+            "accepted",
+            message_id=result.message_id,
+            sender=sender,
+            deliveries=len(result.deliveries),
+            duplicate=result.duplicate,
+        )
         location = f"/api/v1/messages/{result.message_id}"
         headers = {"Location": location}
         if result.duplicate:
@@ -192,7 +149,11 @@ def create_app(hub: Hub) -> FastAPI:
             "deliveries": [_delivery_view(r) for r in detail.deliveries],
         }
 
-    @app.get("/api/v1/messages/{message_id}", summary="A message's state and its deliveries")
+    @app.get(
+        "/api/v1/messages/{message_id}",
+        summary="A message's state and its deliveries",
+        responses=problem_responses(401, 404, 422, 503),
+    )
     async def get_message(
         message_id: str, authorization: Annotated[str | None, Header()] = None
     ) -> dict[str, object]:
@@ -204,8 +165,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="Ask a district's case or finance system (audited, agreement-checked)",
         responses={
             200: {"description": "The answer; nothing of it is stored."},
-            403: {"description": "No agreement allows it, or consent is missing."},
-            502: {"description": "The system behind could not answer."},
+            **problem_responses(401, 403, 422, 502, 503),
         },
     )
     async def post_lookup(
@@ -227,35 +187,67 @@ def create_app(hub: Hub) -> FastAPI:
         )
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
-    app.include_router(admin_router(hub))
-    registry = metrics_registry(hub)
+    app.include_router(
+        admin_router(hub), responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503)
+    )
+    registry, latency = metrics_registry(hub)
+    app.add_middleware(RequestLatency, histogram=latency)
 
-    @app.get("/metrics", summary="Prometheus metrics (counts only, no personal data)")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (counts only, no personal data)",
+        openapi_extra=_OPEN,
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         body = await run_in_threadpool(render, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz", summary="The process is alive")
+    @app.get("/healthz", summary="The process is alive", openapi_extra=_OPEN)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="The database and the guards can be reached")
-    async def readyz() -> Response:
-        def check() -> None:
-            with hub.reader.connect() as conn:
-                conn.execute(text("SELECT 1"))
+    checks = [database_check(hub.reader)]
+    if hub.settings.broker_url:
+        checks.append(broker_check(hub.settings.broker_url))
 
-        try:
-            await run_in_threadpool(check)
-        except Exception as exc:
-            log.warning("not ready: %s", exc)
-            return JSONResponse(
-                {"status": "unavailable", "reason": "database_unreachable"}, status_code=503
-            )
-        if hub.guards.audit.alarm.raised:  # appends refuse until an operator acknowledges
-            return JSONResponse(
-                {"status": "unavailable", "reason": "audit_integrity_alarm"}, status_code=503
-            )
+    @app.get(
+        "/readyz",
+        summary="The database and, scaled out, the broker can be reached",
+        openapi_extra=_OPEN,
+        responses={503: {"description": "A dependency does not answer (reason names it)."}},
+    )
+    async def readyz() -> Response:
+        failed = await run_in_threadpool(first_failure, checks)
+        if failed is None and hub.guards.audit.alarm.raised:
+            failed = "audit_integrity_alarm"  # appends refuse until an operator acknowledges
+        if failed is not None:
+            return JSONResponse({"status": "unavailable", "reason": failed}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    def openapi() -> dict[str, Any]:
+        """The generated description, with the bearer scheme every operation but the open
+        ones requires."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = problem_schema()
+            components["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The system's token (`omsorgshub systems add NAME`).",
+                }
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

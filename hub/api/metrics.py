@@ -3,40 +3,40 @@
 - ``omsorgshub_deliveries{destination,state}`` — deliveries now in each state, read from the
   database at scrape time (so every API process reports the same truth, whichever worker did
   the delivering);
-- ``omsorgshub_delivery_outcomes_total{destination,state}`` — attempt outcomes this process
-  recorded since it started (embedded mode: all of them);
-- ``omsorgshub_up`` — 1 when the database answered the scrape.
+- ``omsorgshub_delivery_outcomes_total{destination,state}`` — attempt outcomes recorded since
+  they started by this process or, with ``metrics_dir``, by every process that shares the
+  folder (Celery workers included; see ``hub.outbox.outcome_metrics``);
+- ``omsorgshub_up`` — 1 when the database answered the scrape;
+- ``omsorgshub_http_request_duration_seconds{method,route,status}`` — a histogram of this API
+  process's request latency, by route template (``/api/v1/messages/{message_id}``, never the
+  id itself) and status; requests no route matched count as ``route="unmatched"``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.outbox.delivery import AttemptOutcome
-from hub.storage import messages as message_rows
+from hub.outbox.outcome_metrics import OutcomeCounter, count_outcomes
+from hub.services.health import deliveries_by_state
 
 if TYPE_CHECKING:
     from hub.bootstrap import Hub
 
+# Seconds: ingest answers after a group commit (a few ms to a few hundred under load).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
 
 class HubCollector(Collector):
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, outcomes: OutcomeCounter) -> None:
         self._hub = hub
-        self._outcomes: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
-        hub.on_outcome(self._count)
-
-    def _count(self, outcome: AttemptOutcome) -> None:
-        with self._lock:
-            self._outcomes[outcome.destination, outcome.state.value] += 1
+        self._outcomes = outcomes
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("omsorgshub_up", "1 when the database answered this scrape")
@@ -45,10 +45,8 @@ class HubCollector(Collector):
             "Deliveries now in each state, from the database",
             labels=["destination", "state"],
         )
-        try:
-            with self._hub.reader.connect() as conn:
-                counts = message_rows.count_by_state(conn)
-        except SQLAlchemyError:
+        counts = deliveries_by_state(self._hub.reader)
+        if counts is None:
             up.add_metric([], 0)
         else:
             up.add_metric([], 1)
@@ -57,23 +55,53 @@ class HubCollector(Collector):
                     current.add_metric([destination, state], n)
         yield up
         yield current
-        outcomes = CounterMetricFamily(
-            "omsorgshub_delivery_outcomes",
-            "Delivery attempt outcomes recorded by this process",
-            labels=["destination", "state"],
-        )
-        with self._lock:
-            for (destination, state), n in sorted(self._outcomes.items()):
-                outcomes.add_metric([destination, state], n)
-        yield outcomes
+        yield from self._outcomes.collect()
 
 
-def metrics_registry(hub: Hub) -> CollectorRegistry:
-    """A registry of its own per app (the process-global one would mix several hubs)."""
+class RequestLatency:
+    """ASGI middleware: observe each HTTP request's duration by route template and status."""
+
+    def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
+        self.app = app
+        self.histogram = histogram
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.histogram.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def metrics_registry(hub: Hub) -> tuple[CollectorRegistry, Histogram]:
+    """A registry of its own per app (the process-global one would mix several hubs), and the
+    latency histogram that ``RequestLatency`` feeds."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(HubCollector(hub))
+    registry.register(HubCollector(hub, count_outcomes(hub)))
     registry.register(hub.guards.audit.alarm)  # omsorgshub_audit_integrity_alarm(s)
-    return registry
+    latency = Histogram(
+        "omsorgshub_http_request_duration_seconds",
+        "HTTP request latency of this API process, by route template and status",
+        ["method", "route", "status"],
+        registry=registry,
+        buckets=LATENCY_BUCKETS,
+    )
+    return registry, latency
 
 
 def render(registry: CollectorRegistry) -> bytes:

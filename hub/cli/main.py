@@ -10,14 +10,13 @@ input the user can fix) or 1 (anything else); no traceback for an expected failu
 
 from __future__ import annotations
 
-import logging
 import signal
 
 import click
 
 from hub.cli.context import CliContext, HubGroup, pass_ctx
 from hub.errors import ConfigError
-from hub.settings import SETTINGS, Settings
+from hub.settings import LOG_FORMATS, SETTINGS, Settings
 
 
 @click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,6 +145,14 @@ def db_history() -> None:
 
 
 # -- running ----------------------------------------------------------------------------------
+_log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=None,
+    help="Log lines as text or as JSON objects (default: setting log_format).",
+)
+
+
 @cli.command()
 @click.option("--host", default=None, help="Listen address (default: setting api_host).")
 @click.option("--port", type=int, default=None, help="Listen port (default: setting api_port).")
@@ -154,28 +161,36 @@ def db_history() -> None:
     is_flag=True,
     help="API only: deliveries are run by `omsorgshub relay` and Celery workers.",
 )
+@_log_format_option
 @pass_ctx
-def serve(obj: CliContext, host: str | None, port: int | None, no_worker: bool) -> None:
+def serve(
+    obj: CliContext, host: str | None, port: int | None, no_worker: bool, log_format: str | None
+) -> None:
     """Run the HTTP API, with the embedded relay and delivery worker unless --no-worker."""
     import uvicorn
 
     from hub.api.app import create_app
+    from hub.api.logs import log_outcomes
 
+    _configure_logging(obj.settings, log_format)
     hub = obj.hub
-    _configure_logging(obj.settings)
+    log_outcomes(hub)
+    app = create_app(hub)
     if not no_worker:
         hub.start()
     uvicorn.run(
-        create_app(hub),
+        app,
         host=host or obj.settings.api_host,
         port=port if port is not None else obj.settings.api_port,
         log_level=obj.settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through the hub's handler (text or JSON)
     )
 
 
 @cli.command()
+@_log_format_option
 @pass_ctx
-def relay(obj: CliContext) -> None:
+def relay(obj: CliContext, log_format: str | None) -> None:
     """Scaled out: run the relay/sweeper that hands due deliveries to Celery workers."""
     from hub.bootstrap import build_hub
     from hub.outbox.dispatch import CeleryDispatcher
@@ -185,7 +200,7 @@ def relay(obj: CliContext) -> None:
         raise ConfigError("relay needs OMSORGSHUB_BROKER_URL (embedded mode runs it in `serve`)")
     import worker
 
-    _configure_logging(s)
+    _configure_logging(s, log_format)
     worker.declare_dead_letter(worker.app)
     hub = build_hub(s, dispatcher=CeleryDispatcher(worker.app, worker.QUEUE))
     obj._hub = hub
@@ -198,11 +213,10 @@ def relay(obj: CliContext) -> None:
         hub.relay.stop()
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _configure_logging(settings: Settings, log_format: str | None) -> None:
+    from hub.api.logs import configure_logging
+
+    configure_logging(settings.log_level, log_format or settings.log_format)
 
 
 def register_subcommands() -> None:

@@ -13,12 +13,9 @@ from hub.demo.fictional import (
     PROVIDERS,
     FictionalPerson,
     build_envelope,
-    deferral_body,
-    execution_event_body,
-    payment_body,
     referral_body,
-    visit_body,
 )
+from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
 from hub.ingest.identity import IdentityNumber, parse_identity
 
 if TYPE_CHECKING:  # the doubles are imported by the run (hub.demo.run), not by this module

@@ -30,7 +30,9 @@ from hub.errors import ConfigError
 from hub.settings.declared import SETTINGS, DeclaredSettings, Setting, _Inputs, _reading
 from hub.settings.errors import ENV_PREFIX, describe, unknown_variables
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load_settings"]
+__all__ = ["LOG_FORMATS", "SETTINGS", "Setting", "Settings", "load_settings"]
+
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class Settings:
     audit_tsa_max_failure_seconds: float
     audit_unsigned_grace_seconds: float
     log_level: str
+    log_format: str
+    metrics_dir: str
+    max_drain_bytes: int
     token_expiry_days: int
     token_overlap_hours: float
     time_zone: str

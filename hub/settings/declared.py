@@ -148,6 +148,23 @@ class DeclaredSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level (case does not matter)."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text or json (one JSON object a line: the hub's events with ids "
+        "and reason codes only). `serve --log-format` and `relay --log-format` override it.",
+    )
+    metrics_dir: str = Field(
+        default="",
+        description="Folder where every process (API, embedded worker, Celery workers) records "
+        "its delivery outcomes for /metrics (prometheus_client's multiprocess files). Empty: "
+        "each process counts only its own, in memory.",
+    )
+    max_drain_bytes: int = Field(
+        default=16_777_216,
+        ge=0,
+        description="An oversize body is read and discarded up to this many bytes so the client "
+        "can read its 413; beyond it the connection is closed.",
+    )
     token_expiry_days: int = Field(
         default=365,
         ge=1,

@@ -13,15 +13,12 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from audit.entry import AuditAction
-from hub.bootstrap import build_hub
 from hub.demo.fictional import FictionalPerson, build_envelope, referral_body
-from hub.demo.sandbox import Sandbox
 from hub.demo.scenario import CONTACT_CENTRE, TIME_APP, demo_agreements
 from hub.services.agreements import revoke_agreement
 from hub.storage import messages as message_rows
@@ -38,7 +35,6 @@ from tests.integration.api_server import (
     pretty,
     problem_of,
     running_api,
-    serve,
     wait_until,
     with_element_text,
     wrong_check_digit,
@@ -462,77 +458,3 @@ def test_an_invalid_number_in_the_body_is_422_with_its_place(
     assert api.message_count() == 0
     [entry] = api.audit(AuditAction.REFUSED, actor=CONTACT_CENTRE)
     assert (entry.reason, entry.subject_ref) == ("invalid_identity_number", None)
-
-
-# -- description and health -----------------------------------------------------------------
-
-
-def test_openapi_lists_the_xml_ingest_operation(api: ApiServer) -> None:
-    with api.client(system=None) as client:
-        response = client.get("/openapi.json")
-
-    assert response.status_code == 200
-    post: dict[str, Any] = response.json()["paths"][API]["post"]
-    assert "application/xml" in post["requestBody"]["content"]
-    assert post["requestBody"]["required"] is True
-    assert {"202", "400", "401", "403", "409", "413", "415", "422"} <= set(post["responses"])
-
-
-def test_health_and_readiness(api: ApiServer) -> None:
-    with api.client(system=None) as client:
-        health = client.get("/healthz")
-        ready = client.get("/readyz")
-
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
-    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def unreachable_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an API whose database is gone: a SQLite file in a folder that does not
-    exist, or a PostgreSQL port where nothing listens. Keys come from a working first run."""
-    home = tmp_path / "home"
-    Sandbox(home).open().close()
-    gone = {
-        "sqlite": f"sqlite:///{tmp_path / 'removed-folder' / 'hub.db'}",
-        "postgres": "postgresql+psycopg://postgres@127.0.0.1:1/omsorgshub",
-    }[request.param]
-    hub = build_hub(Sandbox(home, database_url=gone).settings())
-    server = serve(hub)
-    yield server.url
-    server.stop()
-    hub.close()
-
-
-def test_not_ready_when_the_database_cannot_be_reached(unreachable_database: str) -> None:
-    with httpx.Client(base_url=unreachable_database, timeout=30, trust_env=False) as client:
-        ready = client.get("/readyz")
-        health = client.get("/healthz")
-
-    assert (ready.status_code, ready.json()) == (
-        503,
-        {"status": "unavailable", "reason": "database_unreachable"},
-    )
-    assert health.status_code == 200, "the process is alive even without its database"
-
-
-def test_ingest_is_503_when_the_database_cannot_be_reached(
-    unreachable_database: str, referrals: Referrals
-) -> None:
-    with httpx.Client(base_url=unreachable_database, timeout=30, trust_env=False) as client:
-        response = client.post(
-            API,
-            content=referrals.make().body,
-            headers={"Authorization": "Bearer osh_any", "Content-Type": "application/xml"},
-        )
-
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["reason"].endswith("_unavailable")
-
-
-def test_401_names_the_bearer_scheme(api: ApiServer, referrals: Referrals) -> None:
-    response = api.post(referrals.make().body, system=None)
-
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Bearer")

@@ -17,7 +17,8 @@ import pytest
 
 from adapters.doubles.ubw_double import UbwDouble
 from hub.bootstrap import Hub
-from hub.demo.fictional import FictionalPeople, build_envelope, payment_body
+from hub.demo.fictional import FictionalPeople, build_envelope
+from hub.demo.flows import payment_body
 from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.demo.scenario import CASE_SYSTEM, FINANCE, flow_agreements
 from hub.services.agreements import add_agreements, register_system

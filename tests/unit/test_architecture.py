@@ -194,13 +194,6 @@ def _all_imports(path: Path) -> Iterator[str]:
 
 FACES = ("hub.api", "hub.cli")
 FORBIDDEN_IN_FACES = ("hub.storage", "audit", "sqlalchemy")
-# Held by other engineers while the service layer lands; each names what it still reaches for:
-# - hub.api.app: /readyz runs its `SELECT 1` (health).
-# - hub.api.metrics: /metrics reads delivery states at scrape time.
-FACE_EXEMPTIONS = {
-    "hub.api.app": ("sqlalchemy",),
-    "hub.api.metrics": ("hub.storage", "sqlalchemy"),
-}
 
 
 def _reaches(target: str, forbidden: tuple[str, ...]) -> bool:
@@ -212,17 +205,13 @@ def test_faces_call_services_not_storage_audit_or_sqlalchemy() -> None:
     for name, path in MODULES.items():
         if not name.startswith(FACES):
             continue
-        exempt = FACE_EXEMPTIONS.get(name, ())
-        bad = sorted(
-            {t for t in _all_imports(path) if _reaches(t, FORBIDDEN_IN_FACES)}
-            - {t for t in _all_imports(path) if _reaches(t, exempt)}
-        )
+        bad = sorted({t for t in _all_imports(path) if _reaches(t, FORBIDDEN_IN_FACES)})
         if bad:
             offending[name] = bad
     assert offending == {}
 
 
 def test_the_face_check_sees_imports() -> None:
-    # Guards the check above against reading nothing: an exempt face's known imports are seen.
+    # Guards the check above against reading nothing: a service's known imports are seen.
     assert _reaches("sqlalchemy", FORBIDDEN_IN_FACES)
     assert any(_reaches(t, ("audit",)) for t in _all_imports(MODULES["hub.services.audit_queries"]))

@@ -20,13 +20,10 @@ from hub.demo.fictional import (
     PROVIDERS,
     FictionalPeople,
     build_envelope,
-    deferral_body,
-    execution_event_body,
-    payment_body,
     referral_body,
     referral_envelope,
-    visit_body,
 )
+from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
 from hub.errors import PermanentDeliveryError
 from hub.ingest.identity import luhn_check_digit, parse_identity
 from schemas.envelope import read_envelope

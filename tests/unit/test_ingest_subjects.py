@@ -7,13 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from hub.demo.fictional import (
-    FictionalPeople,
-    FictionalPerson,
-    build_envelope,
-    payment_body,
-    referral_body,
-)
+from hub.demo.fictional import FictionalPeople, FictionalPerson, build_envelope, referral_body
+from hub.demo.flows import payment_body
 from hub.errors import InvalidIdentityNumber, SubjectMismatch
 from hub.ingest.identity import IdentityNumber, parse_identity
 from hub.ingest.subjects import check_identity_params, named_subjects

@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from hub.demo.fictional import (
-    PROVIDERS,
-    FictionalPeople,
-    deferral_body,
-    execution_event_body,
-    payment_body,
-    referral_body,
-    visit_body,
-)
+from hub.demo.fictional import PROVIDERS, FictionalPeople, referral_body
+from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
 from hub.ingest.identity import parse_identity
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.parser import parse_xml
