@@ -4,7 +4,6 @@ head, the next append checks it, trips the integrity alarm and refuses until ack
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,13 +19,12 @@ from audit.stored import verify_stored
 from audit.tables import audit_entries, audit_head
 from audit.trail import AuditTrail, load_checkpoints
 from audit.verify import load_entries
-from tests.integration.audit_setup import BACKENDS, Setup, delivery_event, execute, fill, open_setup
-
-
-@pytest.fixture(params=BACKENDS)
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    with open_setup(request, tmp_path) as s:
-        yield s
+from tests.integration.audit.audit_setup import (
+    Setup,
+    delivery_event,
+    execute,
+    fill,
+)
 
 
 def append_one(s: Setup, trail: AuditTrail | None = None, i: int = 100) -> list[AuditEntry]:

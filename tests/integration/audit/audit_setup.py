@@ -30,7 +30,7 @@ from audit.verify import VerifyReport, load_entries, verify
 
 HMAC_KEY = b"test-subject-key"
 TOLVAN = "191212121212"  # fictional, valid check digit
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def subject_ref(pnr: str) -> str:

@@ -25,7 +25,7 @@ from audit.timestamping import TimestampWitness
 from audit.trail import load_checkpoints
 from audit.verify import VerifyReport, write_export
 from audit.witness import FileWitness, SyslogWitness, Witness, read_witness
-from tests.integration.audit_setup import (
+from tests.integration.audit.audit_setup import (
     BACKENDS,
     REPO_ROOT,
     Setup,
