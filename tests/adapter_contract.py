@@ -23,7 +23,9 @@ the two hub errors (with no personal data in them), close/open cycles, and no I/
 constructor. ``make_delivery`` builds an ``OutboundDelivery`` with a fictional document;
 ``unreachable_url`` gives an address where nothing listens, for ``unreachable_adapter``;
 ``deliver_concurrently`` delivers from several threads at once; ``network_forbidden`` fails a
-test that touches the network inside it.
+test that touches the network inside it; ``opened`` opens an adapter for a block and closes it
+after, however the block ends; ``assert_stopping_the_double_cuts_kept_alive_connections`` checks
+that an adapter on a local double notices the double going away.
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, NoReturn, Protocol
+from typing import Literal, NoReturn, Protocol, TypeVar
 
 import pytest
 
+from adapters.doubles.wsgi_server import ServedDouble
 from hub.envelope import OutboundDelivery, Receipt
 from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hub.ports import Adapter
@@ -51,6 +54,7 @@ Failure = Literal["transient", "permanent"]
 StoredDocuments = Callable[[], Mapping[str, bytes]]
 SetFailure = Callable[[Failure | None], None]
 AdapterBuilder = Callable[[], Adapter]
+AnyAdapter = TypeVar("AnyAdapter", bound=Adapter)
 
 
 class DeliveryFactory(Protocol):
@@ -143,6 +147,29 @@ def network_forbidden() -> Iterator[None]:
         guard.setattr(socket, "create_connection", no_network)
         guard.setattr(socket, "getaddrinfo", no_network)
         yield
+
+
+@contextmanager
+def opened(adapter: AnyAdapter) -> Iterator[AnyAdapter]:
+    """``adapter`` opened for the block, and closed on leaving it, however the block ends."""
+    adapter.open()
+    try:
+        yield adapter
+    finally:
+        adapter.close()
+
+
+def assert_stopping_the_double_cuts_kept_alive_connections(
+    double: ServedDouble, adapter_on: Callable[[str], Adapter], delivery: DeliveryFactory
+) -> None:
+    """Start ``double``, deliver through an opened ``adapter_on(double.url)``, stop the double:
+    the next delivery, on the kept-alive connection the double cut, is transient."""
+    with ExitStack() as open_adapter:
+        with double:
+            adapter = open_adapter.enter_context(opened(adapter_on(double.url)))
+            adapter.deliver(delivery())
+        with pytest.raises(TransientDeliveryError):  # the double has stopped, the adapter not
+            adapter.deliver(delivery())
 
 
 def unreachable_url(path: str) -> str:
@@ -301,12 +328,8 @@ class AdapterContract:
             adapter = unreachable_adapter()
         assert isinstance(adapter, Adapter)
 
-        adapter.open()  # the destination really is unreachable: delivering says so
-        try:
-            with pytest.raises(TransientDeliveryError):
-                adapter.deliver(contract_delivery())
-        finally:
-            adapter.close()
+        with opened(adapter), pytest.raises(TransientDeliveryError):
+            adapter.deliver(contract_delivery())  # the destination really is unreachable
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -31,15 +31,20 @@ def _reachable(url: str, default_port: int) -> str | None:
         return f"{host}:{port} unreachable ({exc.strerror or exc})"
 
 
+def _server_url(server: str, env: str, default_port: int) -> str:
+    """The URL in ``env``; the test skips, saying why, where it is unset or unreachable."""
+    url = os.environ.get(env)
+    if not url:
+        pytest.skip(f"{server} tests need {env} (set by .ci/run)")
+    problem = _reachable(url, default_port)
+    if problem:
+        pytest.skip(f"{server} at {env}: {problem}")
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_base_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run)")
-    problem = _reachable(url, 5432)
-    if problem:
-        pytest.skip(f"PostgreSQL at {POSTGRES_ENV}: {problem}")
-    return url
+    return _server_url("PostgreSQL", POSTGRES_ENV, 5432)
 
 
 @pytest.fixture
@@ -58,13 +63,7 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
-    url = os.environ.get(AMQP_ENV)
-    if not url:
-        pytest.skip(f"RabbitMQ tests need {AMQP_ENV} (set by .ci/run)")
-    problem = _reachable(url, 5672)
-    if problem:
-        pytest.skip(f"RabbitMQ at {AMQP_ENV}: {problem}")
-    return url
+    return _server_url("RabbitMQ", AMQP_ENV, 5672)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

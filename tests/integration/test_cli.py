@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,15 +16,12 @@ from contracts.fileformat import dump_agreements
 from hub.cli.main import cli, register_subcommands
 from hub.errors import AuthenticationError
 from hub.services.authentication import Authenticator
-from tests.integration.spine import SENDER, Spine, close_spine, open_spine
+from tests.integration.spine import SENDER, Spine
 
 
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
+@pytest.fixture(autouse=True)
+def _subcommands() -> None:
     register_subcommands()
-    s = open_spine(tmp_path, database_url)
-    yield s
-    close_spine(s)
 
 
 def run(spine: Spine, *args: str, code: int = 0) -> Result:

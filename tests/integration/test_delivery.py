@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -14,14 +10,7 @@ from audit.search import AuditQuery, search
 from hub.cli.main import cli, register_subcommands
 from hub.envelope import DeliveryState
 from hub.storage.tables import deliveries
-from tests.integration.spine import LEASE, RETRY, Spine, close_spine, open_spine
-
-
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
-    s = open_spine(tmp_path, database_url)
-    yield s
-    close_spine(s)
+from tests.integration.spine import LEASE, RETRY, Spine
 
 
 def _actions(spine: Spine, message_id: str) -> list[str]:

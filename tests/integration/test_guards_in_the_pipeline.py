@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,13 +16,6 @@ from hub.services.agreements import revoke_agreement
 from hub.services.messages import view_payload
 from hub.storage.tables import messages
 from tests.integration.spine import LEASE, SENDER, Spine, close_spine, open_spine
-
-
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
-    s = open_spine(tmp_path, database_url)
-    yield s
-    close_spine(s)
 
 
 def _count_messages(spine: Spine) -> int:

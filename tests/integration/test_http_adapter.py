@@ -22,9 +22,11 @@ from tests.adapter_contract import (
     Failure,
     SetFailure,
     StoredDocuments,
+    assert_stopping_the_double_cuts_kept_alive_connections,
     deliver_concurrently,
     double_process,
     make_delivery,
+    opened,
     unreachable_url,
 )
 
@@ -36,17 +38,9 @@ def running_double() -> Iterator[HttpDouble]:
 
 
 @pytest.fixture
-def double(running_double: HttpDouble) -> HttpDouble:
-    running_double.reset()
-    return running_double
-
-
-@pytest.fixture
 def http_adapter(double: HttpDouble) -> Iterator[HttpAdapter]:
-    adapter = HttpAdapter("http-test", {"url": double.url, "timeout": 2})
-    adapter.open()
-    yield adapter
-    adapter.close()
+    with opened(HttpAdapter("http-test", {"url": double.url, "timeout": 2})) as adapter:
+        yield adapter
 
 
 class TestHttpAdapterContract(AdapterContract):
@@ -85,14 +79,10 @@ def test_documents_arrive_byte_identical_with_the_protocol_headers(
         b"",
         b"\x00\xff",
     ]
-    adapter = HttpAdapter("case-system", {"url": double.url, "token": "t0ken"})
-    adapter.open()
-    try:
-        deliveries = [make_delivery(document=body, attempt=3) for body in bodies]
+    deliveries = [make_delivery(document=body, attempt=3) for body in bodies]
+    with opened(HttpAdapter("case-system", {"url": double.url, "token": "t0ken"})) as adapter:
         for delivery in deliveries:
             adapter.deliver(delivery)
-    finally:
-        adapter.close()
 
     assert double.documents() == {d.delivery_id: d.document for d in deliveries}
     first = deliveries[0]
@@ -107,13 +97,9 @@ def test_documents_arrive_byte_identical_with_the_protocol_headers(
 
 
 def test_non_ascii_header_values_are_percent_encoded(double: HttpDouble) -> None:
-    adapter = HttpAdapter("x", {"url": double.url})
-    adapter.open()
-    try:
-        delivery = replace(make_delivery(), district="Södermalm 100%\r\nX-Injected: 1")
+    delivery = replace(make_delivery(), district="Södermalm 100%\r\nX-Injected: 1")
+    with opened(HttpAdapter("x", {"url": double.url})) as adapter:
         adapter.deliver(delivery)
-    finally:
-        adapter.close()
     headers = double.headers_of(delivery.delivery_id)
     assert headers["x-omsorgshub-district"] == "S%C3%B6dermalm 100%25%0D%0AX-Injected: 1"
     assert "x-injected" not in headers
@@ -142,14 +128,10 @@ def test_in_call_retry_recovers_from_a_single_503(
 
 
 def test_without_in_call_retries_a_single_503_is_transient(double: HttpDouble) -> None:
-    adapter = HttpAdapter("x", {"url": double.url, "retries": 0})
-    adapter.open()
-    try:
+    with opened(HttpAdapter("x", {"url": double.url, "retries": 0})) as adapter:
         double.set_mode("unavailable", times=1)
         with pytest.raises(TransientDeliveryError, match="HTTP 503 Service Unavailable") as caught:
             adapter.deliver(make_delivery())
-    finally:
-        adapter.close()
     assert caught.value.context["status"] == 503
     assert double.requests == 1
 
@@ -186,9 +168,7 @@ def test_down_then_up_recovers_inside_one_call(
 def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
     double: HttpDouble,
 ) -> None:
-    adapter = HttpAdapter("x", {"url": double.url, "timeout": 0.2})
-    adapter.open()
-    try:
+    with opened(HttpAdapter("x", {"url": double.url, "timeout": 0.2})) as adapter:
         delivery = make_delivery()
         double.set_mode("slow", delay=0.6, times=1)
         with pytest.raises(TransientDeliveryError, match="ReadTimeout"):
@@ -198,31 +178,21 @@ def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
         while double.unique == 0 and time.monotonic() < deadline:
             time.sleep(0.02)  # the slow destination stores it after the client gave up
         receipt = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
-    finally:
-        adapter.close()
     assert receipt.duplicate is True
     assert double.documents() == {delivery.delivery_id: delivery.document}
 
 
 def test_unreachable_destination_is_transient() -> None:
     adapter = HttpAdapter("nowhere", {"url": unreachable_url(DELIVERY_PATH), "retries": 1})
-    adapter.open()
-    try:
-        with pytest.raises(TransientDeliveryError, match="ConnectError"):
-            adapter.deliver(make_delivery())
-    finally:
-        adapter.close()
+    with opened(adapter), pytest.raises(TransientDeliveryError, match="ConnectError"):
+        adapter.deliver(make_delivery())
 
 
 def test_wrong_token_is_permanent() -> None:
     with HttpDouble(token="right") as double:
         adapter = HttpAdapter("x", {"url": double.url, "token": "wrong"})
-        adapter.open()
-        try:
-            with pytest.raises(PermanentDeliveryError, match="HTTP 401 Unauthorized"):
-                adapter.deliver(make_delivery())
-        finally:
-            adapter.close()
+        with opened(adapter), pytest.raises(PermanentDeliveryError, match="HTTP 401 Unauthorized"):
+            adapter.deliver(make_delivery())
         assert double.unique == 0
 
 
@@ -286,9 +256,7 @@ def test_concurrent_deliveries_from_several_threads(
 
 def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
     with double_process("http_double", "/messages") as (url, base):
-        adapter = HttpAdapter("external", {"url": url, "retries": 0})
-        adapter.open()
-        try:
+        with opened(HttpAdapter("external", {"url": url, "retries": 0})) as adapter:
             assert adapter.deliver(make_delivery()).duplicate is False
             control = httpx.post(f"{base}/_control", json={"mode": "reject"})
             assert control.status_code == 200
@@ -297,8 +265,6 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
             bad = httpx.post(f"{base}/_control", json={"mode": "sideways"})
             assert bad.status_code == 400
             stats = httpx.get(f"{base}/_stats").json()
-        finally:
-            adapter.close()
         assert (stats["mode"], stats["requests"], stats["unique"]) == ("reject", 2, 1)
 
 
@@ -310,15 +276,9 @@ def test_double_answers_400_without_an_idempotency_key(double: HttpDouble) -> No
 
 
 def test_stopping_the_double_cuts_kept_alive_connections() -> None:
-    with HttpDouble() as double:
-        adapter = HttpAdapter("x", {"url": double.url, "retries": 0})
-        adapter.open()
-        adapter.deliver(make_delivery())
-    try:
-        with pytest.raises(TransientDeliveryError):
-            adapter.deliver(make_delivery())
-    finally:
-        adapter.close()
+    assert_stopping_the_double_cuts_kept_alive_connections(
+        HttpDouble(), lambda url: HttpAdapter("x", {"url": url, "retries": 0}), make_delivery
+    )
 
 
 def test_double_keeps_up_with_a_few_hundred_requests_per_second(double: HttpDouble) -> None:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from hub.errors import HostileXml, IdempotencyConflict
 from hub.ingest.pipeline import IngestResult
 from hub.storage.tables import deliveries, messages
-from tests.integration.spine import SENDER, Spine, close_spine, open_spine
-
-
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
-    s = open_spine(tmp_path, database_url)
-    yield s
-    close_spine(s)
+from tests.integration.spine import SENDER, Spine
 
 
 def _count(spine: Spine, table: object) -> int:

@@ -4,9 +4,6 @@ leave them out; the unscoped operator sees them. Real database, real hub (the sp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from hub.errors import AuthenticationError, NotFound
@@ -22,18 +19,11 @@ from hub.services.messages import (
 )
 from hub.services.principal import Kind, Principal
 from hub.services.systems import list_systems
-from tests.integration.spine import DISTRICT, SENDER, Spine, close_spine, open_spine
+from tests.integration.spine import DISTRICT, SENDER, Spine
 
 OPERATOR = Principal.operator("operator:test")
 # An operator of another district only: the console's scoped roles will look like this.
 NORR = Principal("operator:norr", Kind.OPERATOR, frozenset({"sdn-norr"}))
-
-
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
-    s = open_spine(tmp_path, database_url)
-    yield s
-    close_spine(s)
 
 
 def test_messages_of_another_district_are_absent(spine: Spine) -> None:

@@ -28,11 +28,9 @@ def people() -> list[FictionalPerson]:
     return FictionalPeople(11, kind="personnummer").take(3)
 
 
-def referral(
-    registry: Registry, person: FictionalPerson, header: Sequence[tuple[str, str]]
-) -> ParsedEnvelope:
-    body = referral_body(person, DISTRICT, random.Random(1))
-    data = build_envelope(
+def referral_envelope(body: bytes, header: Sequence[tuple[str, str]] = ()) -> bytes:
+    """A ``case.referral`` envelope of ``DISTRICT`` around ``body``, ``header`` its subjects."""
+    return build_envelope(
         message_type="case.referral",
         version="1",
         district=DISTRICT,
@@ -40,7 +38,13 @@ def referral(
         body=body,
         subjects=header,
     )
-    return read_envelope(data, registry)
+
+
+def referral(
+    registry: Registry, person: FictionalPerson, header: Sequence[tuple[str, str]]
+) -> ParsedEnvelope:
+    body = referral_body(person, DISTRICT, random.Random(1))
+    return read_envelope(referral_envelope(body, header), registry)
 
 
 def canonical(identities: Sequence[IdentityNumber]) -> list[str]:
@@ -104,15 +108,8 @@ def test_an_invalid_number_in_the_body_is_refused_with_its_place(
     good = person.identity.formatted()
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     body = referral_body(person, DISTRICT, random.Random(1)).replace(good.encode(), bad.encode())
-    data = build_envelope(
-        message_type="case.referral",
-        version="1",
-        district=DISTRICT,
-        purpose="referral",
-        body=body,
-    )
     with pytest.raises(InvalidIdentityNumber) as caught:
-        named_subjects(read_envelope(data, registry))
+        named_subjects(read_envelope(referral_envelope(body), registry))
     error = caught.value
     assert error.context["path"] == "/Envelope/Body/CaseReferral/DataSubject/IdentityNumber"
     assert isinstance(error.context["line"], int)

@@ -16,16 +16,15 @@ from tests.adapter_contract import (
     StoredDocuments,
     deliver_concurrently,
     make_delivery,
+    opened,
 )
 
 
 class TestMemoryAdapterContract(AdapterContract):
     @pytest.fixture
     def adapter(self) -> Iterator[MemoryAdapter]:
-        adapter = MemoryAdapter("memory-test", {})
-        adapter.open()
-        yield adapter
-        adapter.close()
+        with opened(MemoryAdapter("memory-test", {})) as adapter:
+            yield adapter
 
     @pytest.fixture
     def stored_documents(self, adapter: MemoryAdapter) -> StoredDocuments:

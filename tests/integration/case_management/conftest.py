@@ -20,6 +20,7 @@ from hub.ingest.identity import parse_identity
 from tests.adapter_contract import (
     FICTIONAL_PERSONNUMMER,
     make_delivery,
+    opened,
 )
 
 DISTRICT = "sdn-sodermalm"
@@ -82,14 +83,7 @@ def running_double() -> Iterator[CaseManagementDouble]:
 
 
 @pytest.fixture
-def double(running_double: CaseManagementDouble) -> CaseManagementDouble:
-    running_double.reset()
-    return running_double
-
-
-@pytest.fixture
 def case_adapter(double: CaseManagementDouble) -> Iterator[CaseManagementAdapter]:
     adapter = CaseManagementAdapter("case-sdn-sodermalm", {"url": double.url, "timeout": 2})
-    adapter.open()
-    yield adapter
-    adapter.close()
+    with opened(adapter):
+        yield adapter

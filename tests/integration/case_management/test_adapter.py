@@ -34,6 +34,7 @@ from tests.adapter_contract import (
     StoredDocuments,
     deliver_concurrently,
     double_process,
+    opened,
     unreachable_url,
 )
 from tests.integration.case_management.conftest import (
@@ -74,13 +75,9 @@ class TestCaseManagementAdapterContract(AdapterContract):
 def test_the_contract_really_sends_referrals_about_tolvan(double: CaseManagementDouble) -> None:
     # The contract's checks for personal data in errors are only meaningful if the requests
     # carried the person: check the substitution above did what it says.
-    adapter = CaseManagementAdapter("case", {"url": double.url})
-    adapter.open()
-    try:
-        delivery = referral_delivery()
+    delivery = referral_delivery()
+    with opened(CaseManagementAdapter("case", {"url": double.url})) as adapter:
         adapter.deliver(delivery)
-    finally:
-        adapter.close()
     stored = double.referrals()[delivery.delivery_id]
     assert FICTIONAL_PERSONNUMMER.encode() in stored.payload
     assert FICTIONAL_NAME.encode() in stored.payload
@@ -371,8 +368,7 @@ def test_concurrent_deliveries_from_several_threads(
 def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
     with double_process("case_management_double", "/case-management/1") as (url, base):
         adapter = CaseManagementAdapter("external", {"wsdl": url + "?wsdl", "retries": 0})
-        adapter.open()
-        try:
+        with opened(adapter):
             assert adapter.deliver(referral_delivery()).duplicate is False
             control = httpx.post(f"{base}/_control", json={"mode": "reject"})
             assert control.status_code == 200
@@ -381,8 +377,6 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
             bad = httpx.post(f"{base}/_control", json={"mode": "sideways"})
             assert bad.status_code == 400
             stats = httpx.get(f"{base}/_stats").json()
-        finally:
-            adapter.close()
         assert (stats["mode"], stats["requests"], stats["referrals"]) == ("reject", 2, 1)
         assert stats["wsdl_requests"] == 1
 

@@ -21,7 +21,9 @@ from adapters.case_management.mapping import referral_request
 from adapters.doubles.case_management_double import SERVICE_PATH, CaseManagementDouble
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from tests.adapter_contract import (
+    assert_stopping_the_double_cuts_kept_alive_connections,
     network_forbidden,
+    opened,
     unreachable_url,
 )
 from tests.integration.case_management.conftest import (
@@ -71,9 +73,7 @@ def test_a_request_the_contracts_xsd_refuses_is_permanent(
 def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
     double: CaseManagementDouble,
 ) -> None:
-    adapter = CaseManagementAdapter("case", {"url": double.url, "timeout": 0.2})
-    adapter.open()
-    try:
+    with opened(CaseManagementAdapter("case", {"url": double.url, "timeout": 0.2})) as adapter:
         delivery = referral_delivery()
         double.set_mode("slow", delay=0.6, times=1)
         started = time.monotonic()
@@ -85,8 +85,6 @@ def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
         while not double.referrals() and time.monotonic() < deadline:
             time.sleep(0.02)  # the slow service stores it after the client gave up
         receipt = adapter.deliver(replace(delivery, attempt=2))
-    finally:
-        adapter.close()
     assert receipt.duplicate is True
     assert double.referral_documents() == {delivery.delivery_id: delivery.document}
 
@@ -125,25 +123,17 @@ def test_an_unreachable_service_is_transient_after_the_connection_retries(
     monkeypatch.setattr(urllib3.util.connection, "create_connection", counting)
     url = unreachable_url(SERVICE_PATH)
     adapter = CaseManagementAdapter("nowhere", {"url": url, "retries": retries})
-    adapter.open()
-    try:
-        with pytest.raises(TransientDeliveryError, match="ConnectionError"):
-            adapter.deliver(referral_delivery())
-    finally:
-        adapter.close()
+    with opened(adapter), pytest.raises(TransientDeliveryError, match="ConnectionError"):
+        adapter.deliver(referral_delivery())
     assert len(attempts) == retries + 1
 
 
 def test_a_stopped_service_cuts_kept_alive_connections() -> None:
-    with CaseManagementDouble() as double:
-        adapter = CaseManagementAdapter("case", {"url": double.url, "retries": 0})
-        adapter.open()
-        adapter.deliver(referral_delivery())
-    try:
-        with pytest.raises(TransientDeliveryError):
-            adapter.deliver(referral_delivery())
-    finally:
-        adapter.close()
+    assert_stopping_the_double_cuts_kept_alive_connections(
+        CaseManagementDouble(),
+        lambda url: CaseManagementAdapter("case", {"url": url, "retries": 0}),
+        referral_delivery,
+    )
 
 
 # -- hostile answers -----------------------------------------------------------------------------
@@ -225,15 +215,12 @@ def test_the_wsdl_is_loaded_in_open_not_in_the_constructor(double: CaseManagemen
     with network_forbidden():
         adapter = CaseManagementAdapter("case", {"wsdl": double.wsdl_url})
     assert double.stats()["wsdl_requests"] == 0
-    adapter.open()
-    try:
+    with opened(adapter):
         assert double.stats()["wsdl_requests"] == 1
         adapter.open()  # opening twice loads nothing more
         assert double.stats()["wsdl_requests"] == 1
         # No url option: the address comes from the served WSDL.
         assert adapter.deliver(referral_delivery()).duplicate is False
-    finally:
-        adapter.close()
 
 
 def test_a_wsdl_url_that_is_down_makes_open_transient() -> None:

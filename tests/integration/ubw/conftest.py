@@ -16,6 +16,7 @@ from hub.envelope import LookupRequest, OutboundDelivery
 from hub.errors import DeliveryError
 from tests.adapter_contract import (
     make_delivery,
+    opened,
 )
 from tests.unit.ubw_mapping_support import deferral_document, payment_document
 
@@ -31,12 +32,6 @@ def running_double() -> Iterator[UbwDouble]:
         yield double
 
 
-@pytest.fixture
-def double(running_double: UbwDouble) -> UbwDouble:
-    running_double.reset()
-    return running_double
-
-
 def adapter_for(double: UbwDouble, **overrides: object) -> UbwFinanceAdapter:
     options: dict[str, object] = {
         "url": double.url, "username": double.username, "client": double.client,
@@ -47,10 +42,8 @@ def adapter_for(double: UbwDouble, **overrides: object) -> UbwFinanceAdapter:
 
 @pytest.fixture
 def ubw(double: UbwDouble) -> Iterator[UbwFinanceAdapter]:
-    adapter = adapter_for(double)
-    adapter.open()
-    yield adapter
-    adapter.close()
+    with opened(adapter_for(double)) as adapter:
+        yield adapter
 
 
 def payment(delivery_id: str | None = None, **document: Any) -> OutboundDelivery:

@@ -29,6 +29,7 @@ from tests.adapter_contract import (
     StoredDocuments,
     deliver_concurrently,
     make_delivery,
+    opened,
     unreachable_url,
 )
 from tests.integration.ubw.conftest import (
@@ -191,26 +192,18 @@ def test_a_bad_ocr_is_refused_before_any_network_call(
 
 def test_an_unknown_template_is_a_permanent_error(double: UbwDouble) -> None:
     adapter = adapter_for(double, template_id=9999)
-    adapter.open()
-    try:
-        with pytest.raises(PermanentDeliveryError) as caught:
-            invoice_status(adapter, invoice_number="7100001")
-    finally:
-        adapter.close()
+    with opened(adapter), pytest.raises(PermanentDeliveryError) as caught:
+        invoice_status(adapter, invoice_number="7100001")
     assert (caught.value.reason, caught.value.context["return_code"]) == ("ubw_query_failed", -1)
 
 
 def test_lookups_need_a_template_and_a_known_name(double: UbwDouble) -> None:
-    adapter = adapter_for(double, template_id=None)
-    adapter.open()
-    try:
+    with opened(adapter_for(double, template_id=None)) as adapter:
         with pytest.raises(PermanentDeliveryError, match="template_id") as unconfigured:
             invoice_status(adapter, invoice_number="7100001")
         request = LookupRequest("client_summary", "sdn-sodermalm", "x", "req-2", TOLVAN)
         with pytest.raises(PermanentDeliveryError) as unknown:
             adapter.lookup(request)
-    finally:
-        adapter.close()
     assert unconfigured.value.reason == "lookup_not_configured"
     assert unknown.value.reason == "unknown_lookup"
     assert double.stats()["requests"] == 0
@@ -326,15 +319,11 @@ def test_an_unsupported_message_type_never_reaches_ubw(
 
 def test_wrong_credentials_are_permanent_and_never_show_the_password(double: UbwDouble) -> None:
     wrong = "Fel-lösen-" + PASSWORD
-    adapter = adapter_for(double, password=wrong)
-    adapter.open()
-    try:
+    with opened(adapter_for(double, password=wrong)) as adapter:
         with pytest.raises(PermanentDeliveryError) as delivering:
             adapter.deliver(payment())
         with pytest.raises(PermanentDeliveryError) as looking_up:
             invoice_status(adapter, invoice_number="7100001")
-    finally:
-        adapter.close()
     for caught in (delivering, looking_up):
         assert caught.value.reason == "ubw_rejected"
         assert "Authentication failed" in str(caught.value)

@@ -21,6 +21,7 @@ from hub.demo.fictional import FictionalPeople
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 from tests.adapter_contract import (
     double_process,
+    opened,
     unreachable_url,
 )
 from tests.integration.ubw.conftest import (
@@ -63,9 +64,7 @@ def test_http_503_without_soap_is_transient(double: UbwDouble, ubw: UbwFinanceAd
 def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
     double: UbwDouble,
 ) -> None:
-    adapter = adapter_for(double, timeout=0.3)
-    adapter.open()
-    try:
+    with opened(adapter_for(double, timeout=0.3)) as adapter:
         delivery = payment()
         double.set_mode("slow", delay=1.2, times=1)
         started = time.monotonic()
@@ -77,8 +76,6 @@ def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
         while not double.documents() and time.monotonic() < deadline:
             time.sleep(0.02)  # the slow UBW imports it after the adapter gave up
         receipt = adapter.deliver(replace(delivery, attempt=2))
-    finally:
-        adapter.close()
     assert receipt.duplicate is True
     assert list(double.documents()) == [delivery.delivery_id]
 
@@ -114,12 +111,8 @@ def test_an_unreachable_ubw_is_transient() -> None:
     adapter = UbwFinanceAdapter(
         "nowhere", {"url": url, "username": "u", "client": "c", "password": "p"}
     )
-    adapter.open()
-    try:
-        with pytest.raises(TransientDeliveryError, match="ConnectionError"):
-            adapter.deliver(payment())
-    finally:
-        adapter.close()
+    with opened(adapter), pytest.raises(TransientDeliveryError, match="ConnectionError"):
+        adapter.deliver(payment())
 
 
 # -- WSDLs ---------------------------------------------------------------------------------------
@@ -132,13 +125,10 @@ def test_wsdls_are_loaded_by_open_not_by_the_constructor(double: UbwDouble) -> N
         wsdl_import=double.wsdl_url(IMPORT_SERVICE),
     )
     assert (double.stats()["wsdl_requests"], double.stats()["connections"]) == (0, 0)
-    adapter.open()
-    try:
+    with opened(adapter):
         assert double.stats()["wsdl_requests"] == 2
         assert adapter.deliver(payment()).duplicate is False
         assert invoice_status(adapter, invoice_number="7100002")["status"] == "partly_paid"
-    finally:
-        adapter.close()
 
 
 def test_a_wsdl_url_that_cannot_be_reached_is_transient() -> None:
@@ -247,8 +237,7 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
             "external", {"url": url, "username": "HUBWS", "client": "SE10", "password": PASSWORD,
                          "template_id": 4711, "retries": 0},
         )  # fmt: skip
-        adapter.open()
-        try:
+        with opened(adapter):
             assert adapter.deliver(payment()).duplicate is False
             assert invoice_status(adapter, invoice_number="7100001")["status"] == "paid"
             assert httpx.post(f"{base}/_control", json={"mode": "reject"}).status_code == 200
@@ -256,6 +245,4 @@ def test_double_runs_as_its_own_process_and_is_controlled_over_http() -> None:
                 adapter.deliver(payment())
             assert httpx.post(f"{base}/_control", json={"mode": "sideways"}).status_code == 400
             stats = httpx.get(f"{base}/_stats").json()
-        finally:
-            adapter.close()
         assert (stats["mode"], stats["requests"], stats["vouchers"]) == ("reject", 3, 1)

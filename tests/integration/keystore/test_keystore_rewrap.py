@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, select, update
 
 from hub.errors import CryptoError
 from hub.keys.store import KeyStore
 from hub.storage.tables import messages
-from tests.integration.keystore_db import (
+from tests.integration.keystore.keystore_db import (
     DISTRICT,
     MASTER,
     body,
-    engine_for,
     read_message,
     store_message,
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    yield from engine_for(request.param, tmp_path)
-
 
 # -- rewrap ------------------------------------------------------------------------------------
 

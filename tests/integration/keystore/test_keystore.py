@@ -7,7 +7,6 @@ Re-sealing is in ``test_keystore_rewrap.py``, concurrent transactions in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,21 +16,14 @@ from sqlalchemy import Engine, insert, select, update
 from hub.errors import CryptoError, GuardUnavailable, InputError, KeyShredded, NotFound
 from hub.keys.store import KeyState, KeyStore, LocalMasterKey
 from hub.storage.tables import district_keys, messages
-from tests.integration.keystore_db import (
+from tests.integration.keystore.keystore_db import (
     DISTRICT,
     MASTER,
     body,
-    engine_for,
     read_message,
     sqlite_engine,
     store_message,
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    yield from engine_for(request.param, tmp_path)
-
 
 # -- first use, persistence, binding -----------------------------------------------------------
 

@@ -24,13 +24,13 @@ from audit.signing import (
     load_signer,
     load_verifier,
 )
-from audit.tables import metadata
-from audit.trail import AuditTrail
+from audit.tables import audit_head, metadata
+from audit.trail import AuditTrail, load_checkpoints
 from audit.verify import VerifyReport, load_entries, verify
 
 HMAC_KEY = b"test-subject-key"
 TOLVAN = "191212121212"  # fictional, valid check digit
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def subject_ref(pnr: str) -> str:
@@ -151,3 +151,19 @@ def failing_action(s: Setup, *, sign: bool) -> None:
 def execute(s: Setup, sql: str, **params: object) -> None:
     with s.engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+def roll_back_to_checkpoint(s: Setup, seq: int) -> None:
+    """With SQL alone: cut the entries and checkpoints after ``seq`` and set the head back to the
+    signed head of checkpoint ``seq``, as someone holding the database could."""
+    with s.engine.connect() as conn:
+        checkpoint = next(cp for cp in load_checkpoints(conn) if cp.seq == seq)
+    execute(s, "DELETE FROM audit_entries WHERE seq > :seq", seq=seq)
+    execute(s, "DELETE FROM audit_checkpoints WHERE seq > :seq", seq=seq)
+    with s.engine.begin() as conn:
+        conn.execute(
+            audit_head.update().values(
+                seq=checkpoint.seq, hash=checkpoint.hash, at=checkpoint.at,
+                key_id=checkpoint.key_id, signature=checkpoint.signature,
+            )
+        )  # fmt: skip

@@ -4,7 +4,6 @@ head, the next append checks it, trips the integrity alarm and refuses until ack
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,13 +19,13 @@ from audit.stored import verify_stored
 from audit.tables import audit_entries, audit_head
 from audit.trail import AuditTrail, load_checkpoints
 from audit.verify import load_entries
-from tests.integration.audit_setup import BACKENDS, Setup, delivery_event, execute, fill, open_setup
-
-
-@pytest.fixture(params=BACKENDS)
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    with open_setup(request, tmp_path) as s:
-        yield s
+from tests.integration.audit.audit_setup import (
+    Setup,
+    delivery_event,
+    execute,
+    fill,
+    roll_back_to_checkpoint,
+)
 
 
 def append_one(s: Setup, trail: AuditTrail | None = None, i: int = 100) -> list[AuditEntry]:
@@ -104,17 +103,7 @@ def test_forged_entry_beyond_the_head_is_refused_and_reported(setup: Setup) -> N
 def test_a_head_rolled_back_to_an_older_signed_head_is_refused(setup: Setup) -> None:
     fill(setup, 20)  # checkpoints at 10 and 20
     append_one(setup)  # this process has now seen head 20 committed (it wrote 21 on it)
-    with setup.engine.connect() as conn:
-        cp10 = next(cp for cp in load_checkpoints(conn) if cp.seq == 10)
-    execute(setup, "DELETE FROM audit_entries WHERE seq > 10")
-    execute(setup, "DELETE FROM audit_checkpoints WHERE seq > 10")
-    with setup.engine.begin() as conn:
-        conn.execute(
-            audit_head.update().values(
-                seq=cp10.seq, hash=cp10.hash, at=cp10.at, key_id=cp10.key_id,
-                signature=cp10.signature,
-            )
-        )  # fmt: skip
+    roll_back_to_checkpoint(setup, 10)
     with pytest.raises(IntegrityAlarmError, match="went back from entry 20 to entry 10"):
         append_one(setup)
 

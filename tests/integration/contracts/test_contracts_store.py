@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, insert, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import create_engine, event, insert, select
 
 from contracts.errors import (
     AgreementConflictError,
@@ -29,52 +27,9 @@ from contracts.errors import (
 from contracts.fileformat import load_agreements
 from contracts.model import Agreement
 from contracts.store import AgreementStore
-from contracts.tables import agreement_generation, agreement_versions, metadata
-from schemas.registry import CATEGORIES, default_registry
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "agreement-sodermalm.toml"
-TYPES = frozenset(t.name for t in default_registry().types())
-
-
-@dataclass
-class Db:
-    engine: Engine
-    url: str
-    search_path: str  # "" for SQLite
-
-
-def _postgres(url: str | None) -> Iterator[Db]:
-    if not url:
-        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
-    schema = f"contracts_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {url} is unreachable: {exc.orig}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine)
-    try:
-        yield Db(engine, url, schema)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
-    if request.param == "postgres":
-        yield from _postgres(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
-        return
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    engine = create_engine(url)
-    metadata.create_all(engine)
-    yield Db(engine, url, "")
-    engine.dispose()
+from contracts.tables import agreement_generation, agreement_versions
+from schemas.registry import CATEGORIES
+from tests.integration.contracts.conftest import EXAMPLE, TYPES, Db, postgres_db
 
 
 class StepClock:
@@ -283,7 +238,7 @@ def test_missing_tables_fail_closed(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg() -> Iterator[Db]:
-    yield from _postgres(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
+    yield from postgres_db(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
 
 
 @pytest.mark.postgres

@@ -12,12 +12,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from hub.keys.store import KeyStore, LocalMasterKey
 from hub.storage.tables import district_keys
-from tests.integration.keystore_db import DISTRICT, MASTER, engine_for
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    yield from engine_for(request.param, tmp_path)
+from tests.integration.keystore.keystore_db import DISTRICT, MASTER, engine_for
 
 
 @pytest.fixture

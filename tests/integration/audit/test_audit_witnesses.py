@@ -25,13 +25,13 @@ from audit.timestamping import TimestampWitness
 from audit.trail import load_checkpoints
 from audit.verify import VerifyReport, write_export
 from audit.witness import FileWitness, SyslogWitness, Witness, read_witness
-from tests.integration.audit_setup import (
+from tests.integration.audit.audit_setup import (
     BACKENDS,
     REPO_ROOT,
     Setup,
     delivery_event,
-    execute,
     open_setup,
+    roll_back_to_checkpoint,
 )
 
 
@@ -78,17 +78,7 @@ def test_tail_cut_with_its_local_copies_is_named_against_the_witness_file(
         # The attacker holds the database and the data folder: cut entries 31.., their
         # checkpoints, the last lines of checkpoints.jsonl, and roll the head back to the
         # signed head of 30.
-        with s.engine.connect() as conn:
-            cp30 = next(cp for cp in load_checkpoints(conn) if cp.seq == 30)
-        execute(s, "DELETE FROM audit_entries WHERE seq > 30")
-        execute(s, "DELETE FROM audit_checkpoints WHERE seq > 30")
-        with s.engine.begin() as conn:
-            conn.execute(
-                audit_head.update().values(
-                    seq=30, hash=cp30.hash, at=cp30.at, key_id=cp30.key_id,
-                    signature=cp30.signature,
-                )
-            )  # fmt: skip
+        roll_back_to_checkpoint(s, 30)
         local = s.trail.checkpoint_file
         kept = [line for line in local.read_text().splitlines() if json.loads(line)["seq"] <= 30]
         local.write_text("\n".join(kept) + "\n")

@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +23,10 @@ from contracts.fileformat import load_agreements
 from contracts.model import Agreement
 from contracts.policy import decide_delivery
 from contracts.store import AgreementStore
-from contracts.tables import metadata
 from schemas.registry import CATEGORIES
-from tests.integration.test_contracts_store import EXAMPLE, TYPES, Db, _postgres
+from tests.integration.contracts.conftest import EXAMPLE, TYPES, Db
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DISTRICT = "sdn-sodermalm"
 
 REVOKE_IN_ANOTHER_PROCESS = """
@@ -43,18 +40,6 @@ with engine.begin() as conn:
     AgreementStore().revoke(conn, agreement_id, "terminated by the district", "other-process")
 engine.dispose()
 """
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
-    if request.param == "postgres":
-        yield from _postgres(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
-        return
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    engine = create_engine(url)
-    metadata.create_all(engine)
-    yield Db(engine, url, "")
-    engine.dispose()
 
 
 class ManualClock:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,24 +23,15 @@ from audit.signing import (
 from audit.tables import audit_checkpoints, audit_head
 from audit.trail import load_checkpoints
 from audit.verify import load_entries
-from tests.integration.audit_setup import (
-    BACKENDS,
+from tests.integration.audit.audit_setup import (
     TOLVAN,
     Setup,
     check,
     delivery_event,
     failing_action,
     fill,
-    open_setup,
     subject_ref,
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    with open_setup(request, tmp_path) as s:
-        yield s
-
 
 # -- appending -----------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,13 @@ from audit.signing import (
 )
 from audit.tables import audit_entries, audit_head
 from audit.verify import VerifyReport, load_entries, read_export, verify, write_export
-from tests.integration.audit_setup import (
-    BACKENDS,
+from tests.integration.audit.audit_setup import (
     REPO_ROOT,
     Setup,
     check,
     execute,
     fill,
-    open_setup,
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    with open_setup(request, tmp_path) as s:
-        yield s
-
 
 # -- tampering with SQL ------------------------------------------------------------------------
 
