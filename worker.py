@@ -35,6 +35,21 @@ DEAD_LETTER_QUEUE = "omsorgshub.deliver.dead"
 DELIVERY_LIMIT = 5  # redeliveries of one batch before RabbitMQ dead-letters it
 
 
+def delivery_queue(name: str) -> Queue:
+    """A quorum queue on a direct exchange of the same name that dead-letters a batch after
+    ``DELIVERY_LIMIT`` redeliveries: the hub's ``QUEUE`` (the benchmark's no-op queue too)."""
+    return Queue(
+        name,
+        Exchange(name, type="direct"),
+        routing_key=name,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-delivery-limit": DELIVERY_LIMIT,
+        },
+    )
+
+
 def make_celery(settings: Settings) -> Celery:
     app = Celery("omsorgshub", broker=settings.broker_url or "memory://", set_as_current=False)
     app.conf.update(
@@ -48,18 +63,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
         task_default_queue=QUEUE,
-        task_queues=[
-            Queue(
-                QUEUE,
-                Exchange(QUEUE, type="direct"),
-                routing_key=QUEUE,
-                queue_arguments={
-                    "x-queue-type": "quorum",
-                    "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-                    "x-delivery-limit": DELIVERY_LIMIT,
-                },
-            ),
-        ],
+        task_queues=[delivery_queue(QUEUE)],
         worker_hijack_root_logger=False,
         # Celery sets up RabbitMQ "native delayed delivery" (28 queues, celery_delayed_*)
         # whenever it sees a quorum queue. The hub never uses countdown/ETA (retry times live in

@@ -35,7 +35,12 @@ from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import ValidationError as ZeepValidationError
 
 from adapters.transience import Transience
-from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from hub.errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 __all__ = [
     "PERMANENT_FAULT_CODES",
@@ -49,6 +54,7 @@ __all__ = [
     "map_soap_outcome",
     "never_sent",
     "new_session",
+    "opened",
 ]
 
 PERMANENT_FAULT_CODES: frozenset[str] = frozenset(
@@ -97,6 +103,14 @@ class QuietTransport(zeep.Transport):
             address, data=message, headers=headers, timeout=self.operation_timeout
         )
         return response
+
+
+def opened(adapter: str, service: _T | None) -> _T:
+    """The adapter's bound ``service`` (set by ``open``, cleared by ``close``), or a transient
+    ``adapter_closed`` error: a delivery that finds the adapter closed is tried again later."""
+    if service is None:
+        raise TransientDeliveryError(f"adapter {adapter!r} is not open", reason="adapter_closed")
+    return service
 
 
 def new_session() -> requests.Session:
@@ -227,61 +241,52 @@ def map_soap_outcome(
     code, an HTTP status without a SOAP answer and a transport error by ``transience``, a
     hostile or unfitting answer and an unfitting request as permanent."""
     where = f"{destination}: {operation}"
+
+    def failed(
+        kind: type[DeliveryError], what: str, reason: str | None = None, **context: object
+    ) -> DeliveryError:
+        return kind(f"{where}: {what}", reason=reason, operation=operation, **context)
+
     try:
         return call()
     except Fault as exc:
         code = fault_code(exc.code)
         error_code = _error_code_of(exc.detail)
-        detail = f"{where}: SOAP {code or 'unknown'} fault" + (
-            f" ({error_code})" if error_code else ""
-        )
+        what = f"SOAP {code or 'unknown'} fault" + (f" ({error_code})" if error_code else "")
         if dialect.fault_text:
-            detail += f": {_fault_text(exc.message, secrets)}"
-        context = {"operation": operation, "fault_code": code or "", "error_code": error_code}
+            what += f": {_fault_text(exc.message, secrets)}"
+        context = {"fault_code": code or "", "error_code": error_code}
         if code in PERMANENT_FAULT_CODES:
-            raise PermanentDeliveryError(detail, reason=dialect.client_fault, **context) from exc
-        raise TransientDeliveryError(detail, reason=dialect.server_fault, **context) from exc
+            raise failed(PermanentDeliveryError, what, dialect.client_fault, **context) from exc
+        raise failed(TransientDeliveryError, what, dialect.server_fault, **context) from exc
     except TransportError as exc:
         status = exc.status_code
-        detail = f"{where}: HTTP {status} without a SOAP answer"
-        if transience.is_transient_status(status):
-            raise TransientDeliveryError(detail, operation=operation, status=status) from exc
-        raise PermanentDeliveryError(detail, operation=operation, status=status) from exc
+        kind = (
+            TransientDeliveryError
+            if transience.is_transient_status(status)
+            else PermanentDeliveryError
+        )
+        raise failed(kind, f"HTTP {status} without a SOAP answer", status=status) from exc
     except (DTDForbidden, EntitiesForbidden) as exc:
-        raise PermanentDeliveryError(
-            f"{where}: the answer declares a DOCTYPE or entities; refused unread",
-            reason=dialect.hostile,
-            operation=operation,
-        ) from exc
+        what = "the answer declares a DOCTYPE or entities; refused unread"
+        raise failed(PermanentDeliveryError, what, dialect.hostile) from exc
     except ZeepValidationError as exc:
         path = ".".join(str(step) for step in exc.path)
-        raise PermanentDeliveryError(
-            f"{where}: the request does not fit the contract at {path or 'its root'}",
-            reason=dialect.request_invalid,
-            operation=operation,
-        ) from exc
+        what = f"the request does not fit the contract at {path or 'its root'}"
+        raise failed(PermanentDeliveryError, what, dialect.request_invalid) from exc
     except ZeepError as exc:
-        raise PermanentDeliveryError(
-            f"{where}: the answer does not fit the contract ({type(exc).__name__})",
-            reason=dialect.response_invalid,
-            operation=operation,
-        ) from exc
+        what = f"the answer does not fit the contract ({type(exc).__name__})"
+        raise failed(PermanentDeliveryError, what, dialect.response_invalid) from exc
     except requests.exceptions.SSLError as exc:
-        raise PermanentDeliveryError(
-            f"{where}: TLS failed ({type(exc).__name__})", operation=operation
-        ) from exc
+        raise failed(PermanentDeliveryError, f"TLS failed ({type(exc).__name__})") from exc
     except transience.errors as exc:
-        raise TransientDeliveryError(
-            f"{where}: no SOAP answer ({type(exc).__name__})",
-            operation=operation,
-            error=type(exc).__name__,
-        ) from exc
+        error = type(exc).__name__
+        what = f"no SOAP answer ({error})"
+        raise failed(TransientDeliveryError, what, error=error) from exc
     except requests.RequestException as exc:  # TooManyRedirects, InvalidURL, ...
-        raise PermanentDeliveryError(
-            f"{where}: request failed ({type(exc).__name__})",
-            operation=operation,
-            error=type(exc).__name__,
-        ) from exc
+        error = type(exc).__name__
+        what = f"request failed ({error})"
+        raise failed(PermanentDeliveryError, what, error=error) from exc
 
 
 def _error_code_of(detail: object) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -38,6 +37,7 @@ from rfc3161_client import (
 )
 
 from audit.checkpoint import Checkpoint
+from audit.witness import append_line
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
@@ -143,11 +143,5 @@ class TimestampWitness:
 
     def publish(self, head: Checkpoint) -> None:
         stamp = request_stamp(self._url, head, timeout=self._timeout)
-        data = (stamp_line(stamp) + "\n").encode("utf-8")
         self._tokens.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._tokens, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self._tokens, stamp_line(stamp))

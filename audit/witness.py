@@ -60,13 +60,18 @@ class FileWitness:
         self.name = f"file:{path}"
 
     def publish(self, head: Checkpoint) -> None:
-        data = (head.to_json_line() + "\n").encode("utf-8")
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self._path, head.to_json_line())
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append ``line`` and a newline to ``path`` (made if missing) in one write, fsynced before
+    returning: how a witness keeps its record (``FileWitness``, the time-stamp tokens)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class SyslogWitness:

@@ -4,10 +4,11 @@
 ``hub.ports.MessageGuards`` that the ingestor and the delivery executor share, so both see the
 change). Each implements one guard port of ``hub.ports``; none subclasses a concrete class:
 
-- ``FixedAgreements`` (``AgreementDecisions``): a fixed in-memory list per district, read once
-  from the store; no lock, no generation check, never a database read. The policy decision
-  itself (``hub.guards.allow_ingest``/``allow_delivery`` over ``contracts.policy``, pure
-  functions, microseconds) still runs, and a refused message would still be refused.
+- ``AgreementChecks(FixedAgreements(...))`` (``AgreementDecisions``): the product's agreement
+  checks over a fixed in-memory list per district, read once from the store; no lock, no
+  generation check, never a database read. The policy decision itself
+  (``hub.guards.allow_ingest``/``allow_delivery`` over ``contracts.policy``, pure functions,
+  microseconds) still runs, and a refused message would still be refused.
 - ``FixedKeys`` (``DataKeys``): one fixed data key per district, no key table, no cache expiry.
   Payloads are still sealed with AES-256-GCM (encryption is not a guard here but the storage
   format).
@@ -23,72 +24,25 @@ checkpoints and still asks it whether one is due (one cheap query per pass). The
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from datetime import datetime
+from collections.abc import Sequence
 
 from audit.entry import AuditEvent
 from contracts.model import Agreement
-from contracts.policy import Decision
 from hub.bootstrap import Hub
-from hub.guards import allow_delivery, allow_ingest
+from hub.guards import AgreementChecks
 from hub.keys.crypto import KEY_BYTES
 from hub.keys.versions import DataKey
 
 
 class FixedAgreements:
-    """``AgreementDecisions`` over a fixed list per district: the policy, no store."""
+    """The agreements of each district as a fixed list: no store, no lock, no generation check.
+    ``hub.guards.AgreementChecks`` over it is the pass-through ``AgreementDecisions``."""
 
     def __init__(self, by_district: dict[str, tuple[Agreement, ...]]) -> None:
         self._fixed = by_district
 
-    def check_ingest(
-        self,
-        reads: Callable[[], AbstractContextManager[object]],
-        *,
-        district: str,
-        sender: str,
-        purpose: str,
-        message_type: str,
-        categories: Sequence[str],
-        consent: bool,
-        recipients: Sequence[str],
-        at: datetime,
-    ) -> Decision:
-        return allow_ingest(
-            self._fixed.get(district, ()),
-            district=district,
-            sender=sender,
-            purpose=purpose,
-            message_type=message_type,
-            categories=categories,
-            consent=consent,
-            recipients=recipients,
-            at=at,
-        )
-
-    def check_delivery(
-        self,
-        tx: object,
-        *,
-        district: str,
-        recipient: str,
-        purpose: str,
-        message_type: str,
-        categories: Sequence[str],
-        at: datetime,
-        sender: str | None = None,
-    ) -> Decision:
-        return allow_delivery(
-            self._fixed.get(district, ()),
-            district=district,
-            recipient=recipient,
-            purpose=purpose,
-            message_type=message_type,
-            categories=categories,
-            at=at,
-            sender=sender,
-        )
+    def agreements_for(self, source: object, district: str) -> tuple[Agreement, ...]:
+        return self._fixed.get(district, ())
 
 
 class FixedKeys:
@@ -120,6 +74,6 @@ def switch_off(hub: Hub, districts: Sequence[str]) -> None:
     with hub.reader.connect() as conn:
         fixed = {d: hub.guards.agreements.agreements_for(conn, d) for d in districts}
     guards = hub.message_guards
-    guards.agreements = FixedAgreements(fixed)
+    guards.agreements = AgreementChecks(FixedAgreements(fixed))
     guards.keys = FixedKeys()
     guards.audit = SilentAudit()

@@ -16,7 +16,6 @@ import os
 from typing import Any
 
 from celery import Celery
-from kombu import Exchange, Queue
 
 from hub.settings import Settings, load_settings
 
@@ -36,21 +35,10 @@ def _tally() -> None:
 
 
 def make_noop_app(settings: Settings) -> Celery:
-    from worker import QUEUE, make_celery
+    from worker import delivery_queue, make_celery
 
     app = make_celery(settings)
-    product_queue = next(q for q in app.conf.task_queues if q.name == QUEUE)
-    app.conf.update(
-        task_default_queue=NOOP_QUEUE,
-        task_queues=[
-            Queue(
-                NOOP_QUEUE,
-                Exchange(NOOP_QUEUE, type="direct"),
-                routing_key=NOOP_QUEUE,
-                queue_arguments=dict(product_queue.queue_arguments or {}),
-            )
-        ],
-    )
+    app.conf.update(task_default_queue=NOOP_QUEUE, task_queues=[delivery_queue(NOOP_QUEUE)])
 
     @app.task(name=NOOP_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def noop(self: Any, claims: list[list[Any]]) -> int:

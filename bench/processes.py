@@ -153,15 +153,22 @@ def http_double(log_dir: Path, timeout: float = 60.0) -> Iterator[tuple[Child, s
     it prints on its first line."""
     args = [sys.executable, "-m", "adapters.doubles.http_double", "--port", "0"]
     with child("http-double", args, child_env({}), log_dir) as c:
-        deadline = time.monotonic() + timeout
-        url = ""
-        while not url.startswith("http://"):
-            if not c.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the HTTP double did not start:\n{c.tail()}")
-            time.sleep(0.05)
-            url = c.tail(1).strip()
+        url = printed_url(c, "the HTTP double", timeout)
         wait_http(c, url.rsplit("/", 1)[0] + "/_stats")
         yield c, url
+
+
+def printed_url(c: Child, what: str, timeout: float = 60.0) -> str:
+    """The ``http://`` URL a double prints on its last log line once it listens; raises if the
+    process dies or ``timeout`` passes first (``what`` names it in the error)."""
+    deadline = time.monotonic() + timeout
+    url = ""
+    while not url.startswith("http://"):
+        if not c.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n{c.tail()}")
+        time.sleep(0.05)
+        url = c.tail(1).strip()
+    return url
 
 
 def wait_http(c: Child, url: str, timeout: float = 60.0) -> None:

@@ -138,6 +138,22 @@ def _decide(agreements: Iterable[Agreement], request: _Request) -> Decision:
     return Decision(False, best.code, best.agreement.ref, detail, _party_detail(best, request))
 
 
+# What the sender is told of each refusal after the first check (``_party_detail``): ``who`` is
+# the agreement's ref if the sender is a party to it, ``r`` the request, ``uncovered`` the
+# categories the agreement does not cover and ``needs_consent`` those that need consent.
+_TOLD = {
+    codes.TYPE_NOT_ALLOWED: "{who} does not allow message type {r.message_type!r}",
+    codes.PURPOSE_NOT_ALLOWED: "{who} does not allow purpose {r.purpose!r}",
+    codes.CATEGORY_NOT_ALLOWED: "{who} does not cover categories {uncovered}",
+    codes.REVOKED: "{who} was revoked",
+    codes.EXPIRED: "{who} has ended",
+    codes.NOT_YET_VALID: "{who} is not yet in force",
+    codes.CONSENT_MISSING: (
+        "{who} needs the person's recorded consent for {needs_consent}; none was recorded"
+    ),
+}
+
+
 def _party_detail(refusal: _Refusal, r: _Request) -> str:
     """What the sender may learn of ``refusal``: what of its message was not allowed, and the
     agreement only if it is a party to it. Never another agreement, never whom one allows."""
@@ -147,23 +163,16 @@ def _party_detail(refusal: _Refusal, r: _Request) -> str:
         # Furthest refusal at the first check: no agreement of the district names the party.
         return f"no agreement of district {r.district} allows {r.role} {r.party!r}"
     who = a.ref if r.told is not None and r.told in a.senders else "the agreement"
-    if code == codes.TYPE_NOT_ALLOWED:
-        told = f"{who} does not allow message type {r.message_type!r}"
-    elif code == codes.PURPOSE_NOT_ALLOWED:
-        told = f"{who} does not allow purpose {r.purpose!r}"
-    elif code == codes.CATEGORY_NOT_ALLOWED:
-        told = f"{who} does not cover categories {_names(set(r.categories) - a.categories)}"
-    elif code == codes.REVOKED:
-        told = f"{who} was revoked"
-    elif code == codes.EXPIRED:
-        told = f"{who} has ended"
-    elif code == codes.NOT_YET_VALID:
-        told = f"{who} is not yet in force"
-    elif code == codes.CONSENT_MISSING:
-        needs = _names(set(r.categories) & a.consent_required)
-        told = f"{who} needs the person's recorded consent for {needs}; none was recorded"
-    else:  # a code added to _check without a text here: say no more than the code
+    template = _TOLD.get(code)
+    if template is None:  # a code added to _check without a text here: say no more than the code
         told = f"refused: {code}"
+    else:
+        told = template.format(
+            who=who,
+            r=r,
+            uncovered=_names(set(r.categories) - a.categories),
+            needs_consent=_names(set(r.categories) & a.consent_required),
+        )
     return told if r.role == "sender" else f"recipient {r.party!r}: {told}"
 
 

@@ -17,9 +17,10 @@ it allows, rides along for the audit trail (``hub.errors.audit_reason``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit.alarm import AuditRefusedError
 from audit.entry import AuditAction, AuditEvent, Outcome
 from audit.trail import AuditTrail
-from contracts.cache import AgreementCache
+from contracts.cache import AgreementCache, ConnectionSource
 from contracts.errors import ContractsError
 from contracts.model import Agreement
 from contracts.policy import Decision, decide_delivery, decide_ingest
@@ -38,6 +39,7 @@ from hub.keys.versions import DataKey
 from hub.ports import per_subject
 
 __all__ = [
+    "AgreementChecks",
     "AuditAction",
     "AuditEvent",
     "Guards",
@@ -139,18 +141,23 @@ def refusal(decision: Decision) -> ContractRefusal:
     return ContractRefusal(told, reason=decision.reason, decision=decision.detail)
 
 
-@dataclass
-class Guards:
-    agreements: AgreementCache
-    keys: KeyStore
-    hmacs: Hmacs
-    audit: AuditTrail
-    clock: Callable[[], datetime]
+class AgreementSource(Protocol):
+    """Where ``AgreementChecks`` reads a district's agreements: the cache over the agreement
+    store (``Guards``), or a fixed list (the benchmark's ``bench.guards_off``)."""
 
-    # -- agreements -------------------------------------------------------------------------
+    def agreements_for(self, source: ConnectionSource, district: str) -> Sequence[Agreement]: ...
+
+
+@dataclass
+class AgreementChecks:
+    """``hub.ports.AgreementDecisions`` over ``agreements``: the policy (``allow_ingest``,
+    ``allow_delivery``) on the district's agreements, failing closed if they cannot be read."""
+
+    agreements: AgreementSource
+
     def check_ingest(
         self,
-        source: Connection | Callable[[], AbstractContextManager[Connection]],
+        source: ConnectionSource,
         *,
         district: str,
         sender: str,
@@ -165,10 +172,8 @@ class Guards:
 
         ``source`` is a connection or a connection factory: ingest reads agreements outside its
         write transaction (they are nearly always cached)."""
-        with _fail_closed("agreement store"):
-            agreements = self.agreements.agreements_for(source, district)
         return allow_ingest(
-            agreements,
+            self._agreements_of(source, district),
             district=district,
             sender=sender,
             purpose=purpose,
@@ -181,7 +186,7 @@ class Guards:
 
     def check_delivery(
         self,
-        source: Connection | Callable[[], AbstractContextManager[Connection]],
+        source: ConnectionSource,
         *,
         district: str,
         recipient: str,
@@ -189,14 +194,10 @@ class Guards:
         message_type: str,
         categories: Sequence[str],
         at: datetime,
-        agreements: Sequence[Agreement] | None = None,
         sender: str | None = None,
     ) -> Decision:
-        if agreements is None:
-            with _fail_closed("agreement store"):
-                agreements = self.agreements.agreements_for(source, district)
         return allow_delivery(
-            agreements,
+            self._agreements_of(source, district),
             district=district,
             recipient=recipient,
             purpose=purpose,
@@ -205,6 +206,19 @@ class Guards:
             at=at,
             sender=sender,
         )
+
+    def _agreements_of(self, source: ConnectionSource, district: str) -> Sequence[Agreement]:
+        with _fail_closed("agreement store"):
+            return self.agreements.agreements_for(source, district)
+
+
+@dataclass
+class Guards(AgreementChecks):
+    agreements: AgreementCache
+    keys: KeyStore
+    hmacs: Hmacs
+    audit: AuditTrail
+    clock: Callable[[], datetime]
 
     # -- keys -------------------------------------------------------------------------------
     def current_key(self, conn: Connection, district: str, actor: str) -> DataKey:

@@ -87,10 +87,11 @@ from adapters.soap import (
     map_soap_outcome,
     never_sent,
     new_session,
+    opened,
 )
 from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
-from hub.errors import PermanentDeliveryError, TransientDeliveryError
+from hub.errors import PermanentDeliveryError
 
 __all__ = ["BINDING", "PACKAGED_WSDL", "TRANSIENCE", "CaseManagementAdapter"]
 
@@ -197,7 +198,7 @@ class CaseManagementAdapter:
     # -- the two verbs ------------------------------------------------------------------------
 
     def deliver(self, delivery: OutboundDelivery) -> Receipt:
-        service = self._open_service()
+        service = opened(self.name, self._service)
         if (delivery.message_type, delivery.version) == ("case.referral", "1"):
             operation, arguments = "ReferCase", referral_request(delivery)
             reference_field = "caseReference"
@@ -216,7 +217,7 @@ class CaseManagementAdapter:
         return _receipt(self.name, operation, answer, reference_field)
 
     def lookup(self, request: LookupRequest) -> LookupResult:
-        service = self._open_service()
+        service = opened(self.name, self._service)
         if request.lookup != "client_summary":
             raise PermanentDeliveryError(
                 f"{self.name}: unknown lookup {request.lookup!r} (this system answers "
@@ -236,14 +237,6 @@ class CaseManagementAdapter:
                 f"{self.name}: GetClientSummary: the answer does not fit the contract",
                 reason="response_invalid",
             ) from exc
-
-    def _open_service(self) -> Any:
-        service = self._service
-        if service is None:
-            raise TransientDeliveryError(
-                f"adapter {self.name!r} is not open", reason="adapter_closed"
-            )
-        return service
 
     def _call(self, operation: str, call: Callable[[], Any]) -> Any:
         retrying = in_call_retrying(TRANSIENCE, self.retries)

@@ -175,51 +175,51 @@ def _make_pki() -> tuple[x509.Certificate, x509.Certificate, rsa.RSAPrivateKey]:
     leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Omsorgshub TSA double root")])
     leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Omsorgshub TSA double")])
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
-        )
-        .sign(root_key, hashes.SHA256())
+    root = _certificate(
+        root_name,
+        root_name,
+        root_key,
+        root_key.public_key(),
+        now,
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (_CA_KEY_USAGE, True),
+        (x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), False),
     )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(leaf_name)
-        .issuer_name(root_name)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-            critical=False,
-        )
-        .sign(root_key, hashes.SHA256())
+    leaf = _certificate(
+        leaf_name,
+        root_name,
+        root_key,
+        leaf_key.public_key(),
+        now,
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False),
     )
     return root, leaf, leaf_key
+
+
+def _certificate(
+    subject: x509.Name,
+    issuer: x509.Name,
+    issuer_key: rsa.RSAPrivateKey,
+    public_key: rsa.RSAPublicKey,
+    now: datetime,
+    *extensions: tuple[x509.ExtensionType, bool],
+) -> x509.Certificate:
+    """A certificate for ``public_key`` signed by ``issuer_key``, valid an hour back and a day
+    ahead, with ``extensions`` as (extension, critical)."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def main() -> int:

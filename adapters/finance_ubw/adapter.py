@@ -89,10 +89,17 @@ from adapters.finance_ubw.mapping import (
     read_payment,
     template_rows,
 )
-from adapters.soap import SoapDialect, bind_service, load_wsdl, map_soap_outcome, new_session
+from adapters.soap import (
+    SoapDialect,
+    bind_service,
+    load_wsdl,
+    map_soap_outcome,
+    new_session,
+    opened,
+)
 from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
-from hub.errors import PermanentDeliveryError, TransientDeliveryError
+from hub.errors import PermanentDeliveryError
 
 __all__ = ["DIALECT", "TRANSIENCE", "UbwFinanceAdapter"]
 
@@ -234,14 +241,6 @@ class UbwFinanceAdapter:
         address = f"{self.url}?{service}"
         return bind_service(where, client, binding, (operation,), address, DIALECT)
 
-    def _require_open(self) -> _Services:
-        services = self._services
-        if services is None:
-            raise TransientDeliveryError(
-                f"adapter {self.name!r} is not open", reason="adapter_closed"
-            )
-        return services
-
     # -- the ports ----------------------------------------------------------------------------
 
     def deliver(self, delivery: OutboundDelivery) -> Receipt:
@@ -263,7 +262,7 @@ class UbwFinanceAdapter:
                 f"not {delivery.message_type} v{delivery.version}",
                 reason="unsupported_message_type",
             )
-        services = self._require_open()
+        services = opened(self.name, self._services)
         result = self._call(
             services.importer.ExecuteServerProcessAsynchronously,
             "ExecuteServerProcessAsynchronously",
@@ -293,7 +292,7 @@ class UbwFinanceAdapter:
             raise PermanentDeliveryError(
                 f"{self.name}: option 'template_id' is not set", reason="lookup_not_configured"
             )
-        services = self._require_open()
+        services = opened(self.name, self._services)
         result = self._call(
             services.query.GetTemplateResultAsXML,
             "GetTemplateResultAsXML",

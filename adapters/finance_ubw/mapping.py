@@ -68,14 +68,7 @@ class Deferral:
 
 def parse_body(document: bytes, namespace: str, root: str) -> etree._Element:
     """The message body as an element; a permanent error if it is not what the type says."""
-    try:
-        element = etree.fromstring(document, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise PermanentDeliveryError(
-            "the document is not well-formed XML", reason="malformed_xml"
-        ) from exc
-    if _has_dtd(element):
-        raise PermanentDeliveryError("the document has a DOCTYPE", reason="hostile_xml")
+    element = _parse(document, "the document", malformed="malformed_xml", hostile="hostile_xml")
     if element.tag != f"{{{namespace}}}{root}":
         raise PermanentDeliveryError(
             f"the document's root is not {root} ({namespace})", reason="unexpected_document"
@@ -229,14 +222,12 @@ def template_rows(template_result: str) -> list[dict[str, str]]:
     """The detail rows of a TemplateResult (``<Agresso><AgressoQE>...``) as column -> text."""
     if not template_result.strip():
         return []
-    try:
-        root = etree.fromstring(template_result.encode(), _parser())
-    except etree.XMLSyntaxError as exc:
-        raise PermanentDeliveryError(
-            "UBW's template result is not XML", reason="ubw_unexpected_answer"
-        ) from exc
-    if _has_dtd(root):
-        raise PermanentDeliveryError("UBW's template result has a DTD", reason="hostile_answer")
+    root = _parse(
+        template_result.encode(),
+        "UBW's template result",
+        malformed="ubw_unexpected_answer",
+        hostile="hostile_answer",
+    )
     rows = []
     for row in root.iter("AgressoQE"):
         values = {
@@ -291,9 +282,17 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-def _has_dtd(element: etree._Element) -> bool:
+def _parse(data: bytes, what: str, *, malformed: str, hostile: str) -> etree._Element:
+    """``data`` parsed with the hardened parser; a permanent error with reason ``malformed`` if
+    it is not well-formed, ``hostile`` if it has a DOCTYPE (``what`` names it in the detail)."""
+    try:
+        element = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise PermanentDeliveryError(f"{what} is not well-formed XML", reason=malformed) from exc
     docinfo = element.getroottree().docinfo
-    return docinfo.internalDTD is not None or docinfo.externalDTD is not None
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise PermanentDeliveryError(f"{what} has a DOCTYPE", reason=hostile)
+    return element
 
 
 def _criterion(column: str, value: str) -> dict[str, object]:

@@ -24,7 +24,8 @@ import itertools
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +145,18 @@ def insert_bare(engine: Engine, batch: Sequence[BareMessage], seq: Callable[[], 
         conn.execute(insert(audit_entries), audit_rows)
 
 
+@contextmanager
+def bare_inserts(path: Path) -> Iterator[Callable[[Sequence[BareMessage]], None]]:
+    """``insert_bare`` into a fresh bare database at ``path``, numbering the audit rows from 1;
+    the engine is disposed of after."""
+    engine = bare_engine(path)
+    seq = itertools.count(1).__next__
+    try:
+        yield lambda batch: insert_bare(engine, batch, seq)
+    finally:
+        engine.dispose()
+
+
 def run(options: Options) -> list[Row]:
     say = options.progress
     n = options.messages
@@ -168,16 +181,12 @@ def run(options: Options) -> list[Row]:
             hub.close()
 
         say(f"pipeline: baseline, bare inserts x{n} in batches of {INGEST_BATCH}")
-        engine = bare_engine(folder / "bare-batched.db")
-        seq = itertools.count(1).__next__
-        try:
-            insert_bare(engine, warm_rows, seq)
+        with bare_inserts(folder / "bare-batched.db") as insert_rows:
+            insert_rows(warm_rows)
             began = time.perf_counter()
             for start in range(0, n, INGEST_BATCH):
-                insert_bare(engine, rows[start : start + INGEST_BATCH], seq)
+                insert_rows(rows[start : start + INGEST_BATCH])
             batched.baseline_seconds = time.perf_counter() - began
-        finally:
-            engine.dispose()
 
         say(f"pipeline: ingest x{n} from {THREADS} threads")
         prepared = prepare_hub(folder / "threaded", UNUSED_URL)
@@ -191,17 +200,11 @@ def run(options: Options) -> list[Row]:
             hub.close()
 
         say(f"pipeline: baseline, bare inserts x{n}, one transaction each, {THREADS} threads")
-        engine = bare_engine(folder / "bare-threaded.db")
-        seq = itertools.count(1).__next__
-        try:
-            in_threads(
-                len(warm_rows), lambda: lambda i: insert_bare(engine, [warm_rows[i]], seq), THREADS
-            )
+        with bare_inserts(folder / "bare-threaded.db") as insert_rows:
+            in_threads(len(warm_rows), lambda: lambda i: insert_rows([warm_rows[i]]), THREADS)
             threaded.baseline_seconds = in_threads(
-                n, lambda: lambda i: insert_bare(engine, [rows[i]], seq), THREADS
+                n, lambda: lambda i: insert_rows([rows[i]]), THREADS
             )
-        finally:
-            engine.dispose()
 
     batched.notes.append(
         f"baseline: bare inserts of the same rows, {INGEST_BATCH} messages per transaction"

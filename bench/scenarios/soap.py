@@ -22,7 +22,7 @@ import zeep
 from adapters.case_management.adapter import BINDING, PACKAGED_WSDL, CaseManagementAdapter
 from adapters.case_management.mapping import referral_request
 from adapters.soap import hardened_settings
-from bench.processes import child, child_env
+from bench.processes import child, child_env, printed_url
 from bench.report import Row
 from bench.workload import Options, scratch_folder
 from hub.demo.fictional import FictionalPeople, referral_body
@@ -67,13 +67,7 @@ def run(options: Options) -> list[Row]:
     count = (blocks + 1) * BLOCK
     args = [sys.executable, "-m", "adapters.doubles.case_management_double", "--port", "0"]
     with scratch_folder("soap") as folder, child("case-double", args, child_env({}), folder) as c:
-        deadline = time.monotonic() + 60
-        url = ""
-        while not url.startswith("http://"):
-            if not c.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the case-management double did not start:\n{c.tail()}")
-            time.sleep(0.05)
-            url = c.tail(1).strip()
+        url = printed_url(c, "the case-management double")
         options.progress(f"soap: {blocks} blocks of {BLOCK} ReferCase calls each way")
         adapter = CaseManagementAdapter("case-sodermalm", {"url": url})
         adapter.open()

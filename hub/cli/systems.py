@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from hub.cli.context import CliContext, pass_ctx
 from hub.services.systems import list_systems, register_system, rotate_token, set_system_active
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _expires_in(token: str) -> Callable[[_F], _F]:
+    """The ``--expires-in DAYS`` option of a command that issues ``token``."""
+    return click.option(
+        "--expires-in",
+        "expires_in",
+        type=click.IntRange(1, 3650),
+        metavar="DAYS",
+        help=f"Days {token} stays valid (default: setting token_expiry_days).",
+    )
 
 
 @click.group()
@@ -30,13 +46,7 @@ def systems() -> None:
     metavar="DISTRICT",
     help="With --role admin (required, repeatable): a district the administrator acts for.",
 )
-@click.option(
-    "--expires-in",
-    "expires_in",
-    type=click.IntRange(1, 3650),
-    metavar="DAYS",
-    help="Days the token stays valid (default: setting token_expiry_days).",
-)
+@_expires_in("the token")
 @pass_ctx
 def systems_add(
     obj: CliContext,
@@ -68,13 +78,7 @@ def systems_add(
     metavar="HOURS",
     help="Hours the old token keeps working (default: setting token_overlap_hours).",
 )
-@click.option(
-    "--expires-in",
-    "expires_in",
-    type=click.IntRange(1, 3650),
-    metavar="DAYS",
-    help="Days the new token stays valid (default: setting token_expiry_days).",
-)
+@_expires_in("the new token")
 @pass_ctx
 def systems_rotate_token(
     obj: CliContext, name: str, overlap: float | None, expires_in: int | None

@@ -19,7 +19,8 @@ be dead for the right reason), the lookups answered as expected and the audit ve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -34,36 +35,38 @@ from hub.demo.scenario import (
     _fresh_home,
 )
 
+# The four streams the demo sends: option (and ``DemoRun.run``'s count key), least, default,
+# what it sends. Each becomes a ``--<name>`` count option, in this order.
+_STREAMS: tuple[tuple[str, int, int, str], ...] = (
+    (
+        "referrals",
+        1,
+        300,
+        "Case referrals from the contact centre to the districts' case systems.",
+    ),
+    ("visits", 0, 200, "Visit time reports from the home-care app to Pulsen Combine."),
+    ("events", 0, 60, "Execution events of SoL/LSS decisions from Lifecare to the case systems."),
+    ("payments", 0, 30, "Personal-assistance payment vouchers from the case system to UBW."),
+)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _stream_counts(command: _F) -> _F:
+    """Decorate ``command`` with one count option per stream of ``_STREAMS``."""
+    for name, least, default, help_text in reversed(_STREAMS):  # click stacks them bottom-up
+        command = click.option(
+            f"--{name}",
+            type=click.IntRange(least, 100_000),
+            default=default,
+            show_default=True,
+            help=help_text,
+        )(command)
+    return command
+
 
 @click.command("demo")
-@click.option(
-    "--referrals",
-    type=click.IntRange(1, 100_000),
-    default=300,
-    show_default=True,
-    help="Case referrals from the contact centre to the districts' case systems.",
-)
-@click.option(
-    "--visits",
-    type=click.IntRange(0, 100_000),
-    default=200,
-    show_default=True,
-    help="Visit time reports from the home-care app to Pulsen Combine.",
-)
-@click.option(
-    "--events",
-    type=click.IntRange(0, 100_000),
-    default=60,
-    show_default=True,
-    help="Execution events of SoL/LSS decisions from Lifecare to the case systems.",
-)
-@click.option(
-    "--payments",
-    type=click.IntRange(0, 100_000),
-    default=30,
-    show_default=True,
-    help="Personal-assistance payment vouchers from the case system to UBW.",
-)
+@_stream_counts
 @click.option(
     "--outage",
     type=click.FloatRange(0, 600),
@@ -92,14 +95,12 @@ from hub.demo.scenario import (
 @pass_ctx
 def demo_command(
     obj: CliContext,
-    referrals: int,
-    visits: int,
-    events: int,
-    payments: int,
+    /,
     outage: float,
     rate: float,
     keep_serving: bool,
     timeout: float,
+    **counts: int,
 ) -> None:
     """Run the whole hub locally with fictional data and print what happened."""
     from hub.demo.run import DemoRun
@@ -108,15 +109,6 @@ def demo_command(
     home = base / "demo"
     _fresh_home(home)
     run = DemoRun(Sandbox(home), Tally())
-    ok = run.run(
-        referrals=referrals,
-        visits=visits,
-        events=events,
-        payments=payments,
-        outage=outage,
-        rate=rate,
-        timeout=timeout,
-        serve=keep_serving,
-    )
+    ok = run.run(counts=counts, outage=outage, rate=rate, timeout=timeout, serve=keep_serving)
     if not ok:
         raise SystemExit(1)

@@ -120,17 +120,15 @@ class DemoRun:
     def run(
         self,
         *,
-        referrals: int,
-        visits: int,
-        events: int,
-        payments: int,
+        counts: dict[str, int],
         outage: float,
         rate: float,
         timeout: float,
         serve: bool,
     ) -> bool:
+        """``counts``: how many messages of each stream to send (``referrals``, ``visits``,
+        ``events``, ``payments``)."""
         click.echo(f"Omsorgshub demo — data folder {self.settings.home}")
-        counts = {"referrals": referrals, "visits": visits, "events": events, "payments": payments}
         try:
             hub, tokens, url = self._start()
             with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:

@@ -146,45 +146,19 @@ def flow_agreements(now: datetime) -> list[Agreement]:
     """
     out = []
     for i, district in enumerate(DISTRICTS, start=1):
-        short = district.removeprefix("sdn-")
         case = case_destination(district)
-        common = _common(now, district, 200 + i)
-        flows = [
-            ("EXECUTION", EXECUTION_APP, case, "execution_reporting", "case.execution_event",
+        out += _agreements(_common(now, district, 200 + i), [
+            ("EXECUTION", EXECUTION_APP, case, {"execution_reporting"}, {"case.execution_event"},
              {"identity", "case", "decisions"}, frozenset()),
-            ("PAYMENTS", CASE_SYSTEM, FINANCE, "assistance_payment", "finance.payment",
+            ("PAYMENTS", CASE_SYSTEM, FINANCE, {"assistance_payment"}, {"finance.payment"},
              {"identity", "decisions", "fees"}, frozenset()),
-            ("CLIENT-LOOKUPS", CONTACT_CENTRE, case, "client_question", "lookup.client_summary",
+            ("CLIENT-LOOKUPS", CONTACT_CENTRE, case, {"client_question"}, {"lookup.client_summary"},
              {"identity", "case", "decisions", "fees"}, DEFAULT_CONSENT_REQUIRED),
-        ]  # fmt: skip
-        for name, sender, recipient, purpose, message_type, categories, consent in flows:
-            out.append(
-                Agreement(
-                    id=f"PUB-{short.upper()}-{name}",
-                    version=1,
-                    processor=sender,
-                    senders=frozenset({sender}),
-                    recipients=frozenset({recipient}),
-                    purposes=frozenset({purpose}),
-                    message_types=frozenset({message_type}),
-                    categories=frozenset(categories),
-                    consent_required=consent,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        out.append(  # the contact centre's invoice service: status questions and deferrals
-            Agreement(
-                id=f"PUB-{short.upper()}-INVOICES",
-                version=1,
-                processor=CONTACT_CENTRE,
-                senders=frozenset({CONTACT_CENTRE}),
-                recipients=frozenset({FINANCE}),
-                purposes=frozenset({"invoice_question", "payment_deferral"}),
-                message_types=frozenset({"lookup.invoice_status", "finance.deferral"}),
-                categories=frozenset({"identity", "invoices"}),
-                **common,  # type: ignore[arg-type]
-            )
-        )
+            # the contact centre's invoice service: status questions and deferrals
+            ("INVOICES", CONTACT_CENTRE, FINANCE, {"invoice_question", "payment_deferral"},
+             {"lookup.invoice_status", "finance.deferral"}, {"identity", "invoices"},
+             DEFAULT_CONSENT_REQUIRED),
+        ])  # fmt: skip
     return out
 
 
@@ -194,34 +168,38 @@ def demo_agreements(now: datetime) -> list[Agreement]:
     out = []
     for i, district in enumerate(DISTRICTS, start=1):
         short = district.removeprefix("sdn-")
-        common = _common(now, district, 100 + i)
-        out.append(
-            Agreement(
-                id=f"PUB-{short.upper()}-REFERRALS",
-                version=1,
-                processor=CONTACT_CENTRE,
-                senders=frozenset({CONTACT_CENTRE}),
-                recipients=frozenset({f"case-{short}"}),
-                purposes=frozenset({"referral"}),
-                message_types=frozenset({"case.referral"}),
-                categories=frozenset({"identity", "contact", "case"}),
-                **common,  # type: ignore[arg-type]
-            )
-        )
-        out.append(
-            Agreement(
-                id=f"PUB-{short.upper()}-TIME",
-                version=1,
-                processor=TIME_APP,
-                senders=frozenset({TIME_APP}),
-                recipients=frozenset({"combine-timereports"}),
-                purposes=frozenset({"time_reporting"}),
-                message_types=frozenset({"timereport.visit"}),
-                categories=frozenset({"identity", "time"}),
-                **common,  # type: ignore[arg-type]
-            )
-        )
+        out += _agreements(_common(now, district, 100 + i), [
+            ("REFERRALS", CONTACT_CENTRE, f"case-{short}", {"referral"}, {"case.referral"},
+             {"identity", "contact", "case"}, DEFAULT_CONSENT_REQUIRED),
+            ("TIME", TIME_APP, "combine-timereports", {"time_reporting"}, {"timereport.visit"},
+             {"identity", "time"}, DEFAULT_CONSENT_REQUIRED),
+        ])  # fmt: skip
     return out
+
+
+# name, sender (also the processor), recipient, purposes, message types, categories, consent
+# required
+_Row = tuple[str, str, str, set[str], set[str], set[str], frozenset[str]]
+
+
+def _agreements(common: dict[str, object], rows: list[_Row]) -> list[Agreement]:
+    """One agreement of version 1 per row, ``PUB-<DISTRICT>-<name>``, on ``common`` terms."""
+    short = str(common["district"]).removeprefix("sdn-").upper()
+    return [
+        Agreement(
+            id=f"PUB-{short}-{name}",
+            version=1,
+            processor=sender,
+            senders=frozenset({sender}),
+            recipients=frozenset({recipient}),
+            purposes=frozenset(purposes),
+            message_types=frozenset(message_types),
+            categories=frozenset(categories),
+            consent_required=consent,
+            **common,  # type: ignore[arg-type]
+        )
+        for name, sender, recipient, purposes, message_types, categories, consent in rows
+    ]
 
 
 CONSENT = "verbal consent recorded in case AD-2026-004711 (fictional)"
