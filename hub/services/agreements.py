@@ -146,9 +146,8 @@ def _refuse(hub: Hub, principal: Principal, agreement: Agreement, error: HubErro
         hub.guards.record(
             conn,
             [
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.REFUSED,
+                principal.did(
+                    AuditAction.REFUSED,
                     district=agreement.district,
                     agreement=agreement.id,
                     outcome=Outcome.REFUSED,

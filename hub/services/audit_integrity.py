@@ -23,7 +23,7 @@ from audit.stored import StampCheck, check_stamps, verify_stored
 from audit.verify import VerifyReport, read_export, read_export_head, verify
 from audit.witness import read_witness
 from hub.errors import ConfigError, HubError, InputError
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction, Outcome
 from hub.services.principal import Kind, Principal
 from hub.settings import Settings
 from hub.storage.engine import make_engine
@@ -140,9 +140,8 @@ def record_verification(
             hub.guards.record(
                 conn,
                 [
-                    AuditEvent(
-                        actor=principal.name,
-                        action=AuditAction.AUDIT_VERIFIED,
+                    principal.did(
+                        AuditAction.AUDIT_VERIFIED,
                         outcome=Outcome.OK if problem is None else Outcome.FAILED,
                         reason=None if problem is None else problem[:200],
                     )

@@ -18,7 +18,7 @@ from audit.report import SubjectReport, subject_report, to_csv, to_pdf
 from audit.search import AuditQuery, OutputFormat, format_entries, search
 from audit.verify import write_export
 from hub.errors import InputError
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction
 from hub.ingest.identity import parse_identity
 from hub.services.principal import Kind, Principal
 
@@ -77,13 +77,11 @@ def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEn
         hub.guards.record(
             conn,
             [
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.AUDIT_SEARCHED,
+                principal.did(
+                    AuditAction.AUDIT_SEARCHED,
                     district=f.district,
                     message_id=f.message_id,
                     subject_ref=query.subject_ref,
-                    outcome=Outcome.OK,
                     reason=f"{len(found)} entries",
                 )
             ],
@@ -111,11 +109,9 @@ def report(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) 
         hub.guards.record(
             conn,
             [
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.EXPORTED,
+                principal.did(
+                    AuditAction.EXPORTED,
                     subject_ref=ref,
-                    outcome=Outcome.OK,
                     reason=f"art. 15 subject report ({fmt}, {len(extract.accesses)} accesses)",
                 )
             ],
@@ -131,8 +127,8 @@ def export_audit(hub: Hub, principal: Principal, output: Path) -> int:
         hub.guards.record(
             conn,
             [
-                AuditEvent(
-                    actor=principal.name, action=AuditAction.AUDIT_EXPORTED, outcome=Outcome.OK
+                principal.did(
+                    AuditAction.AUDIT_EXPORTED,
                 )
             ],
         )

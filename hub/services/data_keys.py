@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hub.errors import NotFound
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction, AuditEvent
 from hub.keys.store import KeyInfo
 from hub.services.principal import Kind, Principal
 
@@ -25,9 +25,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def _event(principal: Principal, action: AuditAction, district: str, reason: str) -> AuditEvent:
-    return AuditEvent(
-        actor=principal.name, action=action, district=district, outcome=Outcome.OK, reason=reason
-    )
+    return principal.did(action, district=district, reason=reason)
 
 
 def list_keys(hub: Hub, principal: Principal) -> list[KeyInfo]:

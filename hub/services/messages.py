@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hub.errors import InputError, NotFound
-from hub.guards import AuditAction, AuditEvent, Outcome, per_subject
+from hub.guards import AuditAction, AuditEvent, per_subject
 from hub.keys import crypto
 from hub.services.principal import Kind, Principal, as_principal
 from hub.storage import deliveries as delivery_rows
@@ -116,14 +116,12 @@ def view_payload(hub: Hub, message_id: str, *, actor: Principal | str, reason: s
         hub.guards.record(
             conn,
             per_subject(
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.VIEWED,
+                principal.did(
+                    AuditAction.VIEWED,
                     purpose=message.purpose,
                     district=message.district,
                     agreement=message.agreement_ref,
                     message_id=message.id,
-                    outcome=Outcome.OK,
                     reason=reason,
                 ),
                 message_rows.subject_refs(conn, message.id),
@@ -172,13 +170,11 @@ def replay_deliveries(
                 skipped.append((delivery_id, row.state))
                 continue
             events.append(
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.REPLAYED,
+                principal.did(
+                    AuditAction.REPLAYED,
                     district=message.district,
                     message_id=row.message_id,
                     destination=row.destination,
-                    outcome=Outcome.OK,
                     reason=reason,
                 )
             )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.errors import AuthenticationError, NotFound
 
 T = TypeVar("T")
@@ -58,6 +59,13 @@ class Principal:
         if not scope:
             raise ValueError("a district administrator acts for at least one district")
         return cls(name, Kind.DISTRICT_ADMIN, scope)
+
+    def did(
+        self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: str | None
+    ) -> AuditEvent:
+        """The audit entry of something this principal did: the one place where who acted
+        becomes the entry's actor, so no use case can record someone else by mistake."""
+        return AuditEvent(actor=self.name, action=action, outcome=outcome, **fields)  # type: ignore[arg-type]
 
     def covers(self, district: str) -> bool:
         return self.districts is None or district in self.districts

@@ -108,11 +108,9 @@ def register_system(
         hub.guards.record(
             conn,
             [
-                AuditEvent(
-                    actor=principal.name,
-                    action=AuditAction.SYSTEM_REGISTERED,
+                principal.did(
+                    AuditAction.SYSTEM_REGISTERED,
                     source=name,
-                    outcome=Outcome.OK,
                     reason=f"role {role}{where}; token expires {expires_at:%Y-%m-%d}",
                 )
             ],
