@@ -38,16 +38,27 @@ def test_intact_trail_verifies(setup: Setup) -> None:
     assert report.unsigned_tail == 5
 
 
-def test_altered_row_is_named(setup: Setup) -> None:
+@pytest.mark.parametrize(
+    "statements",
+    [
+        pytest.param(
+            ["UPDATE audit_entries SET destination = 'mallory' WHERE seq = 23"], id="altered"
+        ),
+        pytest.param(["DELETE FROM audit_entries WHERE seq = 23"], id="deleted"),
+        pytest.param(
+            [
+                "UPDATE audit_entries SET seq = -1 WHERE seq = 23",
+                "UPDATE audit_entries SET seq = 23 WHERE seq = 24",
+                "UPDATE audit_entries SET seq = 24 WHERE seq = -1",
+            ],
+            id="reordered",
+        ),
+    ],
+)
+def test_altered_deleted_or_reordered_row_is_named(setup: Setup, statements: list[str]) -> None:
     fill(setup)
-    execute(setup, "UPDATE audit_entries SET destination = 'mallory' WHERE seq = 23")
-    report = check(setup)
-    assert (report.ok, report.first_bad_seq) == (False, 23)
-
-
-def test_deleted_row_is_named(setup: Setup) -> None:
-    fill(setup)
-    execute(setup, "DELETE FROM audit_entries WHERE seq = 23")
+    for statement in statements:
+        execute(setup, statement)
     report = check(setup)
     assert (report.ok, report.first_bad_seq) == (False, 23)
 
@@ -69,15 +80,6 @@ def test_inserted_row_is_named(setup: Setup) -> None:
     report = check(setup)
     assert (report.ok, report.first_bad_seq) == (False, 23)
     assert "inserted" in report.problem
-
-
-def test_reordered_rows_are_named(setup: Setup) -> None:
-    fill(setup)
-    execute(setup, "UPDATE audit_entries SET seq = -1 WHERE seq = 23")
-    execute(setup, "UPDATE audit_entries SET seq = 23 WHERE seq = 24")
-    execute(setup, "UPDATE audit_entries SET seq = 24 WHERE seq = -1")
-    report = check(setup)
-    assert (report.ok, report.first_bad_seq) == (False, 23)
 
 
 def test_truncated_trail_is_named(setup: Setup) -> None:
