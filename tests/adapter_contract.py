@@ -214,6 +214,21 @@ def _assert_free_of_personal_data(error: DeliveryError) -> None:
     assert FICTIONAL_NAME not in text
 
 
+def _assert_refused(
+    adapter: Adapter,
+    delivery: OutboundDelivery,
+    error: type[DeliveryError],
+    stored_documents: StoredDocuments,
+) -> DeliveryError:
+    """``adapter`` refuses ``delivery`` with ``error``, which names no personal data, and the
+    destination stores nothing of it; answers the error raised."""
+    with pytest.raises(error) as caught:
+        adapter.deliver(delivery)
+    _assert_free_of_personal_data(caught.value)
+    assert delivery.delivery_id not in stored_documents()
+    return caught.value
+
+
 class AdapterContract:
     """Tests every adapter must pass. Subclasses provide four fixtures and may override one."""
 
@@ -295,10 +310,7 @@ class AdapterContract:
     ) -> None:
         delivery = contract_delivery()
         set_failure("transient")
-        with pytest.raises(TransientDeliveryError) as caught:
-            adapter.deliver(delivery)
-        _assert_free_of_personal_data(caught.value)
-        assert delivery.delivery_id not in stored_documents()
+        _assert_refused(adapter, delivery, TransientDeliveryError, stored_documents)
 
         set_failure(None)  # the destination is back: the retry goes through, exactly once
         receipt = adapter.deliver(contract_delivery(delivery.delivery_id, attempt=2))
@@ -314,11 +326,8 @@ class AdapterContract:
     ) -> None:
         delivery = contract_delivery()
         set_failure("permanent")
-        with pytest.raises(PermanentDeliveryError) as caught:
-            adapter.deliver(delivery)
-        _assert_free_of_personal_data(caught.value)
-        assert not isinstance(caught.value, TransientDeliveryError)
-        assert delivery.delivery_id not in stored_documents()
+        error = _assert_refused(adapter, delivery, PermanentDeliveryError, stored_documents)
+        assert not isinstance(error, TransientDeliveryError)
 
     def test_close_then_open_works_again(
         self,

@@ -31,7 +31,6 @@ from tests.integration.spine import Clock
 
 HMAC_KEY = b"test-subject-key"
 TOLVAN = "191212121212"  # fictional, valid check digit
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def subject_ref(pnr: str) -> str:

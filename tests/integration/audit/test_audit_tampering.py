@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from audit.signing import (
 )
 from audit.tables import audit_entries, audit_head
 from audit.verify import VerifyReport, load_entries, read_export, verify, write_export
+from tests.child_python import run_module
 from tests.integration.audit.audit_setup import (
-    REPO_ROOT,
     Setup,
     check,
     execute,
@@ -163,14 +162,7 @@ def test_offline_verify_from_export_checkpoints_and_public_key(
 
     def offline_cli() -> subprocess.CompletedProcess[str]:
         files = [str(dpo / name) for name in ("audit.jsonl", "checkpoints.jsonl", "audit.pub")]
-        return subprocess.run(
-            [sys.executable, "-m", "audit", "verify", *files],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_module("audit", "verify", *files, timeout=60)
 
     report = offline()
     assert report.ok, report.problem
