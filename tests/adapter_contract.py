@@ -25,7 +25,9 @@ constructor. ``make_delivery`` builds an ``OutboundDelivery`` with a fictional d
 ``deliver_concurrently`` delivers from several threads at once; ``network_forbidden`` fails a
 test that touches the network inside it; ``opened`` opens an adapter for a block and closes it
 after, however the block ends; ``assert_stopping_the_double_cuts_kept_alive_connections`` checks
-that an adapter on a local double notices the double going away.
+that an adapter on a local double notices the double going away, and
+``assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate`` that it gives up on
+a slow one at its timeout without losing exactly-once storage.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -172,6 +175,31 @@ def assert_stopping_the_double_cuts_kept_alive_connections(
             adapter.deliver(delivery())
 
 
+def assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate(
+    double: ServedDouble,
+    adapter: Adapter,
+    delivery: DeliveryFactory,
+    stored_documents: StoredDocuments,
+) -> None:
+    """``adapter`` (on ``double``, not yet opened, with a timeout of 0.2 s) gives up on a delivery
+    the double answers only after 0.6 s: transient, at the timeout, and not retried inside the
+    call. The double stores it anyway, so the redelivery is flagged duplicate and stored once."""
+    first = delivery()
+    with opened(adapter):
+        double.set_mode("slow", delay=0.6, times=1)
+        started = time.monotonic()
+        with pytest.raises(TransientDeliveryError, match="ReadTimeout"):
+            adapter.deliver(first)
+        assert time.monotonic() - started < 0.55  # it gave up at the timeout, not the answer
+        assert double.stats()["requests"] == 1  # a read timeout is not retried inside the call
+        deadline = time.monotonic() + 5
+        while not stored_documents() and time.monotonic() < deadline:
+            time.sleep(0.02)  # the slow double stores it after the client gave up
+        receipt = adapter.deliver(delivery(first.delivery_id, attempt=2))
+    assert receipt.duplicate is True
+    assert stored_documents() == {first.delivery_id: first.document}
+
+
 def unreachable_url(path: str) -> str:
     """An http URL with ``path`` on 127.0.0.1 at a port where nothing listens (any more)."""
     with socket.socket() as probe:
@@ -184,6 +212,21 @@ def _assert_free_of_personal_data(error: DeliveryError) -> None:
     text = " ".join([str(error), repr(error), *map(str, error.context.values())])
     assert FICTIONAL_PERSONNUMMER not in text
     assert FICTIONAL_NAME not in text
+
+
+def _assert_refused(
+    adapter: Adapter,
+    delivery: OutboundDelivery,
+    error: type[DeliveryError],
+    stored_documents: StoredDocuments,
+) -> DeliveryError:
+    """``adapter`` refuses ``delivery`` with ``error``, which names no personal data, and the
+    destination stores nothing of it; answers the error raised."""
+    with pytest.raises(error) as caught:
+        adapter.deliver(delivery)
+    _assert_free_of_personal_data(caught.value)
+    assert delivery.delivery_id not in stored_documents()
+    return caught.value
 
 
 class AdapterContract:
@@ -267,10 +310,7 @@ class AdapterContract:
     ) -> None:
         delivery = contract_delivery()
         set_failure("transient")
-        with pytest.raises(TransientDeliveryError) as caught:
-            adapter.deliver(delivery)
-        _assert_free_of_personal_data(caught.value)
-        assert delivery.delivery_id not in stored_documents()
+        _assert_refused(adapter, delivery, TransientDeliveryError, stored_documents)
 
         set_failure(None)  # the destination is back: the retry goes through, exactly once
         receipt = adapter.deliver(contract_delivery(delivery.delivery_id, attempt=2))
@@ -286,11 +326,8 @@ class AdapterContract:
     ) -> None:
         delivery = contract_delivery()
         set_failure("permanent")
-        with pytest.raises(PermanentDeliveryError) as caught:
-            adapter.deliver(delivery)
-        _assert_free_of_personal_data(caught.value)
-        assert not isinstance(caught.value, TransientDeliveryError)
-        assert delivery.delivery_id not in stored_documents()
+        error = _assert_refused(adapter, delivery, PermanentDeliveryError, stored_documents)
+        assert not isinstance(error, TransientDeliveryError)
 
     def test_close_then_open_works_again(
         self,

@@ -1,10 +1,11 @@
 """Whole processes for the end-to-end tests: start, wait for, kill, and show what they said.
 
-Each process starts in a session (process group) of its own with a fresh environment: the test
-process's ``OMSORGSHUB_*`` variables are dropped and only the ones the test passes are set, so
-a developer's own settings never leak in. Its stdout and stderr go to one log file under the
-test's ``tmp_path``. ``kill()`` sends SIGKILL to the whole group (a Celery worker's main process
-and its pool children alike), as a crash or an OOM kill would. When a wait fails, the error
+Each process starts in a session (process group) of its own with a fresh environment
+(``tests/child_python.fresh_env``): the test process's ``OMSORGSHUB_*`` variables are dropped
+and only the ones the test passes are set, so a developer's own settings never leak in. Its
+stdout and stderr go to one log file under the test's ``tmp_path``. ``kill()`` sends SIGKILL to
+the whole group (a Celery worker's main process and its pool children alike), as a crash or an
+OOM kill would. When a wait fails, the error
 carries the tail of every log; ``Processes`` also prints the tails when it closes, which pytest
 shows only for a failed test.
 
@@ -36,17 +37,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import kombu
 
 from adapters.doubles.http_double import HttpDouble
+from tests.child_python import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
-
-
-def fresh_env(settings: Mapping[str, str]) -> dict[str, str]:
-    """The test process's environment without any ``OMSORGSHUB_*`` variable, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMSORGSHUB_")}
-    env.update(settings)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def free_port() -> int:

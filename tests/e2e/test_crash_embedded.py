@@ -27,10 +27,10 @@ from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
 from hub.services.agreements import add_agreements, register_system
 from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries
+from tests.child_python import fresh_env
 from tests.e2e.processes import (
     Processes,
     free_port,
-    fresh_env,
     hub_command,
     in_progress,
     run,

@@ -39,13 +39,13 @@ from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
 from hub.outbox.dispatch import CeleryDispatcher
 from hub.services.agreements import add_agreements, register_system
 from hub.storage.tables import deliveries
+from tests.child_python import fresh_env
 from tests.e2e.processes import (
     Broker,
     Process,
     Processes,
     broker_for_test,
     celery_command,
-    fresh_env,
     hub_command,
     in_progress,
     list_queues,

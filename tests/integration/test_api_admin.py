@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from hub.errors import InputError
 from hub.services.agreements import add_agreements, parse_agreements, register_system
 from hub.services.systems import rotate_token
 from tests.integration.api_server import ServerThread, serve
+from tests.integration.spine import Clock
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "agreement-sodermalm.toml"
 FARSTA_IDS = ("FAR-2026-001", "FAR-2026-002")
@@ -27,14 +28,6 @@ def farsta_text() -> str:
     """The example file as another district's: the same agreements, Farsta's ids."""
     text = EXAMPLE.read_text().replace("sdn-sodermalm", "sdn-farsta")
     return text.replace("PUB-2026-014", FARSTA_IDS[0]).replace("PUB-2026-015", FARSTA_IDS[1])
-
-
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

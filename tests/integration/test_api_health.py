@@ -193,17 +193,20 @@ def test_titles_are_human_text(api: ApiServer, referrals: Referrals) -> None:
     assert refused.json()["title"] == "No route for the message"
 
 
-def test_not_ready_when_the_broker_cannot_be_reached(tmp_path: Path) -> None:
-    closed = free_port()  # nothing listens there
-    broker = f"amqp://guest:guest@127.0.0.1:{closed}//"
+def probe_with_broker(tmp_path: Path, broker_url: str) -> tuple[httpx.Response, httpx.Response]:
+    """``/readyz`` and ``/healthz`` of an API on SQLite whose broker is ``broker_url``."""
     with (
         running_api(
-            tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}", {"broker_url": broker}
+            tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}", {"broker_url": broker_url}
         ) as api,
         api.client(system=None) as client,
     ):
-        ready = client.get("/readyz")
-        health = client.get("/healthz")
+        return client.get("/readyz"), client.get("/healthz")
+
+
+def test_not_ready_when_the_broker_cannot_be_reached(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there
+    ready, health = probe_with_broker(tmp_path, f"amqp://guest:guest@127.0.0.1:{closed}//")
 
     assert (ready.status_code, ready.json()) == (
         503,
@@ -213,12 +216,6 @@ def test_not_ready_when_the_broker_cannot_be_reached(tmp_path: Path) -> None:
 
 
 def test_ready_when_the_broker_answers(tmp_path: Path, amqp_url: str) -> None:
-    with (
-        running_api(
-            tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}", {"broker_url": amqp_url}
-        ) as api,
-        api.client(system=None) as client,
-    ):
-        ready = client.get("/readyz")
+    ready, _ = probe_with_broker(tmp_path, amqp_url)
 
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})

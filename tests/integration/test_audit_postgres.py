@@ -20,6 +20,7 @@ from audit.signing import Ed25519Signer
 from audit.tables import audit_entries, audit_head, metadata
 from audit.trail import AuditTrail, load_checkpoints
 from audit.verify import load_entries, verify
+from tests.integration.threads import run_threads
 
 pytestmark = pytest.mark.postgres
 
@@ -49,23 +50,20 @@ def test_concurrent_appends_give_one_gap_free_chain(engine: Engine, tmp_path: Pa
     errors: list[BaseException] = []
 
     def writer(worker: int) -> None:
-        try:
-            start.wait()
-            for t in range(TRANSACTIONS):
-                events = [
-                    AuditEvent(
-                        AuditAction.DELIVERED,
-                        f"worker-{worker}",
-                        message_id=f"{worker}-{t}",
-                        subject_ref=subject_ref(worker * 1000 + t),
-                        destination="aldre-direkt",
-                    )
-                    for _ in range(BATCH)
-                ]
-                with engine.begin() as conn:
-                    trail.append(conn, events)
-        except BaseException as exc:
-            errors.append(exc)
+        start.wait()
+        for t in range(TRANSACTIONS):
+            events = [
+                AuditEvent(
+                    AuditAction.DELIVERED,
+                    f"worker-{worker}",
+                    message_id=f"{worker}-{t}",
+                    subject_ref=subject_ref(worker * 1000 + t),
+                    destination="aldre-direkt",
+                )
+                for _ in range(BATCH)
+            ]
+            with engine.begin() as conn:
+                trail.append(conn, events)
 
     def checkpointer() -> None:
         try:
@@ -78,14 +76,13 @@ def test_concurrent_appends_give_one_gap_free_chain(engine: Engine, tmp_path: Pa
         except BaseException as exc:
             errors.append(exc)
 
-    writers = [threading.Thread(target=writer, args=(w,)) for w in range(THREADS)]
     signing = threading.Thread(target=checkpointer)
-    for th in [*writers, signing]:
-        th.start()
-    for th in writers:
-        th.join(timeout=120)
-    done.set()
-    signing.join(timeout=30)
+    signing.start()
+    try:
+        run_threads(THREADS, writer, timeout=120)
+    finally:
+        done.set()
+        signing.join(timeout=30)
     assert not errors, errors
 
     total = THREADS * TRANSACTIONS * BATCH
@@ -122,22 +119,13 @@ def test_first_appends_racing_on_an_empty_trail(engine: Engine, tmp_path: Path) 
     """No head row yet: every writer tries to create it; all must succeed, in one chain."""
     trail = AuditTrail(Ed25519Signer(Ed25519PrivateKey.generate()), tmp_path / "cp")
     start = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def first(worker: int) -> None:
-        try:
-            start.wait()
-            with engine.begin() as conn:
-                trail.append(conn, [AuditEvent(AuditAction.SYSTEM_REGISTERED, f"w{worker}")])
-        except BaseException as exc:
-            errors.append(exc)
+        start.wait()
+        with engine.begin() as conn:
+            trail.append(conn, [AuditEvent(AuditAction.SYSTEM_REGISTERED, f"w{worker}")])
 
-    threads = [threading.Thread(target=first, args=(w,)) for w in range(THREADS)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=60)
-    assert not errors, errors
+    run_threads(THREADS, first)
     with engine.connect() as conn:
         entries = list(load_entries(conn))
     assert [e.seq for e in entries] == list(range(1, THREADS + 1))

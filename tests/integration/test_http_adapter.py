@@ -22,6 +22,7 @@ from tests.adapter_contract import (
     Failure,
     SetFailure,
     StoredDocuments,
+    assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate,
     assert_stopping_the_double_cuts_kept_alive_connections,
     deliver_concurrently,
     double_process,
@@ -168,18 +169,10 @@ def test_down_then_up_recovers_inside_one_call(
 def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
     double: HttpDouble,
 ) -> None:
-    with opened(HttpAdapter("x", {"url": double.url, "timeout": 0.2})) as adapter:
-        delivery = make_delivery()
-        double.set_mode("slow", delay=0.6, times=1)
-        with pytest.raises(TransientDeliveryError, match="ReadTimeout"):
-            adapter.deliver(delivery)
-        assert double.requests == 1  # a read timeout is not retried inside the call
-        deadline = time.monotonic() + 5
-        while double.unique == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)  # the slow destination stores it after the client gave up
-        receipt = adapter.deliver(make_delivery(delivery.delivery_id, attempt=2))
-    assert receipt.duplicate is True
-    assert double.documents() == {delivery.delivery_id: delivery.document}
+    adapter = HttpAdapter("x", {"url": double.url, "timeout": 0.2})
+    assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate(
+        double, adapter, make_delivery, double.documents
+    )
 
 
 def test_unreachable_destination_is_transient() -> None:

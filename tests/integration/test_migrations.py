@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from hub.cli.main import cli
 from hub.storage.engine import make_engine
 from hub.storage.migrate import current_revision, head_revision, upgrade
 from hub.storage.tables import metadata as hub_metadata
+from tests.child_python import fresh_env, run_module
 
 
 def _all_tables() -> MetaData:
@@ -124,19 +123,10 @@ def test_db_current_names_an_unreachable_database(tmp_path: Path) -> None:
 
 
 def _alembic(*args: str, home: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMSORGSHUB_")}
-    env["OMSORGSHUB_HOME"] = str(home)
+    settings = {"OMSORGSHUB_HOME": str(home)}
     if url:
-        env["OMSORGSHUB_DATABASE_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        settings["OMSORGSHUB_DATABASE_URL"] = url
+    return run_module("alembic", *args, env=fresh_env(settings), timeout=120)
 
 
 def test_alembic_by_hand_from_the_repository_root(database_url: str, tmp_path: Path) -> None:

@@ -27,10 +27,10 @@ from audit.signing import (
 from audit.tables import audit_head, metadata
 from audit.trail import AuditTrail, load_checkpoints
 from audit.verify import VerifyReport, load_entries, verify
+from tests.integration.spine import Clock
 
 HMAC_KEY = b"test-subject-key"
 TOLVAN = "191212121212"  # fictional, valid check digit
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def subject_ref(pnr: str) -> str:
@@ -52,14 +52,6 @@ def sqlite_engine(path: Path) -> Engine:
 
     metadata.create_all(engine)
     return engine
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -96,7 +88,7 @@ def open_setup(
     keys.mkdir()
     generate_signing_key(keys / "audit.key", keys / "audit.pub")
     signer = load_signer(keys / "audit.key")
-    clock = Clock()
+    clock = Clock(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
     folder = tmp_path / "checkpoints"
     with backend(request, tmp_path) as engine:
         options: dict[str, Any] = {"checkpoint_every": 10, "checkpoint_interval": 60}

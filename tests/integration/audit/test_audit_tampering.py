@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from audit.signing import (
 )
 from audit.tables import audit_entries, audit_head
 from audit.verify import VerifyReport, load_entries, read_export, verify, write_export
+from tests.child_python import run_module
 from tests.integration.audit.audit_setup import (
-    REPO_ROOT,
     Setup,
     check,
     execute,
@@ -38,16 +37,27 @@ def test_intact_trail_verifies(setup: Setup) -> None:
     assert report.unsigned_tail == 5
 
 
-def test_altered_row_is_named(setup: Setup) -> None:
+@pytest.mark.parametrize(
+    "statements",
+    [
+        pytest.param(
+            ["UPDATE audit_entries SET destination = 'mallory' WHERE seq = 23"], id="altered"
+        ),
+        pytest.param(["DELETE FROM audit_entries WHERE seq = 23"], id="deleted"),
+        pytest.param(
+            [
+                "UPDATE audit_entries SET seq = -1 WHERE seq = 23",
+                "UPDATE audit_entries SET seq = 23 WHERE seq = 24",
+                "UPDATE audit_entries SET seq = 24 WHERE seq = -1",
+            ],
+            id="reordered",
+        ),
+    ],
+)
+def test_altered_deleted_or_reordered_row_is_named(setup: Setup, statements: list[str]) -> None:
     fill(setup)
-    execute(setup, "UPDATE audit_entries SET destination = 'mallory' WHERE seq = 23")
-    report = check(setup)
-    assert (report.ok, report.first_bad_seq) == (False, 23)
-
-
-def test_deleted_row_is_named(setup: Setup) -> None:
-    fill(setup)
-    execute(setup, "DELETE FROM audit_entries WHERE seq = 23")
+    for statement in statements:
+        execute(setup, statement)
     report = check(setup)
     assert (report.ok, report.first_bad_seq) == (False, 23)
 
@@ -69,15 +79,6 @@ def test_inserted_row_is_named(setup: Setup) -> None:
     report = check(setup)
     assert (report.ok, report.first_bad_seq) == (False, 23)
     assert "inserted" in report.problem
-
-
-def test_reordered_rows_are_named(setup: Setup) -> None:
-    fill(setup)
-    execute(setup, "UPDATE audit_entries SET seq = -1 WHERE seq = 23")
-    execute(setup, "UPDATE audit_entries SET seq = 23 WHERE seq = 24")
-    execute(setup, "UPDATE audit_entries SET seq = 24 WHERE seq = -1")
-    report = check(setup)
-    assert (report.ok, report.first_bad_seq) == (False, 23)
 
 
 def test_truncated_trail_is_named(setup: Setup) -> None:
@@ -161,14 +162,7 @@ def test_offline_verify_from_export_checkpoints_and_public_key(
 
     def offline_cli() -> subprocess.CompletedProcess[str]:
         files = [str(dpo / name) for name in ("audit.jsonl", "checkpoints.jsonl", "audit.pub")]
-        return subprocess.run(
-            [sys.executable, "-m", "audit", "verify", *files],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_module("audit", "verify", *files, timeout=60)
 
     report = offline()
     assert report.ok, report.problem

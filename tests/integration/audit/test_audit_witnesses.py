@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,9 +23,9 @@ from audit.timestamping import TimestampWitness
 from audit.trail import load_checkpoints
 from audit.verify import VerifyReport, write_export
 from audit.witness import FileWitness, SyslogWitness, Witness, read_witness
+from tests.child_python import run_module
 from tests.integration.audit.audit_setup import (
     BACKENDS,
-    REPO_ROOT,
     Setup,
     delivery_event,
     open_setup,
@@ -92,11 +90,16 @@ def test_tail_cut_with_its_local_copies_is_named_against_the_witness_file(
         export = tmp_path / "audit.jsonl"
         with s.engine.connect() as conn:
             write_export(conn, export)
-        done = subprocess.run(
-            [sys.executable, "-m", "audit", "verify", str(export), str(local),
-             str(s.public_pem), "--witness", str(worm)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        done = run_module(
+            "audit",
+            "verify",
+            str(export),
+            str(local),
+            str(s.public_pem),
+            "--witness",
+            str(worm),
+            timeout=60,
+        )
         assert done.returncode == 1, done.stdout + done.stderr
         assert "FAILED at entry 31" in done.stdout
 

@@ -4,7 +4,6 @@ wire, hostile answers, and WSDLs that cannot be used."""
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -21,6 +20,7 @@ from adapters.case_management.mapping import referral_request
 from adapters.doubles.case_management_double import SERVICE_PATH, CaseManagementDouble
 from hub.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from tests.adapter_contract import (
+    assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate,
     assert_stopping_the_double_cuts_kept_alive_connections,
     network_forbidden,
     opened,
@@ -73,20 +73,10 @@ def test_a_request_the_contracts_xsd_refuses_is_permanent(
 def test_slow_beyond_the_timeout_is_transient_and_the_redelivery_is_a_duplicate(
     double: CaseManagementDouble,
 ) -> None:
-    with opened(CaseManagementAdapter("case", {"url": double.url, "timeout": 0.2})) as adapter:
-        delivery = referral_delivery()
-        double.set_mode("slow", delay=0.6, times=1)
-        started = time.monotonic()
-        with pytest.raises(TransientDeliveryError, match="ReadTimeout"):
-            adapter.deliver(delivery)
-        assert time.monotonic() - started < 0.55  # it gave up at the timeout, not the answer
-        assert double.stats()["requests"] == 1  # a read timeout is not retried inside the call
-        deadline = time.monotonic() + 5
-        while not double.referrals() and time.monotonic() < deadline:
-            time.sleep(0.02)  # the slow service stores it after the client gave up
-        receipt = adapter.deliver(replace(delivery, attempt=2))
-    assert receipt.duplicate is True
-    assert double.referral_documents() == {delivery.delivery_id: delivery.document}
+    adapter = CaseManagementAdapter("case", {"url": double.url, "timeout": 0.2})
+    assert_a_timed_out_delivery_is_transient_and_its_redelivery_a_duplicate(
+        double, adapter, referral_delivery, double.referral_documents
+    )
 
 
 def test_down_is_transient_and_not_retried_once_the_request_was_sent(

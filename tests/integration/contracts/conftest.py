@@ -1,18 +1,16 @@
 """What the agreement store and cache tests share: the example agreement file, and a database
 with the contracts tables on a SQLite file, or on PostgreSQL (a schema of its own, dropped
-afterwards) when OMSORGSHUB_TEST_POSTGRES_URL is set and reachable."""
+afterwards: ``postgres_url`` of tests/conftest.py) when OMSORGSHUB_TEST_POSTGRES_URL is set and
+reachable."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine
 
 from contracts.tables import metadata
 from schemas.registry import default_registry
@@ -24,39 +22,24 @@ TYPES = frozenset(t.name for t in default_registry().types())
 @dataclass
 class Db:
     engine: Engine
-    url: str
-    search_path: str  # "" for SQLite
+    url: str  # on PostgreSQL, with the test's schema as its search path
 
 
-def postgres_db(url: str | None) -> Iterator[Db]:
-    if not url:
-        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
-    schema = f"contracts_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {url} is unreachable: {exc.orig}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+def postgres_db(url: str) -> Iterator[Db]:
+    """The contracts tables at ``url``, the shared ``postgres_url`` fixture's own schema."""
+    engine = create_engine(url)
     metadata.create_all(engine)
-    try:
-        yield Db(engine, url, schema)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield Db(engine, url)
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "postgres":
-        yield from postgres_db(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
+        yield from postgres_db(request.getfixturevalue("postgres_url"))
         return
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     engine = create_engine(url)
     metadata.create_all(engine)
-    yield Db(engine, url, "")
+    yield Db(engine, url)
     engine.dispose()

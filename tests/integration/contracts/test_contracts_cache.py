@@ -33,9 +33,8 @@ REVOKE_IN_ANOTHER_PROCESS = """
 import sys
 from sqlalchemy import create_engine
 from contracts.store import AgreementStore
-url, search_path, agreement_id = sys.argv[1:4]
-options = {"options": f"-csearch_path={search_path}"} if search_path else {}
-engine = create_engine(url, connect_args=options)
+url, agreement_id = sys.argv[1:3]
+engine = create_engine(url)
 with engine.begin() as conn:
     AgreementStore().revoke(conn, agreement_id, "terminated by the district", "other-process")
 engine.dispose()
@@ -61,7 +60,7 @@ def stored(db: Db) -> list[Agreement]:
 
 def revoke_elsewhere(db: Db, agreement_id: str) -> None:
     subprocess.run(
-        [sys.executable, "-c", REVOKE_IN_ANOTHER_PROCESS, db.url, db.search_path, agreement_id],
+        [sys.executable, "-c", REVOKE_IN_ANOTHER_PROCESS, db.url, agreement_id],
         cwd=REPO,
         check=True,
         timeout=60,

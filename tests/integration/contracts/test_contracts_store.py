@@ -6,7 +6,6 @@ schema, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -237,8 +236,8 @@ def test_missing_tables_fail_closed(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def pg() -> Iterator[Db]:
-    yield from postgres_db(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
+def pg(postgres_url: str) -> Iterator[Db]:
+    yield from postgres_db(postgres_url)
 
 
 @pytest.mark.postgres

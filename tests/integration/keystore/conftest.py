@@ -14,4 +14,4 @@ from tests.integration.keystore.keystore_db import engine_for
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    yield from engine_for(request.param, tmp_path)
+    yield from engine_for(request.param, request, tmp_path)

@@ -1,21 +1,19 @@
 """The key store's test databases and the pipeline's way of storing a sealed message.
 
-Shared by the ``test_keystore*`` files. PostgreSQL tests read OMSORGSHUB_TEST_POSTGRES_URL and
-skip when it is unset or unreachable; each test gets its own schema there, and its own database
-file for SQLite.
+Shared by the ``test_keystore*`` files. PostgreSQL tests use the ``postgres_url`` fixture of
+tests/conftest.py (a schema of their own, or a skip with the reason); SQLite tests a database
+file of their own.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 
 from hub.keys import crypto
 from hub.keys.store import KeyStore, LocalMasterKey
@@ -41,38 +39,16 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-def postgres_engine() -> Iterator[Engine]:
-    url = os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
-    schema = f"keys_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # any failure to reach the server means skip
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at OMSORGSHUB_TEST_POSTGRES_URL is unreachable: {exc}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-def engine_for(kind: str, tmp_path: Path) -> Iterator[Engine]:
-    """A key store database of ``kind`` ("sqlite" or "postgresql") with its two tables."""
-    engines = [sqlite_engine(tmp_path / "hub.db")] if kind == "sqlite" else postgres_engine()
-    for made in engines:
-        district_keys.metadata.create_all(made, tables=[district_keys, messages])
-        try:
-            yield made
-        finally:
-            if kind == "sqlite":
-                made.dispose()
+def engine_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A key store database of ``kind`` ("sqlite" or "postgresql") with its two tables; on
+    PostgreSQL, the shared ``postgres_url`` fixture's schema of its own (or a skip)."""
+    if kind == "sqlite":
+        engine = sqlite_engine(tmp_path / "hub.db")
+    else:
+        engine = create_engine(request.getfixturevalue("postgres_url"))
+    district_keys.metadata.create_all(engine, tables=[district_keys, messages])
+    yield engine
+    engine.dispose()
 
 
 def store_message(

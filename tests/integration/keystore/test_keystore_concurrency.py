@@ -13,33 +13,15 @@ from sqlalchemy import Connection, Engine, select, text
 from hub.keys.store import KeyStore, LocalMasterKey
 from hub.storage.tables import district_keys
 from tests.integration.keystore.keystore_db import DISTRICT, MASTER, engine_for
+from tests.integration.threads import run_threads
 
 
 @pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[Engine]:
-    yield from engine_for("postgresql", tmp_path)
+def postgres(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    yield from engine_for("postgresql", request, tmp_path)
 
 
 # -- concurrency -------------------------------------------------------------------------------
-
-
-def _run_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    results: list[object] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except BaseException as exc:  # reported by the assert below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
 
 
 def test_concurrent_first_use_creates_one_version_one(engine: Engine) -> None:
@@ -57,9 +39,9 @@ def test_concurrent_first_use_creates_one_version_one(engine: Engine) -> None:
             out.append((key.key, key.version, created))
         return out
 
-    results = _run_threads(workers, first_use)
+    results = run_threads(workers, first_use)
     for index in range(len(districts)):
-        per_district = [r[index] for r in results]  # type: ignore[index]
+        per_district = [r[index] for r in results]
         assert {(k, v) for k, v, _ in per_district} == {(per_district[0][0], 1)}
         assert sum(created for _, _, created in per_district) == 1
     with engine.begin() as conn:
