@@ -1,10 +1,10 @@
 """What the agreement store and cache tests share: the example agreement file, and a database
 with the contracts tables on a SQLite file, or on PostgreSQL (a schema of its own, dropped
-afterwards) when OMSORGSHUB_TEST_POSTGRES_URL is set and reachable."""
+afterwards) when OMSORGSHUB_TEST_POSTGRES_URL is set (``tests/servers.py``: unset skips, a
+server that does not answer fails)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from contracts.tables import metadata
 from schemas.registry import default_registry
+from tests.servers import POSTGRES_ENV, broken, server_url
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "agreement-sodermalm.toml"
 TYPES = frozenset(t.name for t in default_registry().types())
@@ -28,9 +29,8 @@ class Db:
     search_path: str  # "" for SQLite
 
 
-def postgres_db(url: str | None) -> Iterator[Db]:
-    if not url:
-        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
+def postgres_db() -> Iterator[Db]:
+    url = server_url("PostgreSQL", POSTGRES_ENV, 5432)  # skips only when not configured
     schema = f"contracts_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     try:
@@ -38,7 +38,7 @@ def postgres_db(url: str | None) -> Iterator[Db]:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL at {url} is unreachable: {exc.orig}")
+        broken("PostgreSQL", POSTGRES_ENV, url, f"a schema could not be made: {exc.orig}")
     engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     metadata.create_all(engine)
     try:
@@ -53,7 +53,7 @@ def postgres_db(url: str | None) -> Iterator[Db]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "postgres":
-        yield from postgres_db(os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL"))
+        yield from postgres_db()
         return
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     engine = create_engine(url)

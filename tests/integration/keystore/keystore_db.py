@@ -1,25 +1,25 @@
 """The key store's test databases and the pipeline's way of storing a sealed message.
 
-Shared by the ``test_keystore*`` files. PostgreSQL tests read OMSORGSHUB_TEST_POSTGRES_URL and
-skip when it is unset or unreachable; each test gets its own schema there, and its own database
-file for SQLite.
+Shared by the ``test_keystore*`` files. PostgreSQL tests read OMSORGSHUB_TEST_POSTGRES_URL,
+skip when it is unset and fail when the server does not answer (``tests/servers.py``); each
+test gets its own schema there, and its own database file for SQLite.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from hub.keys import crypto
 from hub.keys.store import KeyStore, LocalMasterKey
 from hub.storage.tables import district_keys, messages
+from tests.servers import POSTGRES_ENV, broken, server_url
 
 MASTER = LocalMasterKey(bytes(range(32)))
 DISTRICT = "Farsta"
@@ -42,17 +42,15 @@ def sqlite_engine(path: Path) -> Engine:
 
 
 def postgres_engine() -> Iterator[Engine]:
-    url = os.environ.get("OMSORGSHUB_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("OMSORGSHUB_TEST_POSTGRES_URL is not set")
+    url = server_url("PostgreSQL", POSTGRES_ENV, 5432)  # skips only when not configured
     schema = f"keys_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     try:
         with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # any failure to reach the server means skip
+    except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL at OMSORGSHUB_TEST_POSTGRES_URL is unreachable: {exc}")
+        broken("PostgreSQL", POSTGRES_ENV, url, f"a schema could not be made: {exc.orig}")
     engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     try:
         yield engine
