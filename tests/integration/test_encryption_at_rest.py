@@ -94,4 +94,3 @@ def test_no_name_or_identity_number_in_any_stored_column_or_file(
     delivered = b"".join(spine.double.documents().values())
     assert spine.double.stats()["unique"] == PEOPLE
     assert all(person.family_name.encode() in delivered for person in people)
-
