@@ -1,50 +1,27 @@
 """Shared fixtures: databases (SQLite always, PostgreSQL where reachable), RabbitMQ, a whole hub.
 
 PostgreSQL tests get a schema of their own (dropped afterwards), so they can run beside each
-other and beside a developer's data in the same database. Servers that are absent make the
-tests that need them skip with the reason; CI (.ci/run) starts them and sets the URLs.
+other and beside a developer's data in the same database. A server whose URL is unset makes the
+tests that need it skip with the reason; a configured server that does not answer fails them
+(``tests/servers.py``). CI (.ci/run) starts the servers and sets the URLs, and there any skip
+fails the run.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
 
-POSTGRES_ENV = "OMSORGSHUB_TEST_POSTGRES_URL"
-AMQP_ENV = "OMSORGSHUB_TEST_AMQP_URL"
-
-
-def _reachable(url: str, default_port: int) -> str | None:
-    parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
-    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return None
-    except OSError as exc:
-        return f"{host}:{port} unreachable ({exc.strerror or exc})"
-
-
-def _server_url(server: str, env: str, default_port: int) -> str:
-    """The URL in ``env``; the test skips, saying why, where it is unset or unreachable."""
-    url = os.environ.get(env)
-    if not url:
-        pytest.skip(f"{server} tests need {env} (set by .ci/run)")
-    problem = _reachable(url, default_port)
-    if problem:
-        pytest.skip(f"{server} at {env}: {problem}")
-    return url
+from tests.servers import AMQP_ENV, POSTGRES_ENV, in_ci, server_url
 
 
 @pytest.fixture(scope="session")
 def postgres_base_url() -> str:
-    return _server_url("PostgreSQL", POSTGRES_ENV, 5432)
+    return server_url("PostgreSQL", POSTGRES_ENV, 5432)
 
 
 @pytest.fixture
@@ -63,7 +40,7 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
-    return _server_url("RabbitMQ", AMQP_ENV, 5672)
+    return server_url("RabbitMQ", AMQP_ENV, 5672)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -73,3 +50,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'hub.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """In CI (``CI=true``) a skipped test fails the run: CI configures every server, so a skip
+    there can only hide a broken one."""
+    report = yield
+    if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every server is configured: {reason}"
+    return report

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import kombu
+import pytest
 
 from adapters.doubles.http_double import HttpDouble
 from tests.child_python import REPO_ROOT
@@ -242,6 +243,17 @@ def rabbitmqctl_missing() -> str | None:
     if probe.returncode != 0:
         return f"rabbitmqctl cannot reach the node: {probe.stderr.strip()[:200]}"
     return None
+
+
+def require_rabbitmqctl(why: str) -> None:
+    """Skip when ``rabbitmqctl`` is not installed (a broker on another host: not configured
+    for this test); fail when it is installed but cannot reach the node (broken)."""
+    problem = rabbitmqctl_missing()
+    if problem is None:
+        return
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip(f"{why}: {problem}")
+    pytest.fail(f"{why}, but {problem}", pytrace=False)
 
 
 def rabbitmqctl(*args: str) -> str:

@@ -50,7 +50,7 @@ from tests.e2e.processes import (
     in_progress,
     list_queues,
     queue_counts,
-    rabbitmqctl_missing,
+    require_rabbitmqctl,
 )
 
 DISTRICT = "sdn-sodermalm"
@@ -224,9 +224,8 @@ def test_sigkill_of_whole_worker_mid_delivery_loses_nothing(
 def test_worker_declares_quorum_queue_with_dead_lettering(
     scaled: ScaledHub, procs: Processes
 ) -> None:
-    problem = rabbitmqctl_missing()
-    if problem or scaled.broker.vhost is None:
-        pytest.skip(f"queue types are read with rabbitmqctl: {problem}")
+    require_rabbitmqctl("queue types are read with rabbitmqctl")
+    assert scaled.broker.vhost is not None  # rabbitmqctl works, so the test has a scratch vhost
     scaled.start_worker(procs, "worker")
     queues = list_queues(scaled.broker.vhost)
     deliver = queues[worker.QUEUE]

@@ -8,7 +8,7 @@ sleeps. Everything else is the product: the database, the guards, the HTTP adapt
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,7 +101,13 @@ class Spine:
         return a
 
 
-def open_spine(tmp_path: Path, database_url: str, *, agreement_to: datetime | None = None) -> Spine:
+def open_spine(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    agreement_to: datetime | None = None,
+    retry: Mapping[str, float] = RETRY,
+) -> Spine:
     double = HttpDouble()
     double.start()
     clock = Clock()
@@ -109,7 +115,7 @@ def open_spine(tmp_path: Path, database_url: str, *, agreement_to: datetime | No
     home = tmp_path / "hub"
     sandbox = Sandbox(home, database_url=database_url, overrides={"lease_seconds": str(LEASE)})
     sandbox.write_routes(
-        {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 2}, RETRY)},
+        {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 2}, dict(retry))},
         [("case.referral", DISTRICT, [DESTINATION]), ("case.referral", "sdn-norr", [DESTINATION])],
     )
     hub = sandbox.open(dispatcher=dispatcher, clock=clock)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -9,8 +11,10 @@ from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from hub.cli.main import cli, register_subcommands
 from hub.envelope import DeliveryState
+from hub.services.messages import replay_deliveries
+from hub.services.principal import Principal
 from hub.storage.tables import deliveries
-from tests.integration.spine import LEASE, RETRY, Spine
+from tests.integration.spine import LEASE, RETRY, Spine, close_spine, open_spine
 
 
 def _actions(spine: Spine, message_id: str) -> list[str]:
@@ -163,3 +167,62 @@ def test_claims_are_fenced_in_the_database(spine: Spine) -> None:
     with spine.hub.reader.connect() as conn:
         rows = conn.execute(select(deliveries.c.state, deliveries.c.claim)).all()
     assert sorted(rows) == [("in_flight", 1), ("in_flight", 1)]
+
+
+def test_max_age_ends_a_delivery_dead_through_the_outbox(tmp_path: Path, database_url: str) -> None:
+    """Attempts remain, but the next one would fall after ``max_age_seconds``: dead, saying so."""
+    retry = RETRY | {"max_attempts": 100.0, "max_age_seconds": 150.0}
+    spine = open_spine(tmp_path, database_url, retry=retry)
+    try:
+        spine.double.set_mode("unavailable")
+        (mid,) = spine.send(1)
+        states = []
+        for _ in range(10):  # at most 60 s apart: the age is passed within a few attempts
+            spine.hub.relay.run_once()
+            (d,) = spine.deliveries(mid)
+            states.append(d.state)
+            if d.state != DeliveryState.RETRYING:
+                break
+            spine.clock.advance(RETRY["cap_seconds"])
+        assert d.state == DeliveryState.DEAD, states
+        assert 2 <= d.attempts < 100, states
+        assert d.last_error is not None
+        assert "maximum age of 150 s reached" in d.last_error
+        assert _actions(spine, mid)[-1] == "dead"
+        requests = spine.double.stats()["requests"]
+        assert isinstance(requests, int)
+        assert requests >= d.attempts  # each attempt went to the wire (more: in-call retries)
+    finally:
+        close_spine(spine)
+
+
+def test_a_replay_keeps_the_idempotency_key_so_the_destination_applies_it_once(
+    spine: Spine,
+) -> None:
+    """The destination stored the delivery but the hub recorded it dead; a replay sends it again
+    under the same key (the delivery id), and the destination de-duplicates it."""
+    spine.dispatcher.drop = True
+    (mid,) = spine.send(1)
+    spine.hub.relay.run_once()
+    ((delivery_id, claim),) = spine.dispatcher.dropped[0]
+    prepared, _ = spine.hub.executor._prepare([(delivery_id, claim)])
+    spine.hub.executor._send(prepared[0])  # it reached the destination; the answer was lost
+    assert set(spine.double.documents()) == {delivery_id}
+
+    spine.dispatcher.drop = False
+    spine.double.set_mode("reject")  # the retry after the lease is refused: dead
+    spine.clock.advance(LEASE + 1)
+    spine.hub.relay.run_once()
+    (d,) = spine.deliveries(mid)
+    assert (d.id, d.state) == (delivery_id, "dead")
+
+    operator = Principal.operator("test")
+    assert replay_deliveries(spine.hub, operator, [delivery_id], reason="fixed").replayed == 1
+    spine.double.set_mode("up")
+    spine.clock.advance(1)
+    spine.hub.relay.run_once()
+    (d,) = spine.deliveries(mid)
+    assert (d.id, d.state) == (delivery_id, "delivered")
+    stats = spine.double.stats()
+    assert set(spine.double.documents()) == {delivery_id}, stats  # the same key, not a new one
+    assert (stats["unique"], stats["duplicates"]) == (1, 1), stats  # once in effect

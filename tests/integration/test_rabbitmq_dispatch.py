@@ -43,7 +43,7 @@ from tests.e2e.processes import (
     list_queues,
     queue_counts,
     rabbitmqctl,
-    rabbitmqctl_missing,
+    require_rabbitmqctl,
 )
 
 DISTRICT = "sdn-sodermalm"
@@ -193,9 +193,8 @@ def _nacked(exc: BaseException | None) -> bool:
 def test_publisher_confirms_make_a_refused_publish_raise(
     sandbox: Sandbox, app: Celery, broker: Broker
 ) -> None:
-    problem = rabbitmqctl_missing()
-    if problem or broker.vhost is None:
-        pytest.skip(f"the refusing queue policy is set with rabbitmqctl: {problem}")
+    require_rabbitmqctl("the refusing queue policy is set with rabbitmqctl")
+    assert broker.vhost is not None  # rabbitmqctl works, so the test has a scratch vhost
     # A full queue refuses new messages (nack): the way RabbitMQ says "not taken".
     rabbitmqctl(
         "set_policy", "-p", broker.vhost, "--apply-to", "queues", "full",

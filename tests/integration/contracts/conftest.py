@@ -1,7 +1,7 @@
 """What the agreement store and cache tests share: the example agreement file, and a database
 with the contracts tables on a SQLite file, or on PostgreSQL (a schema of its own, dropped
-afterwards: ``postgres_url`` of tests/conftest.py) when OMSORGSHUB_TEST_POSTGRES_URL is set and
-reachable."""
+afterwards: ``postgres_url`` of tests/conftest.py) when OMSORGSHUB_TEST_POSTGRES_URL is set
+(``tests/servers.py``: unset skips, a server that does not answer fails)."""
 
 from __future__ import annotations
 

@@ -174,32 +174,41 @@ def test_districts_are_cached_separately(db: Db, stored: list[Agreement]) -> Non
 
 
 def test_threads_share_the_cache_safely(db: Db, stored: list[Agreement]) -> None:
-    """Readers on several threads while the agreement is revoked and the cache invalidated."""
+    """Readers on several threads while the agreement is revoked and the cache invalidated.
+
+    The overlap is waited for, not slept for: every reader has read before the revocation and
+    reads again after the invalidation, however slow the machine is."""
     store = AgreementStore()
     cache = AgreementCache(store, max_age_seconds=0.01)
     districts = [DISTRICT, "sdn-kungsholmen", "sdn-farsta"]
     errors: list[BaseException] = []
+    reads = [0] * 8
     stop = threading.Event()
 
     def reader(offset: int) -> None:
         try:
-            count = 0
-            while not stop.is_set() or count < 200:
-                district = districts[(offset + count) % len(districts)]
+            while not stop.is_set() or reads[offset] < 200:
+                district = districts[(offset + reads[offset]) % len(districts)]
                 agreements = cache.agreements_for(db.engine.connect, district)
                 assert all(a.district == district for a in agreements)
-                count += 1
+                reads[offset] += 1
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
+    def every_reader_passes(marks: list[int]) -> None:
+        deadline = time.monotonic() + 30
+        while any(n < mark for n, mark in zip(reads, marks, strict=True)) and not errors:
+            assert time.monotonic() < deadline, f"readers stalled at {reads}, wanted {marks}"
+            time.sleep(0.005)
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(len(reads))]
     for thread in threads:
         thread.start()
-    time.sleep(0.1)
+    every_reader_passes([10] * len(reads))  # all of them are reading
     with db.engine.begin() as conn:
         store.revoke(conn, "PUB-2026-014", "ended", "admin.anna")
     cache.invalidate()
-    time.sleep(0.1)
+    every_reader_passes([n + 10 for n in reads])  # and each read on through the change
     stop.set()
     for thread in threads:
         thread.join(timeout=30)

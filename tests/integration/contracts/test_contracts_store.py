@@ -1,21 +1,21 @@
 """AgreementStore against real databases: SQLite file always, PostgreSQL when configured.
 
-PostgreSQL runs when OMSORGSHUB_TEST_POSTGRES_URL is set and reachable; each test gets its own
-schema, dropped afterwards.
+PostgreSQL runs when OMSORGSHUB_TEST_POSTGRES_URL is set (and fails when that server does not
+answer); each test gets its own schema, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy import create_engine, event, insert, select, text
 
 from contracts.errors import (
     AgreementConflictError,
@@ -235,6 +235,20 @@ def test_missing_tables_fail_closed(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def _wait_until_blocked_by(
+    pg: Db, pid: int, ended: Callable[[], bool], timeout: float = 10
+) -> None:
+    """Poll until a backend of this database waits on a lock held by backend ``pid``."""
+    deadline = time.monotonic() + timeout
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    while not ended():
+        with pg.engine.connect() as conn:
+            if conn.execute(query, {"pid": pid}).scalar_one():
+                return
+        assert time.monotonic() < deadline, f"nothing waited on backend {pid} within {timeout} s"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def pg(postgres_url: str) -> Iterator[Db]:
     yield from postgres_db(postgres_url)
@@ -257,10 +271,13 @@ def test_concurrent_updates_cannot_both_win(pg: Db, example: list[Agreement]) ->
 
     with pg.engine.begin() as first:
         store.update(first, replace(v1, retention_days=1), "admin.anna")
+        first_pid = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
         thread = threading.Thread(target=second)
         thread.start()
-        time.sleep(0.3)  # the second transaction now waits on the first one's new row
-        assert not outcome
+        # The race is decided by the server, not the clock: wait until PostgreSQL says the
+        # second transaction waits on a lock the first one holds (or it ended without waiting).
+        _wait_until_blocked_by(pg, first_pid, lambda: bool(outcome))
+        assert not outcome, f"the second transaction did not wait on the first: {outcome}"
     thread.join(timeout=10)
     assert len(outcome) == 1
     assert isinstance(outcome[0], AgreementConflictError)

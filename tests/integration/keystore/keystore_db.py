@@ -1,8 +1,8 @@
 """The key store's test databases and the pipeline's way of storing a sealed message.
 
 Shared by the ``test_keystore*`` files. PostgreSQL tests use the ``postgres_url`` fixture of
-tests/conftest.py (a schema of their own, or a skip with the reason); SQLite tests a database
-file of their own.
+tests/conftest.py (a schema of their own; ``tests/servers.py`` decides skip or fail); SQLite
+tests a database file of their own.
 """
 
 from __future__ import annotations
