@@ -26,18 +26,6 @@ from tests.integration.api_server import (
     serve,
 )
 
-
-@pytest.fixture
-def api(tmp_path: Path, database_url: str) -> Iterator[ApiServer]:
-    with running_api(tmp_path / "home", database_url) as server:
-        yield server
-
-
-@pytest.fixture
-def referrals() -> Referrals:
-    return Referrals()
-
-
 # -- description and health -----------------------------------------------------------------
 
 

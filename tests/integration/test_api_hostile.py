@@ -27,19 +27,12 @@ from tests.integration.api_server import (
     ApiServer,
     Referrals,
     problem_of,
-    running_api,
     wait_until,
 )
 
 MARKER = "SECRET-MARKER-c0ffee-do-not-leak"
 PROMPT_SECONDS = 5.0  # a request that reads the FIFO would hang far past this
 MAX_BYTES = 1_048_576  # the default max_message_bytes
-
-
-@pytest.fixture
-def api(tmp_path: Path, database_url: str) -> Iterator[ApiServer]:
-    with running_api(tmp_path / "home", database_url) as server:
-        yield server
 
 
 @pytest.fixture
