@@ -18,8 +18,8 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-# Command name → module; imported only when named, so one command's dependencies never slow or
-# break another's.
+# Command name → module. Every module is imported to build the help, so each keeps its heavy
+# imports (servers, Hypothesis, the hub itself) inside ``run``.
 COMMANDS = {
     "chaos": "proof.chaos",
     "fuzz": "proof.fuzz",
