@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("hub", "adapters", "schemas", "contracts", "audit", "bench")
+PRODUCT = ("hub", "adapters", "schemas", "contracts", "audit", "bench", "proof")
 MAX_LINES = 400
 
 
