@@ -6,9 +6,9 @@ change). Each implements one guard port of ``hub.ports``; none subclasses a conc
 
 - ``AgreementChecks(FixedAgreements(...))`` (``AgreementDecisions``): the product's agreement
   checks over a fixed in-memory list per district, read once from the store; no lock, no
-  generation check, never a database read. The policy decision itself
-  (``hub.guards.allow_ingest``/``allow_delivery`` over ``contracts.policy``, pure functions,
-  microseconds) still runs, and a refused message would still be refused.
+  generation check, never a database read. The policy decision itself (``contracts.policy``
+  through ``hub.guards.AgreementChecks``, pure functions, microseconds) still runs, and a
+  refused message would still be refused.
 - ``FixedKeys`` (``DataKeys``): one fixed data key per district, no key table, no cache expiry.
   Payloads are still sealed with AES-256-GCM (encryption is not a guard here but the storage
   format).

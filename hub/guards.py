@@ -5,9 +5,9 @@ directly, on a ``Connection``).
 
 One object so that every path through the hub goes through the same checks, and so that each
 guard fails closed in one place: any error reaching the agreement store, the key store or the
-audit trail becomes ``GuardUnavailable`` and nothing passes. The policy itself is the two pure
-functions ``allow_ingest`` and ``allow_delivery`` (also used by the benchmark's fixed
-agreements).
+audit trail becomes ``GuardUnavailable`` and nothing passes. The policy itself is pure
+(``contracts.policy``); ``AgreementChecks`` applies it to a district's agreements from any
+source (the cache here, a fixed list in the benchmark's guards-off mode).
 
 A refusal by the agreements tells the sending system only its own part (``ContractRefusal``'s
 detail is the policy's ``party_detail``); the whole decision, naming every agreement and what
@@ -44,8 +44,6 @@ __all__ = [
     "AuditEvent",
     "Guards",
     "Outcome",
-    "allow_delivery",
-    "allow_ingest",
     "per_subject",
     "refusal",
 ]
@@ -66,74 +64,6 @@ def _fail_closed(guard: str) -> Iterator[None]:
         ) from exc
 
 
-def allow_ingest(
-    agreements: Sequence[Agreement],
-    *,
-    district: str,
-    sender: str,
-    purpose: str,
-    message_type: str,
-    categories: Sequence[str],
-    consent: bool,
-    recipients: Sequence[str],
-    at: datetime,
-) -> Decision:
-    """The allowing decision of one agreement for the sender and every recipient, or
-    ``ContractRefusal`` with the first refusal's code."""
-    decision = decide_ingest(
-        agreements,
-        district=district,
-        sender=sender,
-        purpose=purpose,
-        message_type=message_type,
-        categories=frozenset(categories),
-        consent=consent,
-        at=at,
-    )
-    if not decision.allowed:
-        raise refusal(decision)
-    for recipient in recipients:
-        allow_delivery(
-            agreements,
-            district=district,
-            recipient=recipient,
-            purpose=purpose,
-            message_type=message_type,
-            categories=categories,
-            at=at,
-            sender=sender,
-        )
-    return decision
-
-
-def allow_delivery(
-    agreements: Sequence[Agreement],
-    *,
-    district: str,
-    recipient: str,
-    purpose: str,
-    message_type: str,
-    categories: Sequence[str],
-    at: datetime,
-    sender: str | None = None,
-) -> Decision:
-    """The allowing decision for one recipient now, or ``ContractRefusal``. ``sender``, where
-    known, is told which agreement refused if it is a party to it."""
-    decision = decide_delivery(
-        agreements,
-        district=district,
-        recipient=recipient,
-        purpose=purpose,
-        message_type=message_type,
-        categories=frozenset(categories),
-        at=at,
-        sender=sender,
-    )
-    if not decision.allowed:
-        raise refusal(decision)
-    return decision
-
-
 def refusal(decision: Decision) -> ContractRefusal:
     """The error for a refusing ``decision``: the sender's part as its detail, the whole
     decision in its context for ``hub.errors.audit_reason``."""
@@ -150,8 +80,8 @@ class AgreementSource(Protocol):
 
 @dataclass
 class AgreementChecks:
-    """``hub.ports.AgreementDecisions`` over ``agreements``: the policy (``allow_ingest``,
-    ``allow_delivery``) on the district's agreements, failing closed if they cannot be read."""
+    """``hub.ports.AgreementDecisions`` over ``agreements``: the policy (``contracts.policy``,
+    pure functions) on the district's agreements, failing closed if they cannot be read."""
 
     agreements: AgreementSource
 
@@ -172,17 +102,24 @@ class AgreementChecks:
 
         ``source`` is a connection or a connection factory: ingest reads agreements outside its
         write transaction (they are nearly always cached)."""
-        return allow_ingest(
-            self._agreements_of(source, district),
+        agreements = self._agreements_of(source, district)
+        decision = decide_ingest(
+            agreements,
             district=district,
             sender=sender,
             purpose=purpose,
             message_type=message_type,
-            categories=categories,
+            categories=frozenset(categories),
             consent=consent,
-            recipients=recipients,
             at=at,
         )
+        if not decision.allowed:
+            raise refusal(decision)
+        for recipient in recipients:
+            self._allow_delivery(
+                agreements, district, recipient, purpose, message_type, categories, at, sender
+            )
+        return decision
 
     def check_delivery(
         self,
@@ -196,16 +133,43 @@ class AgreementChecks:
         at: datetime,
         sender: str | None = None,
     ) -> Decision:
-        return allow_delivery(
+        """The recipient may receive this now. ``sender``, where known, is told which
+        agreement refused if it is a party to it."""
+        return self._allow_delivery(
             self._agreements_of(source, district),
+            district,
+            recipient,
+            purpose,
+            message_type,
+            categories,
+            at,
+            sender,
+        )
+
+    @staticmethod
+    def _allow_delivery(
+        agreements: Sequence[Agreement],
+        district: str,
+        recipient: str,
+        purpose: str,
+        message_type: str,
+        categories: Sequence[str],
+        at: datetime,
+        sender: str | None,
+    ) -> Decision:
+        decision = decide_delivery(
+            agreements,
             district=district,
             recipient=recipient,
             purpose=purpose,
             message_type=message_type,
-            categories=categories,
+            categories=frozenset(categories),
             at=at,
             sender=sender,
         )
+        if not decision.allowed:
+            raise refusal(decision)
+        return decision
 
     def _agreements_of(self, source: ConnectionSource, district: str) -> Sequence[Agreement]:
         with _fail_closed("agreement store"):

@@ -22,12 +22,10 @@ from sqlalchemy import Engine, select
 
 from adapters.doubles.http_double import HttpDouble
 from hub.demo.fictional import FictionalPeople, referral_envelope
-from hub.demo.sandbox import DestinationSpec, Sandbox
-from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
-from hub.services.agreements import add_agreements, register_system
+from hub.demo.sandbox import Sandbox
 from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries
-from tests.child_python import fresh_env
+from tests.e2e.crash_setup import DISTRICT, referral_hub
 from tests.e2e.processes import (
     Processes,
     free_port,
@@ -36,8 +34,6 @@ from tests.e2e.processes import (
     run,
 )
 
-DISTRICT = "sdn-sodermalm"
-DESTINATION = "case-sodermalm"
 MESSAGES = 60
 SLOW_SECONDS = 0.5  # per delivery request before the kill: two delivery threads, ~4 per second
 
@@ -95,20 +91,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_delivers_each_once_in_effect(
     double: HttpDouble,
     record_property: Callable[[str, object], None],
 ) -> None:
-    sandbox = Sandbox(home, overrides=SETTINGS)
-    sandbox.write_routes(
-        {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 5})},
-        [("case.referral", DISTRICT, [DESTINATION])],
-    )
-    hub = sandbox.open()
-    try:
-        token = register_system(hub, CONTACT_CENTRE, "contact centre (e2e)", actor="e2e")
-        add_agreements(hub, demo_agreements(hub.clock()), actor="e2e")
-    finally:
-        hub.close()
-    env = fresh_env(
-        {"OMSORGSHUB_HOME": str(home)} | {f"OMSORGSHUB_{k.upper()}": v for k, v in SETTINGS.items()}
-    )
+    token, env = referral_hub(home, SETTINGS, double.url)
 
     double.set_mode("slow", delay=SLOW_SECONDS)
     port = free_port()

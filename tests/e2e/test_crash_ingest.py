@@ -25,16 +25,12 @@ from sqlalchemy import Engine, func, select
 from adapters.doubles.http_double import HttpDouble
 from audit.tables import audit_entries
 from hub.demo.fictional import FictionalPeople, referral_envelope
-from hub.demo.sandbox import DestinationSpec, Sandbox
-from hub.demo.scenario import CONTACT_CENTRE, demo_agreements
-from hub.services.agreements import add_agreements, register_system
+from hub.demo.sandbox import Sandbox
 from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries, messages
-from tests.child_python import fresh_env
+from tests.e2e.crash_setup import DISTRICT, referral_hub
 from tests.e2e.processes import Process, Processes, free_port, hub_command, run
 
-DISTRICT = "sdn-sodermalm"
-DESTINATION = "case-sodermalm"
 CLIENTS = 4
 KILLS = 4
 ACKS_BETWEEN_KILLS = 15  # 202s each serve gives before it is killed mid-stream
@@ -141,20 +137,7 @@ def _received_entries(database: Engine) -> Counter[str]:
 def test_sigkill_during_ingest_and_group_commit_loses_no_acknowledged_message(
     home: Path, database: Engine, procs: Processes, double: HttpDouble
 ) -> None:
-    sandbox = Sandbox(home, overrides=SETTINGS)
-    sandbox.write_routes(
-        {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 5})},
-        [("case.referral", DISTRICT, [DESTINATION])],
-    )
-    hub = sandbox.open()
-    try:
-        token = register_system(hub, CONTACT_CENTRE, "contact centre (e2e)", actor="e2e")
-        add_agreements(hub, demo_agreements(hub.clock()), actor="e2e")
-    finally:
-        hub.close()
-    env = fresh_env(
-        {"OMSORGSHUB_HOME": str(home)} | {f"OMSORGSHUB_{k.upper()}": v for k, v in SETTINGS.items()}
-    )
+    token, env = referral_hub(home, SETTINGS, double.url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     stream = Stream()
