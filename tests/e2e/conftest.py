@@ -1,4 +1,5 @@
-"""Fixtures of the whole-process tests: the processes they start, and a destination double."""
+"""Fixtures of the whole-process tests: the processes they start, a destination double, the
+hub's data folder and its database as a test reads it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from adapters.doubles.http_double import HttpDouble
+from hub.demo.sandbox import Sandbox
+from hub.storage.engine import make_engine, reader
 from tests.e2e.processes import Processes
 
 
@@ -22,3 +26,16 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
 def double() -> Iterator[HttpDouble]:
     with HttpDouble() as running:
         yield running
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "hub"
+
+
+@pytest.fixture
+def database(home: Path) -> Iterator[Engine]:
+    """The hub's database as a test reads it: read-only, never taking SQLite's write lock."""
+    engine = make_engine(Sandbox(home).settings().database_url)
+    yield reader(engine)
+    engine.dispose()

@@ -13,17 +13,14 @@ from __future__ import annotations
 import random
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import Engine, select
 
 from adapters.doubles.http_double import HttpDouble
 from hub.demo.fictional import FictionalPeople, referral_envelope
-from hub.demo.sandbox import Sandbox
-from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries
 from tests.e2e.crash_setup import DISTRICT, referral_hub
 from tests.e2e.processes import (
@@ -56,19 +53,6 @@ def _envelopes(count: int) -> list[bytes]:
         referral_envelope(person, DISTRICT, rng, message_id=f"E2E-CRASH-{i:04d}")
         for i, person in enumerate(FictionalPeople(seed=7).take(count))
     ]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "hub"
-
-
-@pytest.fixture
-def database(home: Path) -> Iterator[Engine]:
-    """The hub's database as the test reads it: read-only, never taking SQLite's write lock."""
-    engine = make_engine(Sandbox(home).settings().database_url)
-    yield reader(engine)
-    engine.dispose()
 
 
 def _states(database: Engine, ids: Sequence[str]) -> Counter[str]:

@@ -14,19 +14,16 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import Engine, func, select
 
 from adapters.doubles.http_double import HttpDouble
 from audit.tables import audit_entries
 from hub.demo.fictional import FictionalPeople, referral_envelope
-from hub.demo.sandbox import Sandbox
-from hub.storage.engine import make_engine, reader
 from hub.storage.tables import deliveries, messages
 from tests.e2e.crash_setup import DISTRICT, referral_hub
 from tests.e2e.processes import Process, Processes, free_port, hub_command, run
@@ -97,18 +94,6 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "hub"
-
-
-@pytest.fixture
-def database(home: Path) -> Iterator[Engine]:
-    engine = make_engine(Sandbox(home).settings().database_url)
-    yield reader(engine)
-    engine.dispose()
 
 
 def _stored(database: Engine) -> dict[str, str]:
