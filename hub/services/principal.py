@@ -23,12 +23,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.errors import AuthenticationError, NotFound
 
 T = TypeVar("T")
+
+
+class EventFields(TypedDict, total=False):
+    """What an audit entry says besides who did what (``audit.entry.AuditEvent``)."""
+
+    purpose: str | None
+    district: str | None
+    agreement: str | None
+    message_id: str | None
+    subject_ref: str | None
+    source: str | None
+    destination: str | None
+    reason: str | None
 
 
 class Kind(StrEnum):
@@ -61,11 +74,11 @@ class Principal:
         return cls(name, Kind.DISTRICT_ADMIN, scope)
 
     def did(
-        self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: str | None
+        self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: Unpack[EventFields]
     ) -> AuditEvent:
         """The audit entry of something this principal did: the one place where who acted
         becomes the entry's actor, so no use case can record someone else by mistake."""
-        return AuditEvent(actor=self.name, action=action, outcome=outcome, **fields)  # type: ignore[arg-type]
+        return AuditEvent(actor=self.name, action=action, outcome=outcome, **fields)
 
     def covers(self, district: str) -> bool:
         return self.districts is None or district in self.districts
