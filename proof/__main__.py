@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules: dict[str, Command] = {}
     for name, module_path in COMMANDS.items():
-        module: Command = importlib.import_module(module_path)  # type: ignore[assignment]
+        module: Command = importlib.import_module(module_path)
         modules[name] = module
         doc = (sys.modules[module_path].__doc__ or "").strip().splitlines()
         command_parser = sub.add_parser(name, help=doc[0] if doc else name, description=__doc__)
