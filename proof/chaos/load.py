@@ -34,6 +34,7 @@ class Load:
     retries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _began: float = 0.0
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         """Send every document from ``clients`` threads; returns when all are answered."""
@@ -51,7 +52,7 @@ class Load:
     def _sender(self, counter: itertools.count[int]) -> None:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/xml"}
         with httpx.Client(base_url=self.url, timeout=30, trust_env=False) as client:
-            while (i := next(counter)) < len(self.documents):
+            while not self.stop.is_set() and (i := next(counter)) < len(self.documents):
                 if self.rate > 0:  # message i is due i/rate seconds after the start
                     time.sleep(max(0.0, self._began + i / self.rate - time.monotonic()))
                 self._send(client, self.documents[i], headers)
@@ -73,6 +74,8 @@ class Load:
                 return
             with self._lock:
                 self.retries += 1
+            if self.stop.is_set():
+                return
             if time.monotonic() - sent_at > GIVE_UP_SECONDS:
                 with self._lock:
                     self.refused.append(f"no answer after {GIVE_UP_SECONDS:.0f} s")

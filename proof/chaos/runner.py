@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import random
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -83,9 +84,13 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
         load = Load(r.url, r.token, docs, options.clients, options.rate)
         sender = threading.Thread(target=load.run, name="chaos-load")
         sender.start()
-        injector = Injector(r, options.timings, random.Random(options.seed), say)
-        done, skipped = _inject(plan, injector, load, sender, began, say)
-        sender.join()
+        try:
+            injector = Injector(r, options.timings, random.Random(options.seed), say)
+            done, skipped = _inject(plan, injector, load, sender, began, say)
+        finally:
+            if sys.exc_info()[0] is not None:  # interrupted: the senders stop too
+                load.stop.set()
+            sender.join()
         injector.end_outages()
         say(f"chaos: load done at {time.monotonic() - began:.0f} s ({load.retries} resends); "
             "settling")  # fmt: skip

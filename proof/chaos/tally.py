@@ -80,14 +80,14 @@ class Figures:
         )
 
 
-def delivery_rows(engine: Engine) -> dict[str, tuple[str, str, str | None]]:
-    """Every delivery: id → (destination, state, last reason)."""
+def delivery_rows(engine: Engine) -> dict[str, tuple[str, str, str | None, str]]:
+    """Every delivery: id → (destination, state, last reason, the hub's message id)."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(deliveries.c.id, deliveries.c.destination, deliveries.c.state,
-                   deliveries.c.last_reason)
+                   deliveries.c.last_reason, deliveries.c.message_id)
         )  # fmt: skip
-        return {r.id: (r.destination, r.state, r.last_reason) for r in rows}
+        return {r.id: (r.destination, r.state, r.last_reason, r.message_id) for r in rows}
 
 
 def unsettled(accepted: Accepted, double: RecordingDouble, engine: Engine) -> int:
@@ -95,7 +95,9 @@ def unsettled(accepted: Accepted, double: RecordingDouble, engine: Engine) -> in
     stored = double.documents()
     rows = delivery_rows(engine)
     return sum(
-        1 for d in accepted.sent_at if d not in stored and rows.get(d, ("", "", None))[1] != "dead"
+        1
+        for d in accepted.sent_at
+        if d not in stored and rows.get(d, ("", "", None, ""))[1] != "dead"
     )
 
 
@@ -107,20 +109,14 @@ def count(
     dead: Counter[str] = Counter()
     lost: list[str] = []
     for delivery_id in accepted.sent_at:
-        _destination, state, reason = rows.get(delivery_id, ("?", "missing", None))
+        _destination, state, reason, _message = rows.get(delivery_id, ("?", "missing", None, ""))
         if delivery_id in stored:
             continue
         if state == "dead":
             dead[reason or "unknown"] += 1
         else:
             lost.append(delivery_id)
-    effects: Counter[tuple[str, str]] = Counter()
-    unknown = 0
-    for key, body in stored.items():
-        if key not in rows:
-            unknown += 1
-            continue
-        effects[(rows[key][0], hashlib.sha256(body).hexdigest())] += 1
+    effects, unknown = _effects(double, stored, rows)
     delays = [
         double.first_seen[d] - sent for d, sent in accepted.sent_at.items()
         if d in double.first_seen
@@ -139,6 +135,36 @@ def count(
         audit_ok=audit[0],
         audit_text=audit[1],
     )
+
+
+def _effects(
+    double: RecordingDouble,
+    stored: Mapping[str, bytes],
+    rows: Mapping[str, tuple[str, str, str | None, str]],
+) -> tuple[Counter[tuple[str, str]], int]:
+    """Effects per (destination, document digest), and effects that belong to no message.
+
+    A key the hub has no delivery of (a delivery re-sent under a new id) is put with the
+    destination of its message (the ``X-Omsorgshub-Message-Id`` header) when that message has
+    one destination, so it counts as the duplicate it is.
+    """
+    destinations: dict[str, set[str]] = {}
+    for destination, _state, _reason, message_id in rows.values():
+        destinations.setdefault(message_id, set()).add(destination)
+    effects: Counter[tuple[str, str]] = Counter()
+    unknown = 0
+    for key, body in stored.items():
+        if key in rows:
+            destination = rows[key][0]
+        else:
+            message_id = double.headers_of(key).get("x-omsorgshub-message-id", "")
+            candidates = destinations.get(message_id, set())
+            if len(candidates) != 1:
+                unknown += 1
+                continue
+            destination = next(iter(candidates))
+        effects[(destination, hashlib.sha256(body).hexdigest())] += 1
+    return effects, unknown
 
 
 def report(figures: Figures, faults: Mapping[str, int], skipped: Mapping[str, str]) -> str:
