@@ -13,6 +13,7 @@ with the reason. Everything made here is undone on exit, whatever happened.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,8 @@ def rig(
         problem = _mount_tmpfs(home, disk_mb)
         if not problem:
             stack.callback(unmount, home)
+            if keep is not None:  # the tmpfs goes; a copy of the data folder stays (scan it)
+                stack.callback(shutil.copytree, home, folder / "home-kept", dirs_exist_ok=True)
         double = RecordingDouble()
         double.start()
         stack.callback(double.stop)

@@ -92,8 +92,8 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
                 load.stop.set()
             sender.join()
         injector.end_outages()
-        say(f"chaos: load done at {time.monotonic() - began:.0f} s ({load.retries} resends); "
-            "settling")  # fmt: skip
+        say(f"chaos: load sent and faults over at {time.monotonic() - began:.0f} s "
+            f"({load.retries} resends); settling")  # fmt: skip
         _restart_the_dead(r, say)
         _settle(r, load, settle_seconds)
         verified = r.hub_command("audit", "verify")
