@@ -23,25 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypedDict, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from audit.entry import AuditAction, AuditEvent, Outcome
 from hub.errors import AuthenticationError, NotFound
 
 T = TypeVar("T")
-
-
-class EventFields(TypedDict, total=False):
-    """What an audit entry says besides who did what (``audit.entry.AuditEvent``)."""
-
-    purpose: str | None
-    district: str | None
-    agreement: str | None
-    message_id: str | None
-    subject_ref: str | None
-    source: str | None
-    destination: str | None
-    reason: str | None
 
 
 class Kind(StrEnum):
@@ -74,10 +61,12 @@ class Principal:
         return cls(name, Kind.DISTRICT_ADMIN, scope)
 
     def did(
-        self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: Unpack[EventFields]
+        self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: Any
     ) -> AuditEvent:
         """The audit entry of something this principal did: the one place where who acted
-        becomes the entry's actor, so no use case can record someone else by mistake."""
+        becomes the entry's actor, so no use case can record someone else by mistake.
+        ``fields`` are the entry's other text fields (district, reason, …); a name that is not
+        one is a ``TypeError``, as in the constructor."""
         return AuditEvent(actor=self.name, action=action, outcome=outcome, **fields)
 
     def covers(self, district: str) -> bool:

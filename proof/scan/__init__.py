@@ -94,16 +94,23 @@ def _scan_existing(args: argparse.Namespace) -> int:
 def _scan_own_run(args: argparse.Namespace, folder: Path) -> int:
     from contextlib import ExitStack
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bench.servers import postgres_schema, rabbitmq_vhost
+    from hub.errors import ConfigError
     from proof.scan.named_run import make_run
-    from proof.scan.scratch import scratch_schema, scratch_vhost
 
     if args.messages < 1 or args.people < 1:
         raise ValueError("--messages and --people must be at least 1")
     with ExitStack() as stack:
         database_url = args.database_url or ""
         if database_url.startswith("postgresql"):
-            database_url = stack.enter_context(scratch_schema(database_url))
-        broker_url = stack.enter_context(scratch_vhost(args.amqp_url)) if args.amqp_url else ""
+            # A schema and a virtual host of the run's own, as the benchmark makes them.
+            try:
+                database_url = stack.enter_context(postgres_schema(database_url))
+            except SQLAlchemyError as exc:
+                raise ConfigError(f"PostgreSQL: cannot create a scratch schema: {exc}") from exc
+        broker_url = stack.enter_context(rabbitmq_vhost(args.amqp_url))[0] if args.amqp_url else ""
         named = make_run(
             folder, messages=args.messages, people=args.people, database_url=database_url,
             broker_url=broker_url, say=_say,
