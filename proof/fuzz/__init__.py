@@ -19,7 +19,9 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=10_000, help="how many (default 10000)")
-    parser.add_argument("--seed", type=int, default=17, help="the same seed, the same requests")
+    parser.add_argument(
+        "--seed", type=int, default=17, help="the same seed, the same requests (default 17)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="sending threads (default 4)")
     parser.add_argument(
         "--url", default="", help="fuzz the hub at this URL instead of starting one"
