@@ -33,6 +33,8 @@ BOUNDED = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+# Loading settings reads files and builds a pydantic model: fewer examples keep it to seconds.
+SETTINGS_BOUNDED = settings(BOUNDED, max_examples=50)
 KNOWN_TYPES = frozenset(t.name for t in default_registry().types())
 SEED = demo_agreements(datetime(2026, 1, 1, tzinfo=UTC))[0]
 DEFAULTS = RetryPolicy(base_seconds=2, cap_seconds=60, max_attempts=5, max_age_seconds=3600)
@@ -175,7 +177,7 @@ def test_generated_routing_tables_route_what_they_say(
 settings_keys = st.sampled_from(sorted(s.key for s in SETTINGS))
 
 
-@BOUNDED
+@SETTINGS_BOUNDED
 @given(
     st.dictionaries(
         st.one_of(
@@ -197,7 +199,7 @@ def test_arbitrary_environment_gives_settings_or_a_config_error(
     assert refusal is None or refusal.strip()
 
 
-@BOUNDED
+@SETTINGS_BOUNDED
 @given(
     st.one_of(
         st.text(max_size=200),
