@@ -37,7 +37,18 @@ INGEST_OPENAPI: dict[str, Any] = {
     },
 }
 INGEST_RESPONSES = {
-    202: {"description": "Accepted: stored encrypted, deliveries scheduled."},
+    202: {
+        "description": "Accepted: stored encrypted, deliveries scheduled.",
+        # An OpenAPI link: the answer's id is what GET /api/v1/messages/{message_id} takes
+        # (clients and schemathesis's stateful mode follow it).
+        "links": {
+            "GetMessage": {
+                "operationRef": "#/paths/~1api~1v1~1messages~1{message_id}/get",
+                "parameters": {"message_id": "$response.body#/id"},
+                "description": "The message's state and its deliveries.",
+            }
+        },
+    },
     **problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 }
 

@@ -9,6 +9,7 @@ delivery is dead after ``max_attempts`` attempts or ``max_age_seconds`` since it
 from __future__ import annotations
 
 import difflib
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -54,7 +55,13 @@ class RetryPolicy:
                 close = difflib.get_close_matches(key, list(names), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(f"{where}: unknown retry key {key!r}{hint}")
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"{where}: retry {key} must be a non-negative number")
+            # TOML has nan and inf: they would pass "< 0" and break the schedule's arithmetic.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigError(f"{where}: retry {key} must be a finite non-negative number")
             changes[key] = int(value) if key == "max_attempts" else float(value)
         return replace(self, **changes)  # type: ignore[arg-type]

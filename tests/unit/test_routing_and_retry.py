@@ -72,3 +72,12 @@ def test_backoff_is_exponential_jittered_capped_and_ends() -> None:
     assert DEFAULTS.next_attempt(5, created, created) is None  # attempts exhausted
     late = created + timedelta(seconds=3599)
     assert DEFAULTS.next_attempt(1, created, late) is None  # would pass the maximum age
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("key", ["base_seconds", "max_attempts"])
+def test_a_retry_value_of_nan_or_inf_is_named_not_a_crash(key: str, value: float) -> None:
+    """TOML writes ``nan`` and ``inf``; found by tests/unit/test_config_file_properties.py."""
+    table = {"destinations": {"d": {"adapter": "memory", "retry": {key: value}}}}
+    with pytest.raises(ConfigError, match=f"retry {key} must be a finite non-negative number"):
+        parse_routing(table, DEFAULTS, "routes.toml")
