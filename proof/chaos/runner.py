@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.workload import documents
 from hub.errors import ConfigError
 from proof.chaos.faults import Injector, Skipped, Timings
 from proof.chaos.load import Load
 from proof.chaos.plan import SHORT, Fault, draw, parse_faults
 from proof.chaos.rig import Rig, rig
 from proof.chaos.tally import count, report, unsettled
+from proof.scan.named_run import distinctive_people, envelope
+from proof.scan.scanner import scan_run
 
 SETTLE_POLL = 0.5
 
@@ -64,11 +65,17 @@ class ChaosOptions:
         )  # fmt: skip
 
 
+SCANNED_PEOPLE = 100  # persons the run's messages name (and the scan looks for)
+
+
 def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
     """Run, print the figures; True when nothing was lost, duplicated or refused and the audit
     trail verifies."""
     plan = draw(options.faults, options.messages, options.seed)
-    docs = documents(options.messages, seed=options.seed, prefix=f"CHAOS-{options.seed}")
+    # People with invented, distinctive names, so the leak scan at the end cannot hit by chance.
+    people = distinctive_people(min(options.messages, SCANNED_PEOPLE), options.seed)
+    rng = random.Random(options.seed)
+    docs = [envelope(people[i % len(people)], i, rng) for i in range(options.messages)]
     say(f"chaos: {options.mode}, {options.messages} messages, seed {options.seed}, faults: "
         + (", ".join(f"{f.name}@{f.trigger}" for f in plan) or "none"))  # fmt: skip
     # A delivery accepted while the clock was ahead is due only when the real clock gets there.
@@ -100,11 +107,21 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
         audit = (verified.returncode == 0, (verified.stdout + verified.stderr).strip()[-400:])
         figures = count(load.accepted, r.double, r.engine, audit)
         say(report(figures, done, skipped))
+        # The leak scan of what the run left (issue 17 §4): data folder, database, logs; the
+        # destination's documents are the control that the scan can find these people.
+        scanned = scan_run(
+            r.home,
+            people,
+            database_url=r.database_url or None,
+            logs=[r.folder / "logs"],
+            control=r.double.documents(),
+        )
+        say(scanned.report(every_place=False))
         if load.refused:
             say(f"REFUSED: {len(load.refused)} messages, first: {load.refused[0]}")
         say(f"chaos: {time.monotonic() - began:.0f} s in all; logs in {r.folder / 'logs'}"
             + ("" if options.keep else " (removed; --keep to keep them)"))  # fmt: skip
-        return figures.ok and not load.refused
+        return figures.ok and not load.refused and scanned.ok
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
