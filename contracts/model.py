@@ -34,6 +34,12 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _MAX_NAME = 200
 
 
+def is_code(text: str) -> bool:
+    """Whether ``text`` can be an agreement's id, a district code or a purpose at all (anything
+    else names nothing, and need not reach the database or the audit trail)."""
+    return _CODE.fullmatch(text) is not None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Agreement:
     """One version of a data-processing agreement between a district and a processor."""

@@ -25,7 +25,7 @@ from contracts.errors import (
 )
 from contracts.fileformat import dump_agreements
 from contracts.fileformat import parse_agreements as parse_agreement_text
-from contracts.model import Agreement
+from contracts.model import Agreement, is_code
 from hub.errors import Conflict, Forbidden, GuardUnavailable, HubError, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, Outcome
 from hub.services.lookups import LOOKUP_TYPES
@@ -99,8 +99,16 @@ def list_agreements(hub: Hub, principal: Principal) -> list[Agreement]:
     return principal.only_visible(items, lambda a: a.district)
 
 
+def _well_formed(agreement_id: str) -> None:
+    """An id no agreement can have is absent without asking the database (PostgreSQL answers a
+    NUL byte in a text parameter with an error, not with a miss)."""
+    if not is_code(agreement_id):
+        raise NotFound("no such agreement", reason="agreement_not_found")
+
+
 def get_agreement(hub: Hub, principal: Principal, agreement_id: str) -> Agreement:
     principal.require(*_MANAGERS)
+    _well_formed(agreement_id)
     with contracts_errors(), hub.reader.connect() as conn:
         latest = hub.agreement_store.get(conn, agreement_id)
     principal.visible(latest.district, f"no agreement {agreement_id}", "agreement_not_found")
@@ -110,6 +118,7 @@ def get_agreement(hub: Hub, principal: Principal, agreement_id: str) -> Agreemen
 def agreement_history(hub: Hub, principal: Principal, agreement_id: str) -> list[Agreement]:
     """Every version, oldest first (a version's district never changes)."""
     principal.require(*_MANAGERS)
+    _well_formed(agreement_id)
     with contracts_errors(), hub.reader.connect() as conn:
         versions = hub.agreement_store.history(conn, agreement_id)
     principal.visible(versions[0].district, f"no agreement {agreement_id}", "agreement_not_found")
@@ -237,6 +246,7 @@ def revoke_agreement(hub: Hub, agreement_id: str, reason: str, actor: Principal 
     principal.require(*_MANAGERS)
     if not reason.strip():
         raise InputError("a revocation needs a reason")
+    _well_formed(agreement_id)
     with contracts_errors(), hub.engine.begin() as conn:
         latest = hub.agreement_store.get(conn, agreement_id)
         principal.visible(latest.district, f"no agreement {agreement_id}", "agreement_not_found")

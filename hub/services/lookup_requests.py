@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from contracts.model import is_code
 from hub.envelope import LookupResult
 from hub.errors import InputError
 from hub.services.lookups import LookupQuestion
@@ -33,6 +34,14 @@ def ask_lookup(
     on_behalf_of: str | None = None,
 ) -> LookupResult:
     principal.require(Kind.SYSTEM, Kind.OPERATOR)
+    for name, value in (("lookup", lookup), ("district", district), ("purpose", purpose)):
+        # Checked before anything is asked or audited: a control character in a code is
+        # refused by PostgreSQL's text columns, which would close the audit trail (503).
+        if not is_code(value):
+            raise InputError(
+                f"{name} must be a code of letters, digits, '.', '_' or '-'",
+                reason=f"invalid_{name}",
+            )
     if principal.kind is Kind.SYSTEM:
         if on_behalf_of not in (None, principal.name):
             raise InputError("a system asks only for itself")

@@ -9,6 +9,7 @@ system sees only its own messages (another system's is absent too: no oracle).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -53,7 +54,17 @@ class MessageDetail:
 
 
 def _absent(message_id: str) -> NotFound:
-    return NotFound(f"no message {message_id!r}")
+    return NotFound(f"no message {message_id!r}" if made_by_hub(message_id) else "no such message")
+
+
+def made_by_hub(identifier: str) -> bool:
+    """Message and delivery ids are UUIDs the hub made: anything else names nothing, and is
+    never sent to the database (PostgreSQL answers a NUL byte in a text parameter with an
+    error, not with a miss)."""
+    try:
+        return str(uuid.UUID(identifier)) == identifier
+    except ValueError:
+        return False
 
 
 def list_messages(
@@ -72,6 +83,8 @@ def list_messages(
 
 
 def _detail(hub: Hub, message_id: str) -> MessageDetail | None:
+    if not made_by_hub(message_id):
+        return None
     with hub.reader.connect() as conn:
         message = message_rows.get_message(conn, message_id)
         if message is None:
@@ -95,7 +108,11 @@ def message_status(hub: Hub, principal: Principal, message_id: str) -> MessageDe
     detail = _detail(hub, message_id)
     # Another system's message is reported as absent, not forbidden: no oracle.
     if detail is None or detail.message.sender != principal.name:
-        raise NotFound(f"no message {message_id!r} from this system")
+        raise NotFound(
+            f"no message {message_id!r} from this system"
+            if made_by_hub(message_id)
+            else "no such message from this system"
+        )
     return detail
 
 
@@ -104,6 +121,8 @@ def view_payload(hub: Hub, message_id: str, *, actor: Principal | str, reason: s
     principal.require(Kind.OPERATOR)
     if not reason.strip():
         raise InputError("viewing a payload needs a reason: every view of personal data is audited")
+    if not made_by_hub(message_id):
+        raise _absent(message_id)
     with hub.engine.begin() as conn:
         message = message_rows.get_message(conn, message_id)
         ciphertext = message_rows.get_ciphertext(conn, message_id)
@@ -160,7 +179,7 @@ def replay_deliveries(
     with hub.engine.begin() as conn:
         ids = list(delivery_ids) or delivery_rows.dead_ids(conn, destination)
         for delivery_id in ids:
-            row = delivery_rows.get(conn, delivery_id)
+            row = delivery_rows.get(conn, delivery_id) if made_by_hub(delivery_id) else None
             message = message_rows.get_message(conn, row.message_id) if row else None
             if row is None or message is None or not principal.covers(message.district):
                 if all_dead:

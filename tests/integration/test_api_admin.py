@@ -223,3 +223,11 @@ def test_a_rotated_token_works_until_the_overlap_ends(admin: Admin) -> None:
         changes = search(conn, AuditQuery(action=AuditAction.SYSTEM_CHANGED))
     assert [e.source for e in changes] == ["sdn-sodermalm-admin"]
     assert "token rotated" in (changes[0].reason or "")
+
+
+@pytest.mark.parametrize("path", ["/agreements/%00", "/agreements/%00/revoke"])
+def test_an_agreement_id_with_a_nul_byte_is_404(admin: Admin, path: str) -> None:
+    method = "POST" if path.endswith("revoke") else "GET"
+    response = admin.call(method, path, json={"reason": "probe"} if method == "POST" else None)
+    assert response.status_code == 404, response.text
+    assert response.json()["reason"] == "agreement_not_found"

@@ -290,3 +290,29 @@ def test_megabytes_from_urllib_get_a_readable_413(api: ApiServer, mebibytes: int
     assert (body["reason"], body["title"]) == ("payload_too_large", "Message too large")
     assert str(MAX_BYTES) in body["detail"]
     assert api.message_count() == 0
+
+
+# -- a NUL byte where an id or a code goes (PostgreSQL refuses it in text: that was a 500) --------
+
+
+@pytest.mark.parametrize("path", ["%00", "00000000-0000-0000-0000-00000000000%00", "%00x%01"])
+def test_a_message_id_with_control_characters_is_404(api: ApiServer, path: str) -> None:
+    with api.client() as client:
+        response = client.get(f"/api/v1/messages/{path}")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "\x00" not in response.json()["detail"]  # the id is not echoed (only `instance`)
+
+
+def test_a_lookup_naming_a_district_with_a_nul_byte_is_refused_not_a_500(api: ApiServer) -> None:
+    question = {
+        "lookup": "client_summary",
+        "district": "sdn-\x00sodermalm",
+        "purpose": "referral",
+        "subject": {"id": "19121212-1212", "scheme": "se"},
+        "consent": "recorded",
+    }
+    with api.client() as client:
+        response = client.post("/api/v1/lookups", json=question)
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == "invalid_district"

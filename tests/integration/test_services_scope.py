@@ -4,6 +4,8 @@ leave them out; the unscoped operator sees them. Real database, real hub (the sp
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from hub.errors import AuthenticationError, NotFound
@@ -34,11 +36,12 @@ def test_messages_of_another_district_are_absent(spine: Spine) -> None:
     assert [r.message.id for r in list_messages(hub, OPERATOR)] == [mid]
     assert list_messages(hub, NORR) == []
     assert show_message(hub, OPERATOR, mid).message.district == DISTRICT
+    unknown = str(uuid.uuid4())  # well formed, stored nowhere
     with pytest.raises(NotFound) as absent:
-        show_message(hub, OPERATOR, "no-such-message")
+        show_message(hub, OPERATOR, unknown)
     with pytest.raises(NotFound) as hidden:
         show_message(hub, NORR, mid)
-    assert hidden.value.detail == absent.value.detail.replace("no-such-message", mid)
+    assert hidden.value.detail == absent.value.detail.replace(unknown, mid)
     with pytest.raises(NotFound):
         view_payload(hub, mid, actor=NORR, reason="curious")
     (delivery,) = show_message(hub, OPERATOR, mid).deliveries
