@@ -53,7 +53,7 @@ def test_embedded_short_run_kills_serve_twice_and_an_outage_lose_nothing(
 ) -> None:
     args = _chaos(
         "--mode", "embedded", "--messages", str(MESSAGES), "--rate", "60",
-        "--faults", "kill-serve:2,outage", "--outage-seconds", "5", "--settle-seconds", "90",
+        "--faults", "kill-serve:2,outage", "--outage-seconds", "60", "--settle-seconds", "90",
     )  # fmt: skip
     status = proof.chaos.run(args)
     _assert_held(status, capsys.readouterr().out, {"kill-serve": 2, "outage": 1})
@@ -66,7 +66,7 @@ def test_scaled_short_run_kills_each_process_restarts_the_broker_and_an_outage_l
     args = _chaos(
         "--mode", "scaled", "--messages", str(MESSAGES), "--rate", "60",
         "--faults", "kill-serve,kill-relay,kill-worker,broker-restart,outage",
-        "--outage-seconds", "5", "--settle-seconds", "90",
+        "--outage-seconds", "60", "--settle-seconds", "90",
         "--postgres-url", postgres_base_url, "--amqp-url", amqp_url,
     )  # fmt: skip
     status = proof.chaos.run(args)
