@@ -29,7 +29,7 @@ from hub.api.problems import (
 )
 from hub.bootstrap import Hub
 from hub.errors import HubError, PayloadTooLarge, policy_for
-from hub.services.health import broker_check, database_check, first_failure
+from hub.services.health import audit_alarm_check, broker_check, database_check, first_failure
 from hub.services.lookup_requests import ask_lookup
 from hub.services.lookups import LOOKUPS
 from hub.services.messages import DeliveryRow, message_status
@@ -208,7 +208,7 @@ def create_app(hub: Hub) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    checks = [database_check(hub.reader)]
+    checks = [database_check(hub.reader), audit_alarm_check(lambda: hub.guards.audit.alarm.raised)]
     if hub.settings.broker_url:
         checks.append(broker_check(hub.settings.broker_url))
 
@@ -220,8 +220,6 @@ def create_app(hub: Hub) -> FastAPI:
     )
     async def readyz() -> Response:
         failed = await run_in_threadpool(first_failure, checks)
-        if failed is None and hub.guards.audit.alarm.raised:
-            failed = "audit_integrity_alarm"  # appends refuse until an operator acknowledges
         if failed is not None:
             return JSONResponse({"status": "unavailable", "reason": failed}, status_code=503)
         return JSONResponse({"status": "ready"})

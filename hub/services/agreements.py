@@ -131,13 +131,11 @@ def export_agreements(hub: Hub, principal: Principal) -> str:
 
 
 # -- changing ----------------------------------------------------------------------------------
-def _changed(actor: str, agreement: Agreement, reason: str) -> AuditEvent:
-    return AuditEvent(
-        actor=actor,
-        action=AuditAction.AGREEMENT_CHANGED,
+def _changed(principal: Principal, agreement: Agreement, reason: str) -> AuditEvent:
+    return principal.did(
+        AuditAction.AGREEMENT_CHANGED,
         district=agreement.district,
         agreement=agreement.ref,
-        outcome=Outcome.OK,
         reason=reason,
     )
 
@@ -204,7 +202,7 @@ def import_agreements(
                     saved = store.update(conn, agreement, principal.name)
                     what = f"amended to version {saved.version}"
                 stored.append(saved)
-                hub.guards.record(conn, [_changed(principal.name, saved, what)])
+                hub.guards.record(conn, [_changed(principal, saved, what)])
     except _OutOfScope as out:
         raise _refuse(hub, principal, out.agreement, out.error) from None
     hub.guards.agreements.invalidate()
@@ -251,6 +249,6 @@ def revoke_agreement(hub: Hub, agreement_id: str, reason: str, actor: Principal 
         latest = hub.agreement_store.get(conn, agreement_id)
         principal.visible(latest.district, f"no agreement {agreement_id}", "agreement_not_found")
         revoked = hub.agreement_store.revoke(conn, agreement_id, reason, principal.name)
-        hub.guards.record(conn, [_changed(principal.name, revoked, f"revoked: {reason}")])
+        hub.guards.record(conn, [_changed(principal, revoked, f"revoked: {reason}")])
     hub.guards.agreements.invalidate()
     return revoked

@@ -50,6 +50,17 @@ def broker_check(url: str) -> Check:
     return Check("broker_unreachable", probe)
 
 
+def audit_alarm_check(alarm_raised: Callable[[], bool]) -> Check:
+    """Not ready while the audit integrity alarm is up: appends refuse until an operator has
+    investigated and acknowledged it (``omsorgshub audit acknowledge``)."""
+
+    def probe() -> None:
+        if alarm_raised():
+            raise RuntimeError("audit integrity alarm")
+
+    return Check("audit_integrity_alarm", probe)
+
+
 def first_failure(checks: list[Check]) -> str | None:
     """The reason code of the first check that fails, or None when all answer."""
     for check in checks:

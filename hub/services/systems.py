@@ -10,14 +10,14 @@ districts it is bound to, and nothing else: an administrator without a district 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from contracts.model import is_code
 from hub.errors import ConfigError, InputError, NotFound
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction, AuditEvent
 from hub.services.authentication import ROLES, new_token
 from hub.services.principal import Kind, Principal, as_principal
 from hub.storage import systems as rows
@@ -35,22 +35,14 @@ __all__ = [
     "set_system_active",
 ]
 
-_DISTRICT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
 
 def _event(actor: Principal, name: str, reason: str) -> AuditEvent:
-    return AuditEvent(
-        actor=actor.name,
-        action=AuditAction.SYSTEM_CHANGED,
-        source=name,
-        outcome=Outcome.OK,
-        reason=reason,
-    )
+    return actor.did(AuditAction.SYSTEM_CHANGED, source=name, reason=reason)
 
 
 def _districts(role: str, districts: Iterable[str]) -> frozenset[str]:
     scope = frozenset(districts)
-    bad = sorted(d for d in scope if not _DISTRICT.fullmatch(d))
+    bad = sorted(d for d in scope if not is_code(d))
     if bad:
         raise InputError(f"district {bad[0]!r} must be 1-100 of A-Z a-z 0-9 . _ -")
     if role == "admin" and not scope:
