@@ -9,7 +9,7 @@ pipeline writes a message, its deliveries and its audit entries in one transacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,9 +171,14 @@ def list_messages(
     *,
     state: str | None = None,
     destination: str | None = None,
+    districts: Collection[str] | None = None,
     limit: int = 50,
 ) -> list[MessageSummary]:
+    """The newest messages, of ``districts`` only when given (in the query, before the limit:
+    a scoped list is never cut short by messages its reader may not see)."""
     ids_query = select(messages.c.id).order_by(messages.c.received_at.desc()).limit(limit)
+    if districts is not None:
+        ids_query = ids_query.where(messages.c.district.in_(sorted(districts)))
     if state or destination:
         sub = select(deliveries.c.message_id)
         if state:
