@@ -9,10 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import MetaData, select
 
+from adapters.doubles.sdk_fixtures import sdk_answer
 from adapters.sdk.ids import sdk_message_id
 from audit.search import AuditQuery, search
+from hub.cli.main import cli, register_subcommands
+from hub.services.health import deliveries_by_state
 from hub.services.mailbox_inbox import poll_inboxes
 from tests.adapter_contract import double_process
 from tests.integration.sdk.conftest import DISTRICT_MAILBOX, HUB_MAILBOX
@@ -52,6 +56,7 @@ def test_a_referral_is_delivered_only_when_its_receipt_is_accepted(sdk_hub: SdkH
     s.relay()
     d = s.delivery(mid)
     assert (d.state, d.receipt_ref) == ("awaiting_receipt", sdk_message_id(d.id))
+    assert deliveries_by_state(s.hub.reader) == {SDK: {"awaiting_receipt": 1}}  # /metrics
     sent = s.double("/_sdk/effects")["messages"][d.receipt_ref]
     assert sent["recipientAttention"]["subOrganization"]["extension"] == DISTRICT_MAILBOX
     reference = sent["recipientAttention"]["referenceId"][0]["extension"]
@@ -168,3 +173,17 @@ def test_an_inbound_answer_is_ingested_once_and_routed(sdk_hub: SdkHub) -> None:
     for path in home.parent.rglob("*"):
         if path.is_file():
             assert not any(n in path.read_bytes() for n in needles), path
+
+
+def test_sdk_poll_on_the_command_line(sdk_hub: SdkHub, tmp_path: Path, database_url: str) -> None:
+    s = sdk_hub
+    person = next(s.people)
+    s.double("/_sdk/inbox", sdk_answer(person.identity.formatted()))
+    runner = CliRunner()
+    register_subcommands()
+    env = {"OMSORGSHUB_HOME": str(tmp_path / "hub"), "OMSORGSHUB_DATABASE_URL": database_url}
+    first = runner.invoke(cli, ["sdk", "poll"], env=env)
+    assert first.exit_code == 0, first.output
+    assert f"{SDK}: 1 ingested, 0 already known" in first.output
+    again = runner.invoke(cli, ["sdk", "poll"], env=env)
+    assert f"{SDK}: 0 ingested" in again.output
