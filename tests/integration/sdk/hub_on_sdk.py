@@ -92,6 +92,7 @@ def open_sdk_hub(tmp_path: Path, database_url: str, api_url: str) -> SdkHub:
         inbox_functional_address=HUB_MAILBOX,
         inbox_system=INBOX_SYSTEM,
         inbox_purpose="referral",
+        inbox_poll_seconds=0.2,
     )
     broken = sdk_options(
         api_url,

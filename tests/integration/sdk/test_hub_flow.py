@@ -4,6 +4,7 @@ broken request, an inbound answer ingested once, and no personnummer at rest."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +15,15 @@ from sqlalchemy import MetaData, select
 
 from adapters.doubles.sdk_fixtures import sdk_answer
 from adapters.sdk.ids import sdk_message_id
+from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from hub.cli.main import cli, register_subcommands
 from hub.services.health import deliveries_by_state
-from hub.services.mailbox_inbox import poll_inboxes
+from hub.services.mailbox_inbox import poll_inboxes, start_inbox_polling
 from tests.adapter_contract import double_process
 from tests.integration.sdk.conftest import DISTRICT_MAILBOX, HUB_MAILBOX
 from tests.integration.sdk.hub_on_sdk import (
+    INBOX_SYSTEM,
     NORR,
     SDK,
     TIMEOUT,
@@ -187,3 +190,23 @@ def test_sdk_poll_on_the_command_line(sdk_hub: SdkHub, tmp_path: Path, database_
     assert f"{SDK}: 1 ingested, 0 already known" in first.output
     again = runner.invoke(cli, ["sdk", "poll"], env=env)
     assert f"{SDK}: 0 ingested" in again.output
+
+
+def test_serve_polls_the_inbox_periodically(sdk_hub: SdkHub) -> None:
+    s = sdk_hub
+    s.double("/_sdk/inbox", sdk_answer(next(s.people).identity.formatted()))
+    stop = threading.Event()
+    (thread,) = start_inbox_polling(s.hub, stop)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with s.hub.reader.connect() as conn:
+                found = search(conn, AuditQuery(actor=INBOX_SYSTEM, action=AuditAction.RECEIVED))
+            if found:
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert [e.action for e in found] == ["received"]
+    assert not thread.is_alive()
