@@ -139,7 +139,12 @@ class MedcomDouble(ServedDouble):
                 exc.sender,
             )
             return self._fhir(start_response, HTTPStatus.OK, ack)
-        if mode == "silent" and self._stopping.wait(self._delay_now()):
+        if mode == "silent":  # recorded, not processed, never acknowledged
+            with self._lock:
+                effects = self._effects.setdefault(message.header_id, Effects())
+                effects.bundles.append(message.bundle_id)
+                effects.answers.append("none")
+            self._stopping.wait(self._delay_now())
             return self._fhir(start_response, HTTPStatus.OK, b"")
         return self._fhir(start_response, HTTPStatus.OK, self._process(mode, message, body))
 

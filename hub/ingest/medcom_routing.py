@@ -9,6 +9,8 @@ are errors, as everywhere in the table)::
     ean = "5790000000011"            # its EAN/GLN number (optional; checked when given)
     district = "aarhus-hjemmepleje"  # the district (data controller) it belongs to
     purpose = "care_communication"   # the purpose its agreement names (this is the default)
+    recipients = ["omsorg-indbakke"] # optional: the destinations its messages go to (the
+                                     # envelope's Recipients); without it, all routed ones
 
 A message for a SOR code that is not listed, or whose EAN differs from the listed one, is
 answered ``fatal-error`` with MedCom's ``MSG_Receiver_Identifier_UNKNOWN``.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from hub.errors import ConfigError
 
 DEFAULT_PURPOSE = "care_communication"
-_RECEIVER_KEYS = {"sor", "ean", "district", "purpose"}
+_RECEIVER_KEYS = {"sor", "ean", "district", "purpose", "recipients"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class MedcomReceiver:
     ean: str | None
     district: str
     purpose: str = DEFAULT_PURPOSE
+    recipients: tuple[str, ...] = ()
 
 
 def receiver_for(
@@ -81,5 +84,9 @@ def parse_medcom(data: object, origin: str) -> tuple[MedcomReceiver, ...]:
             raise ConfigError(f"{where}: SOR code {sor} is listed twice")
         ean = _text(raw, "ean", where, digits=13) if "ean" in raw else None
         purpose = _text(raw, "purpose", where) if "purpose" in raw else DEFAULT_PURPOSE
-        receivers.append(MedcomReceiver(sor, ean, _text(raw, "district", where), purpose))
+        recipients = raw.get("recipients", [])
+        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+            raise ConfigError(f"{where}: 'recipients' must be a list of destination names")
+        district = _text(raw, "district", where)
+        receivers.append(MedcomReceiver(sor, ean, district, purpose, tuple(recipients)))
     return tuple(receivers)

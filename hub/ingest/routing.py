@@ -142,6 +142,12 @@ def parse_routing(data: Mapping[str, object], defaults: RetryPolicy, origin: str
                 raise ConfigError(f"{where}: unknown destination {d!r}{hint}")
         routes.append(Route(mtype, district, tuple(dests)))
     medcom = parse_medcom(data["medcom"], origin) if "medcom" in data else ()
+    for receiver in medcom:
+        for d in receiver.recipients:
+            if d not in destinations:
+                raise ConfigError(
+                    f"{origin}: medcom receiver {receiver.sor}: unknown destination {d!r}"
+                )
     return RoutingTable(MappingProxyType(destinations), tuple(routes), medcom)
 
 

@@ -35,7 +35,7 @@ from lxml import etree
 
 from hub.errors import ContractRefusal, GuardUnavailable, InputError, InvalidIdentityNumber
 from hub.ingest.identity import parse_identity
-from hub.ingest.medcom_routing import receiver_for
+from hub.ingest.medcom_routing import MedcomReceiver, receiver_for
 from hub.storage import medcom as rows
 from schemas.medcom import codes
 from schemas.medcom.acknowledgement import build_acknowledgement, outcome_json
@@ -95,7 +95,7 @@ def _ingest(hub: Hub, sender: str, message: ReadMessage) -> FhirAnswer:
         return _negative(hub, header, bundle, (issue,), doc.receiver, doc.sender)
     try:
         parse_identity(doc.cpr, "dk")
-        envelope = _envelope(receiver.district, receiver.purpose, header, to_xml(doc))
+        envelope = _envelope(receiver, header, to_xml(doc))
         result = hub.ingestor.ingest(sender, envelope)
     except InvalidIdentityNumber as exc:
         issue = Issue(codes.DATATYPE_WRONG, f"Patient.identifier: {exc.detail}")
@@ -119,18 +119,22 @@ def _ingest(hub: Hub, sender: str, message: ReadMessage) -> FhirAnswer:
     return FhirAnswer(200, ack, outcome, message_id=result.message_id)
 
 
-def _envelope(district: str, purpose: str, header_id: str, body: bytes) -> bytes:
+def _envelope(receiver: MedcomReceiver, header_id: str, body: bytes) -> bytes:
     ns = f"{{{ENVELOPE_NS}}}"
     envelope = etree.Element(f"{ns}Envelope", nsmap={"h": ENVELOPE_NS})
     head = etree.SubElement(envelope, f"{ns}Header")
     for name, value in (
         ("Type", MESSAGE_TYPE),
         ("Version", "1"),
-        ("District", district),
-        ("Purpose", purpose),
+        ("District", receiver.district),
+        ("Purpose", receiver.purpose),
         ("MessageId", header_id),
     ):
         etree.SubElement(head, f"{ns}{name}").text = value
+    if receiver.recipients:
+        listing = etree.SubElement(head, f"{ns}Recipients")
+        for recipient in receiver.recipients:
+            etree.SubElement(listing, f"{ns}Recipient").text = recipient
     etree.SubElement(envelope, f"{ns}Body").append(etree.fromstring(body))
     return etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
 
