@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import adapters
 from hub.demo.fictional import FictionalPeople
 from hub.demo.medcom_world import care_communication
 from hub.errors import ConfigError
@@ -238,3 +239,17 @@ def test_medcom_receivers_are_strict() -> None:
     twice = [{"sor": "123456", "district": "d"}, {"sor": "123456", "district": "e"}]
     with pytest.raises(ConfigError, match="listed twice"):
         parse_medcom({"receivers": twice}, "r")
+
+
+def test_the_example_routing_section_reads() -> None:
+    from pathlib import Path
+
+    from hub.ingest.routing import load_routing
+    from hub.outbox.retry import RetryPolicy
+
+    example = Path(__file__).parents[2] / "docs" / "examples" / "routes-medcom.toml"
+    table = load_routing(example, RetryPolicy())
+    [receiver] = table.medcom_receivers
+    assert receiver.recipients == ("fiktiv-omsorg-indbakke",)
+    gp = table.destination("medcom-laegehus")
+    assert adapters.create(gp.adapter, gp.name, gp.options).name == "medcom-laegehus"
