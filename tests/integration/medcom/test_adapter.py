@@ -188,3 +188,19 @@ def _bundle_again(double: MedcomDouble, header: str) -> bytes:
     bundle = json.loads(effects.document)
     bundle["id"] = str(uuid.uuid4())
     return json.dumps(bundle).encode()
+
+
+def test_the_double_checks_what_it_receives() -> None:
+    with MedcomDouble(sor="100000000000099") as double, httpx.Client(trust_env=False) as client:
+        url = double.base_url + PROCESS_MESSAGE
+        unreadable = client.post(url, content=b"{}")
+        assert unreadable.status_code == 400
+        assert unreadable.json()["resourceType"] == "OperationOutcome"
+        delivery = medcom_delivery()
+        gp = MedcomAdapter("gp", adapter_options(double.url))
+        with opened(gp) as adapter, pytest.raises(PermanentDeliveryError) as caught:
+            adapter.deliver(delivery)  # to SOR ...033, and this unit is ...099
+        assert caught.value.reason == "medcom_fatal_error:MSG_Receiver_Identifier_UNKNOWN"
+        header = header_id_for(delivery.delivery_id)
+        assert double.messages()[header]["answers"] == ["fatal-error"]
+        assert double.stats()["processed"] == 0

@@ -31,6 +31,7 @@ from tests.integration.medcom.world import (
     medcom_world,
     outbound_document,
 )
+from tests.integration.test_encryption_at_rest import stored_values
 
 
 @pytest.fixture(scope="module")
@@ -231,13 +232,18 @@ def test_no_cpr_number_or_name_at_rest(world: MedcomWorld, tmp_path: Path) -> No
         for p in people
         for text in (p.identity.canonical, p.identity.formatted(), p.family_name)
     ]
+    values = list(stored_values(world.hub))  # every column of every table, on either database
+    assert any(where == "medcom_acknowledgements.acknowledgement" for where, _ in values)
+    for needle in needles:
+        found = [where for where, value in values if needle in value]
+        assert not found, f"{needle!r} stored in plain text in {found}"
     world.hub.close()  # flush and release the database files before reading them
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "routes.toml" for p in files)
     for path in files:
         data = path.read_bytes()
-        found = [n for n in needles if n in data]
-        assert not found, f"{found} in plain text in {path}"
+        in_file = [n for n in needles if n in data]
+        assert not in_file, f"{in_file} in plain text in {path}"
     # The scan finds what it looks for where it is meant to be: in what was delivered.
     delivered = b"".join(world.inbox.documents().values())
     assert people[0].identity.canonical.encode() in delivered
