@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from hub.storage.tables import medcom_acknowledgements, medcom_bundles
 
@@ -30,13 +31,19 @@ def acknowledgement(conn: Connection, header_id: str) -> tuple[str, bytes] | Non
 def remember_bundle(
     conn: Connection, bundle_id: str, header_id: str, sender: str, at: datetime
 ) -> None:
-    """Record a Bundle.id once (a repeat of the same pair is left as it is)."""
-    if header_of_bundle(conn, bundle_id) is None:
-        conn.execute(
-            insert(medcom_bundles).values(
-                bundle_id=bundle_id, header_id=header_id, sender=sender, received_at=at
+    """Record a Bundle.id once (a repeat, or one recorded by a concurrent request just now,
+    is left as it is)."""
+    if header_of_bundle(conn, bundle_id) is not None:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(medcom_bundles).values(
+                    bundle_id=bundle_id, header_id=header_id, sender=sender, received_at=at
+                )
             )
-        )
+    except IntegrityError:
+        pass  # a concurrent request of the same bundle recorded it first
 
 
 def remember_acknowledgement(
@@ -46,13 +53,19 @@ def remember_acknowledgement(
     kept = acknowledgement(conn, header_id)
     if kept is not None:
         return kept[1]
-    conn.execute(
-        insert(medcom_acknowledgements).values(
-            header_id=header_id,
-            sender=sender,
-            message_id=message_id,
-            acknowledgement=ack,
-            created_at=at,
-        )
-    )
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(medcom_acknowledgements).values(
+                    header_id=header_id,
+                    sender=sender,
+                    message_id=message_id,
+                    acknowledgement=ack,
+                    created_at=at,
+                )
+            )
+    except IntegrityError:  # a concurrent request of the same message kept its own first
+        kept = acknowledgement(conn, header_id)
+        assert kept is not None
+        return kept[1]
     return ack

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +248,14 @@ def test_no_cpr_number_or_name_at_rest(world: MedcomWorld, tmp_path: Path) -> No
     # The scan finds what it looks for where it is meant to be: in what was delivered.
     delivered = b"".join(world.inbox.documents().values())
     assert people[0].identity.canonical.encode() in delivered
+
+
+def test_the_same_message_at_once_from_many_threads_is_one_message(world: MedcomWorld) -> None:
+    body, header = inbound_bundle(dane(13), "in-race")
+    resends = [inbound_bundle(dane(13), "in-race", header_id=header)[0] for _ in range(7)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(world.post_fhir, [body, *resends]))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1  # one acknowledgement, byte for byte
+    assert read_acknowledgement(answers[0].content).code == "ok"
+    assert world.message_count() == 1
