@@ -9,10 +9,11 @@ to the care system's inbox; duplicates, reused bundle ids, invalid bundles and r
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -21,7 +22,9 @@ from adapters.medcom.adapter import header_id_for
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from hub.demo.medcom_world import MEDCOM_GP
+from hub.errors import GuardUnavailable
 from schemas.medcom.acknowledgement import read_acknowledgement
+from schemas.medcom.message import build_message, to_json
 from tests.adapter_contract import double_process
 from tests.integration.api_server import wait_until
 from tests.integration.medcom.conftest import dane
@@ -57,6 +60,9 @@ def _seen(base: str, delivery_id: str) -> dict[str, object]:
     effects = httpx.get(f"{base}/_messages", trust_env=False).json()
     found: dict[str, object] = effects[header_id_for(delivery_id)]
     return found
+
+
+STAMP = "2026-12-07T10:00:00+01:00"
 
 
 def _resource(bundle: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -258,4 +264,29 @@ def test_the_same_message_at_once_from_many_threads_is_one_message(world: Medcom
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1  # one acknowledgement, byte for byte
     assert read_acknowledgement(answers[0].content).code == "ok"
+    assert world.message_count() == 1
+
+
+def test_an_unknown_receiver_is_a_fatal_error(world: MedcomWorld) -> None:
+    doc = outbound_document(dane(14), "in-unknown")  # to the GP, not a unit of this hub
+    bundle = to_json(build_message(doc, str(uuid.uuid4()), str(uuid.uuid4()), STAMP))
+    ack = read_acknowledgement(world.post_fhir(bundle).content)
+    assert ack.code == "fatal-error"
+    assert [i.code for i in ack.issues] == ["MSG_Receiver_Identifier_UNKNOWN"]
+    assert world.message_count() == 0
+
+
+def test_guards_out_of_reach_are_a_transient_error(
+    world: MedcomWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(sender: str, data: bytes) -> NoReturn:
+        raise GuardUnavailable("the audit trail cannot be reached")
+
+    monkeypatch.setattr(world.hub.ingestor, "ingest", unavailable)
+    body, _ = inbound_bundle(dane(15), "in-unavailable")
+    ack = read_acknowledgement(world.post_fhir(body).content)
+    assert ack.code == "transient-error"
+    assert [i.code for i in ack.issues] == ["MSG_Mailbox_Out_Of_Operation"]
+    monkeypatch.undo()  # back in reach: the resend is taken
+    assert read_acknowledgement(world.post_fhir(body).content).code == "ok"
     assert world.message_count() == 1
