@@ -48,6 +48,10 @@ PROCESS_MESSAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     **problem_responses(401, 413, 415, 422, 503),
 }
+PROCESS_MESSAGE_RESPONSES[415] = {
+    **PROCESS_MESSAGE_RESPONSES[415],
+    "description": "Not application/fhir+json (or application/json) in UTF-8.",
+}
 
 
 def check_fhir_media_type(content_type: str | None) -> None:
