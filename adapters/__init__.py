@@ -38,6 +38,7 @@ ADAPTERS: dict[str, str] = {
     "case-soap": "adapters.case_management.adapter:CaseManagementAdapter",
     "ubw": "adapters.finance_ubw.adapter:UbwFinanceAdapter",
     "sdk": "adapters.sdk.adapter:SdkAdapter",
+    "medcom": "adapters.medcom.adapter:MedcomAdapter",
 }
 
 ENTRY_POINT_GROUP = "omsorgshub.adapters"

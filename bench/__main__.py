@@ -22,7 +22,16 @@ from collections.abc import Callable
 from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
-from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled, sdk, soap
+from bench.scenarios import (
+    end_to_end,
+    guards,
+    http_ingest,
+    medcom_inbound,
+    pipeline,
+    scaled,
+    sdk,
+    soap,
+)
 from bench.workload import Options
 
 SCENARIOS: dict[str, ModuleType] = {
@@ -32,6 +41,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "guards": guards,
     "soap": soap,
     "sdk": sdk,
+    "medcom-inbound": medcom_inbound,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

@@ -299,6 +299,21 @@ def default_registry() -> Registry:
                     "granted by the contact centre."
                 ),
             ),
+            MessageType(
+                name="care.communication",
+                version="1",
+                xsd="care.communication-1.xsd",
+                root="{urn:omsorgshub:care.communication:1}CareCommunication",
+                categories=frozenset({"identity", "contact", "health"}),
+                subjects=(
+                    SubjectPath("Patient/IdentityNumber", scheme="dk", scheme_attribute="scheme"),
+                ),
+                description=(
+                    "A MedCom CareCommunication (Denmark) in the hub's neutral form: sender and "
+                    "receiver by SOR and EAN, the patient by CPR, category, topic, texts and "
+                    "attachments with their authors (schemas/medcom maps it to and from FHIR)."
+                ),
+            ),
         ]
     )
 

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from hub.api.admin import admin_router
+from hub.api.fhir import fhir_router
 from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
 from hub.api.logs import event
 from hub.api.metrics import RequestLatency, metrics_registry, render
@@ -191,6 +192,7 @@ def create_app(hub: Hub) -> FastAPI:
         )
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
+    app.include_router(fhir_router(hub))
     app.include_router(
         admin_router(hub), responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503)
     )

@@ -110,5 +110,8 @@ def demo_command(
     _fresh_home(home)
     run = DemoRun(Sandbox(home), Tally())
     ok = run.run(counts=counts, outage=outage, rate=rate, timeout=timeout, serve=keep_serving)
+    from hub.demo.medcom_exchange import show_medcom_exchange
+
+    ok = show_medcom_exchange(Sandbox(home / "medcom")) and ok
     if not ok:
         raise SystemExit(1)

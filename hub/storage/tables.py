@@ -144,3 +144,27 @@ district_keys = Table(
     Column("retired_at", UtcDateTime(), nullable=True),
     Column("shredded_at", UtcDateTime(), nullable=True),
 )
+
+# MedCom's receiver-side de-duplication (hub/services/medcom_inbound.py). Every Bundle.id a
+# sender used, with the MessageHeader.id it carried: a Bundle.id seen again with another header
+# is an error. And the acknowledgement answered to each MessageHeader.id, kept to answer a
+# repeat with the same bytes. Ids, organisation codes and codes only: no personal data.
+medcom_bundles = Table(
+    "medcom_bundles",
+    metadata,
+    Column("bundle_id", String(64), primary_key=True),
+    Column("header_id", String(64), nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+Index("ix_medcom_bundles_header", medcom_bundles.c.header_id)
+
+medcom_acknowledgements = Table(
+    "medcom_acknowledgements",
+    metadata,
+    Column("header_id", String(64), primary_key=True),
+    Column("sender", String(100), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("acknowledgement", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

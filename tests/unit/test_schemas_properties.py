@@ -22,8 +22,10 @@ from adapters.sdk.mailbox import mailbox_message_body
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
+from hub.demo.medcom_world import care_communication
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
+from schemas.medcom.document import to_xml
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 
@@ -41,6 +43,8 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return payment_body(person, rng, granted_hours=Decimal(100))
     if message_type == "mailbox.message":
         return mailbox_message_body(sdk_answer(person.identity.formatted(), rng))
+    if message_type == "care.communication":
+        return to_xml(care_communication(person, rng, attachment=True))
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -51,6 +55,7 @@ TYPES = (
     "finance.payment",
     "finance.deferral",
     "mailbox.message",
+    "care.communication",  # about a Dane: the people below give it a CPR number
 )
 
 
@@ -63,7 +68,8 @@ def registry() -> Registry:
 def seeds() -> tuple[tuple[FictionalPerson, bytes], ...]:
     """One valid envelope per message type, each naming its own fictional person."""
     rng = random.Random(17)
-    people = FictionalPeople(17, kind="personnummer").take(len(TYPES))
+    swedes = FictionalPeople(17, kind="personnummer").take(len(TYPES) - 1)
+    people = [*swedes, *FictionalPeople(17, kind="cpr").take(1)]
     return tuple(
         (
             person,

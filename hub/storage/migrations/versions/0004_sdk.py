@@ -1,6 +1,6 @@
 """deliveries: when a delivery was handed to a destination that answers with a receipt later
 
-Revision ID: 0004_sdk
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07 06:15:00.000000
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_sdk"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
