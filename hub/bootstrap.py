@@ -35,6 +35,8 @@ from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher, MessageGuards
+from hub.referrals.calendar import CallbackCalendar
+from hub.referrals.follow_up import ReferralFollowUp
 from hub.services.authentication import Authenticator
 from hub.services.lookups import Lookups
 from hub.settings import Settings
@@ -81,6 +83,7 @@ class Hub:
     message_guards: MessageGuards[Connection]  # what ingest and delivery consult (``guards``)
     agreement_store: AgreementStore
     ingestor: Ingestor[Connection]
+    follow_up: ReferralFollowUp
     lookups: Lookups
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
@@ -187,6 +190,11 @@ def build_hub(
     )
     if isinstance(dispatcher, InProcessDispatcher):
         dispatcher.set_on_done(relay.wake)
+    follow_up = ReferralFollowUp(
+        CallbackCalendar(
+            time_zone=settings.time_zone, working_days=settings.referral_callback_working_days
+        ),
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -198,6 +206,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
+        follow_ups=follow_up,
     )
     return Hub(
         settings=settings,
@@ -208,6 +217,7 @@ def build_hub(
         message_guards=message_guards,
         agreement_store=agreement_store,
         ingestor=ingestor,
+        follow_up=follow_up,
         lookups=Lookups(
             engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
         ),

@@ -221,7 +221,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, keys, messages, systems
+    from hub.cli import agreements, audit, keys, messages, referrals, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -232,6 +232,7 @@ def register_subcommands() -> None:
         keys.keys,
         agreements.agreements,
         audit.audit_group,
+        referrals.referrals,
         demo_command,
     ):
         cli.add_command(command)

@@ -142,3 +142,34 @@ district_keys = Table(
     Column("retired_at", UtcDateTime(), nullable=True),
     Column("shredded_at", UtcDateTime(), nullable=True),
 )
+
+# A message's business keys (``schemas.business_keys``): one row per key with a value. A
+# protected key's value is its keyed HMAC, never the plain value; search is exact match on
+# (name, value). The referral follow-up also writes here the ``sdk_message_id`` of each
+# delivery of a referral, so a reply that names it finds the referral the same way.
+business_keys = Table(
+    "business_keys",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), primary_key=True),
+)
+Index("ix_business_keys_lookup", business_keys.c.name, business_keys.c.value)
+
+# Callback deadlines of referrals to districts (``hub.referrals``). Metadata only: the case
+# number stays in ``business_keys`` as an HMAC, the person in ``message_subjects``.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("district", String(100), nullable=False),
+    Column("urgency", String(20), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=True),  # the contact centre's own time
+    Column("received_at", UtcDateTime(), nullable=False),  # the deadline counts from here
+    Column("deadline", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("closed_how", String(40), nullable=True),  # the answering message's key name
+    Column("closed_by", String(36), nullable=True),  # the answering message's hub id
+)
+Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
+Index("ix_referrals_district", referrals.c.district, referrals.c.deadline)
