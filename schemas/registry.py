@@ -289,6 +289,19 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="mailbox.message",
+                version="1",
+                xsd="mailbox.message-1.xsd",
+                root="{urn:omsorgshub:mailbox.message:1}MailboxMessage",
+                categories=frozenset({"identity", "case"}),
+                subjects=(SubjectPath("Subject"),),
+                description=(
+                    "A message that arrived in one of the hub's functional mailboxes over SDK "
+                    "(e.g. a district's answer to a referral): SDK ids, parties, subject line, "
+                    "the persons it names, text bodies and attachments."
+                ),
+            ),
+            MessageType(
                 name="finance.deferral",
                 version="1",
                 xsd="finance.deferral-1.xsd",

@@ -17,6 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from adapters.doubles.sdk_fixtures import sdk_answer
+from adapters.sdk.mailbox import mailbox_message_body
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
@@ -37,6 +39,8 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return execution_event_body(person, rng)
     if message_type == "finance.payment":
         return payment_body(person, rng, granted_hours=Decimal(100))
+    if message_type == "mailbox.message":
+        return mailbox_message_body(sdk_answer(person.identity.formatted(), rng))
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -46,6 +50,7 @@ TYPES = (
     "case.execution_event",
     "finance.payment",
     "finance.deferral",
+    "mailbox.message",
 )
 
 
