@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from adapters.sdk.ids import sdk_message_id
 from audit.signing import load_signer
 from audit.timestamping import TimestampWitness
 from audit.trail import AuditTrail
@@ -194,6 +195,7 @@ def build_hub(
         CallbackCalendar(
             time_zone=settings.time_zone, working_days=settings.referral_callback_working_days
         ),
+        answer_id=sdk_message_id,  # what a district's SDK reply refers to
     )
     ingestor = Ingestor(
         store=store,

@@ -295,6 +295,13 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:mailbox.message:1}MailboxMessage",
                 categories=frozenset({"identity", "case"}),
                 subjects=(SubjectPath("Subject"),),
+                # SDK ids are UUIDs the message service assigned or the hub derived from its
+                # own delivery ids (stored plain beside them): plain, like those ids.
+                keys=(
+                    BusinessKey("sdk_message_id", "SdkMessageId", protected=False),
+                    BusinessKey("sdk_conversation_id", "ConversationId", protected=False),
+                    BusinessKey("sdk_ref_to_message_id", "RefToMessageId", protected=False),
+                ),
                 description=(
                     "A message that arrived in one of the hub's functional mailboxes over SDK "
                     "(e.g. a district's answer to a referral): SDK ids, parties, subject line, "
