@@ -37,6 +37,23 @@ def test_values_are_read_from_elements_and_attributes() -> None:
     )
 
 
+def test_nested_paths_the_first_match_and_comments() -> None:
+    body = etree.fromstring(
+        f'<Doc xmlns="{NS}"><!-- a note --><Party><Id>p-1</Id></Party>'
+        "<Party><Id>p-2</Id></Party><Ref>first</Ref><Ref>second</Ref></Doc>"
+    )
+    keys = (
+        BusinessKey("party", "Party/Id", protected=False),
+        BusinessKey("ref", "Ref", protected=False),
+        BusinessKey("party_again", "Party/Id", protected=False),
+    )
+    assert [(k.name, k.value) for k in read_keys(keys, body)] == [
+        ("party", "p-1"),
+        ("ref", "first"),
+        ("party_again", "p-1"),
+    ]
+
+
 def test_a_protected_value_never_shows_in_a_repr() -> None:
     (found,) = read_keys((BusinessKey("case_id", "CaseId"),), BODY)
     assert "AD-2026" not in repr(found)
