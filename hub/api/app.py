@@ -191,7 +191,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(
         admin_router(hub), responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503)
     )
-    app.include_router(referrals_router(hub), responses=problem_responses(400, 401, 404, 503))
+    app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)
 

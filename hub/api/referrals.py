@@ -9,7 +9,7 @@ returned is audited as ``viewed``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -38,9 +38,14 @@ def referral_view(r: ReferralView) -> dict[str, Any]:
 
 
 def _zoned(at: datetime | None) -> datetime | None:
-    if at is not None and at.tzinfo is None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
         raise InputError("at: give a time with its offset, e.g. 2026-12-09T08:00:00+01:00")
-    return at
+    try:
+        return at.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the calendar begins
+        raise InputError("at: a time the calendar cannot hold") from exc
 
 
 def referrals_router(hub: Hub) -> APIRouter:

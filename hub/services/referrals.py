@@ -11,7 +11,8 @@ Who may look: an operator (every district) and a district administrator (the dis
 token); a referral of another district is absent (``NotFound``), and lists leave it out.
 Every look at a referral is audited as ``viewed`` with the data subjects of its message (a
 person's art. 15 extract shows who looked at the referral about them), in the same
-transaction as the read. The per-district counts name no referral and are not audited.
+transaction as the read. The per-district counts name no referral and are not audited
+(``/metrics`` has open and overdue ones as ``omsorgshub_referrals{district,state}``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, per_subject
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ReferralView",
+    "open_referral_counts",
     "overdue_referrals",
     "referral_summary",
     "referrals_for_case",
@@ -160,3 +163,13 @@ def referral_summary(
     with hub.reader.connect() as conn:
         counts = referral_rows.counts(conn, moment)
     return {d: c for d, c in sorted(counts.items()) if principal.covers(d)}
+
+
+def open_referral_counts(hub: Hub) -> dict[str, dict[str, int]] | None:
+    """Open and overdue referrals per district now, for ``/metrics`` (counts only); None when
+    the database does not answer."""
+    try:
+        with hub.reader.connect() as conn:
+            return referral_rows.counts(conn, hub.clock(), closed=False)
+    except SQLAlchemyError:
+        return None

@@ -131,15 +131,18 @@ def keys_of(conn: Connection, message_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def counts(conn: Connection, at: datetime) -> dict[str, dict[str, int]]:
-    """Per district: how many referrals are ``open``, ``overdue`` and ``closed`` at ``at``."""
+def counts(conn: Connection, at: datetime, *, closed: bool = True) -> dict[str, dict[str, int]]:
+    """Per district: how many referrals are ``open``, ``overdue`` and (unless ``closed`` is
+    false: that count grows with the years, the others stay small) ``closed`` at ``at``."""
     is_open = referrals.c.closed_at.is_(None)
     out: dict[str, dict[str, int]] = {}
-    for label, condition in (
+    conditions = [
         ("open", and_(is_open, referrals.c.deadline > at)),
         ("overdue", and_(is_open, referrals.c.deadline <= at)),
-        ("closed", referrals.c.closed_at.is_not(None)),
-    ):
+    ]
+    if closed:
+        conditions.append(("closed", referrals.c.closed_at.is_not(None)))
+    for label, condition in conditions:
         query = (
             select(referrals.c.district, func.count())
             .where(condition)

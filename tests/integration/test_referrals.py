@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, select
@@ -19,6 +20,7 @@ from hub.cli.main import cli, register_subcommands
 from hub.demo.fictional import build_envelope
 from hub.errors import NotFound, RoutingError
 from hub.ingest.pipeline import Ingestor
+from hub.services.agreements import register_system
 from hub.services.audit_queries import AuditFilter, search_audit
 from hub.services.principal import Principal
 from hub.services.referrals import (
@@ -32,6 +34,7 @@ from hub.storage.tables import business_keys, referrals
 from schemas.business_keys import BusinessKey
 from schemas.parser import ParseLimits
 from schemas.registry import XSD_DIR, MessageType, Registry, SubjectPath, default_registry
+from tests.integration.api_server import problem_of, serve
 from tests.integration.spine import DISTRICT, SENDER, Spine, close_spine, open_spine
 
 ANSWER_NS = "urn:test:referral.answer:1"
@@ -247,3 +250,49 @@ def test_the_command_line_lists_overdue_referrals_without_personal_data(spine: S
     bad = CliRunner().invoke(cli, ["referrals", "overdue", "--at", "tomorrow"], env=env)
     assert bad.exit_code == 2
     assert "time_invalid" in bad.output
+
+
+def test_the_api_lists_overdue_referrals_in_the_token_s_districts(spine: Spine) -> None:
+    referral_id, case_id = _referral(spine, "r-1")
+    deadline = _row(spine, referral_id)["deadline"]
+    assert isinstance(deadline, type(spine.clock()))
+    own = register_system(spine.hub, "sod-admin", "admin", "test", "admin", districts=[DISTRICT])
+    other = register_system(
+        spine.hub, "norr-admin", "admin", "test", "admin", districts=["sdn-norr"]
+    )
+    system = register_system(spine.hub, "some-system", "a system", "test")
+    server = serve(spine.hub)
+    try:
+
+        def get(path: str, token: str, **params: str) -> httpx.Response:
+            return httpx.get(
+                f"{server.url}/api/v1/referrals{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+                trust_env=False,
+            )
+
+        at = (deadline + timedelta(minutes=90)).isoformat()
+        answer = get("/overdue", own, at=at)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["per_district"] == {DISTRICT: 1}
+        (item,) = body["referrals"]
+        assert (item["id"], item["state"], item["late_seconds"]) == (referral_id, "overdue", 5400)
+        assert case_id not in answer.text
+        assert get("/overdue", other, at=at).json() == {"per_district": {}, "referrals": []}
+        assert get("/summary", own, at=at).json() == {
+            DISTRICT: {"open": 0, "overdue": 1, "closed": 0}
+        }
+        assert get(f"/{referral_id}", own).json()["id"] == referral_id
+        problem_of(get(f"/{referral_id}", other), 404, "not_found")
+        assert get("/overdue", system).status_code == 401
+        problem_of(get("/overdue", own, at="2026-12-09T08:00:00"), 422, "input_invalid")
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30, trust_env=False).text
+        assert f'omsorgshub_referrals{{district="{DISTRICT}",state="open"}} 1.0' in scrape
+        spine.clock.now = deadline
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30, trust_env=False).text
+        assert f'omsorgshub_referrals{{district="{DISTRICT}",state="overdue"}} 1.0' in scrape
+    finally:
+        server.stop()
