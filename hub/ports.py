@@ -27,7 +27,14 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 from audit.checkpoint import Checkpoint
 from audit.entry import AuditEvent
 from contracts.policy import Decision
-from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
+from hub.envelope import (
+    InboundDocument,
+    LookupRequest,
+    LookupResult,
+    OutboundDelivery,
+    Receipt,
+    ReceiptStatus,
+)
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.keys.versions import DataKey
 from hub.outbox.records import ClaimedDelivery, OutcomeRow
@@ -67,6 +74,32 @@ class LookupAdapter(Protocol):
     def close(self) -> None: ...
 
     def lookup(self, request: LookupRequest) -> LookupResult: ...
+
+
+@runtime_checkable
+class ReceiptPoller(Protocol):
+    """An adapter whose ``deliver`` may answer ``Receipt(awaiting_receipt=True)``: the relay
+    asks it later what became of the delivery. ``poll_receipt`` is one quick request, never a
+    wait; it raises ``TransientDeliveryError`` when the system cannot be asked now (asked
+    again later) and ``PermanentDeliveryError`` when it never can. A delivery still pending
+    ``receipt_timeout_seconds`` after it was handed over is dead (``receipt_timeout``)."""
+
+    receipt_timeout_seconds: float
+
+    def poll_receipt(self, reference: str) -> ReceiptStatus: ...
+
+
+@runtime_checkable
+class InboxPoller(Protocol):
+    """An adapter that also pulls messages for the hub (an SDK functional mailbox).
+
+    ``poll_inbox`` answers the envelopes of the messages waiting whose key ``known`` does not
+    know yet (so a message ingested already is not fetched again); ``inbox_interval`` is how
+    often to ask (seconds), ``None`` when this instance has no inbox."""
+
+    inbox_interval: float | None
+
+    def poll_inbox(self, known: Callable[[str, str], bool]) -> list[InboundDocument]: ...
 
 
 class AdapterFactory(Protocol):

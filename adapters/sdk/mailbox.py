@@ -16,6 +16,7 @@ from typing import Any, cast
 from lxml import etree
 
 MAILBOX_NS = "urn:omsorgshub:mailbox.message:1"
+ENVELOPE_NS = "urn:omsorgshub:envelope:1"
 PERSONNUMMER_OID = "1.2.752.129.2.1.3.1"
 
 
@@ -38,6 +39,30 @@ def mailbox_message_body(attributes: Mapping[str, Any]) -> bytes:
     for document in _list(attributes.get("digitalDocument")):
         _document(root, document)
     return etree.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def inbound_envelope(attributes: Mapping[str, Any], district: str, purpose: str) -> bytes:
+    """The hub envelope of one inbound SDK message: ``mailbox.message`` v1 for ``district``,
+    the SDK ``messageId`` as the sender's idempotency key, the persons as data subjects."""
+    nsmap = cast("dict[str, str]", {None: ENVELOPE_NS})
+    envelope = etree.Element(f"{{{ENVELOPE_NS}}}Envelope", nsmap=nsmap)
+    header = etree.SubElement(envelope, f"{{{ENVELOPE_NS}}}Header")
+    for name, value in (
+        ("Type", "mailbox.message"),
+        ("Version", "1"),
+        ("District", district),
+        ("Purpose", purpose),
+        ("MessageId", str(attributes.get("messageId", ""))),
+    ):
+        etree.SubElement(header, f"{{{ENVELOPE_NS}}}{name}").text = value
+    numbers = subject_numbers(attributes)
+    if numbers:
+        listing = etree.SubElement(header, f"{{{ENVELOPE_NS}}}DataSubjects")
+        for number in numbers:
+            etree.SubElement(listing, f"{{{ENVELOPE_NS}}}Subject", scheme="se").text = number
+    body = etree.SubElement(envelope, f"{{{ENVELOPE_NS}}}Body")
+    body.append(etree.fromstring(mailbox_message_body(attributes)))
+    return etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
 
 
 def subject_numbers(attributes: Mapping[str, Any]) -> list[str]:
