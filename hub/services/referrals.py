@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from contracts.model import is_code
 from hub.errors import InputError, NotFound
 from hub.guards import AuditAction, AuditEvent, per_subject
 from hub.services.messages import made_by_hub
@@ -113,6 +114,8 @@ def overdue_referrals(
     ``district`` if given and in scope), most overdue first; each one audited."""
     principal.require(*_KINDS)
     moment = at or hub.clock()
+    if district is not None and not is_code(district):
+        raise InputError(f"district {district!r} must be 1-100 of A-Z a-z 0-9 . _ -")
     if district is not None and not principal.covers(district):
         return []  # out of scope: as if it had none
     scope = {district} if district is not None else principal.districts

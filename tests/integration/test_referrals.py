@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 from adapters.sdk.ids import sdk_message_id
 from hub.cli.main import cli, register_subcommands
 from hub.demo.fictional import build_envelope
-from hub.errors import NotFound, RoutingError
+from hub.errors import InputError, NotFound, RoutingError
 from hub.ingest.pipeline import Ingestor
 from hub.services.agreements import register_system
 from hub.services.audit_queries import AuditFilter, search_audit
@@ -218,6 +218,8 @@ def test_overdue_listing_scope_and_audit(spine: Spine) -> None:
     elsewhere = Principal.district_admin("admin:norr", ["sdn-norr"])
     assert overdue_referrals(spine.hub, elsewhere, at=deadline) == []
     assert overdue_referrals(spine.hub, elsewhere, district=DISTRICT, at=deadline) == []
+    with pytest.raises(InputError, match="district"):
+        overdue_referrals(spine.hub, operator, district="sdn\x00x", at=deadline)
     assert referral_summary(spine.hub, elsewhere, at=deadline) == {}
     with pytest.raises(NotFound):
         show_referral(spine.hub, elsewhere, referral_id)
