@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -61,9 +62,9 @@ class BusinessKey:
             )
 
 
-@dataclass(frozen=True)
-class KeyValue:
-    """A business key's value as read from a body (before any HMAC)."""
+class KeyValue(NamedTuple):
+    """A business key's value as read from a body (before any HMAC). A tuple, not a frozen
+    dataclass: one is made per key and message, and a tuple is made several times faster."""
 
     name: str
     value: str

@@ -45,6 +45,9 @@ class CallbackCalendar:
         self._country = country
         self._years: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
+        # A deadline depends only on the local day and the urgency; ingest asks for each
+        # referral, so each (day, urgent) is worked out once (a few entries a day).
+        self._deadlines: dict[tuple[date, bool], datetime] = {}
 
     def holidays_of(self, year: int) -> frozenset[date]:
         with self._lock:
@@ -62,14 +65,23 @@ class CallbackCalendar:
 
     def deadline(self, urgency: str, received_at: datetime) -> datetime:
         """When the callback is due (exclusive, UTC) for a referral received at ``received_at``."""
-        day = received_at.astimezone(self.zone).date()
+        received = received_at.astimezone(self.zone).date()
+        key = (received, urgency == URGENT)
+        found = self._deadlines.get(key)
+        if found is not None:
+            return found
+        day = received
         if urgency != URGENT:
             counted = 0
             while counted < self.working_days:
                 day += timedelta(days=1)
                 if self.is_working_day(day):
                     counted += 1
-        return self.start_of(day + timedelta(days=1))
+        found = self.start_of(day + timedelta(days=1))
+        if len(self._deadlines) > 4096:  # a long-running process: keep it small
+            self._deadlines.clear()
+        self._deadlines[key] = found
+        return found
 
     def start_of(self, day: date) -> datetime:
         """The instant ``day`` begins in the zone, in UTC (midnight exists on every day in

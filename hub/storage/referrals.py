@@ -120,17 +120,6 @@ def with_key(conn: Connection, name: str, value: str) -> list[ReferralRow]:
     return [_row(r) for r in conn.execute(query)]
 
 
-def keys_of(conn: Connection, message_id: str) -> list[tuple[str, str]]:
-    return [
-        (r.name, r.value)
-        for r in conn.execute(
-            select(business_keys.c.name, business_keys.c.value)
-            .where(business_keys.c.message_id == message_id)
-            .order_by(business_keys.c.name, business_keys.c.value)
-        )
-    ]
-
-
 def counts(conn: Connection, at: datetime, *, closed: bool = True) -> dict[str, dict[str, int]]:
     """Per district: how many referrals are ``open``, ``overdue`` and (unless ``closed`` is
     false: that count grows with the years, the others stay small) ``closed`` at ``at``."""

@@ -145,16 +145,17 @@ district_keys = Table(
 
 # A message's business keys (``schemas.business_keys``): one row per key with a value. A
 # protected key's value is its keyed HMAC, never the plain value; search is exact match on
-# (name, value). The referral follow-up also writes here the ``sdk_message_id`` of each
-# delivery of a referral, so a reply that names it finds the referral the same way.
+# (name, value), which the primary key's order serves without a second index (written for
+# every message: each index is one more B-tree insert). The referral follow-up also writes here
+# the ``sdk_message_id`` of each delivery of a referral, which a reply names.
 business_keys = Table(
     "business_keys",
     metadata,
-    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
     Column("name", String(40), primary_key=True),
     Column("value", String(200), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    sqlite_with_rowid=False,  # SQLite: the primary key is the table, one B-tree, not two
 )
-Index("ix_business_keys_lookup", business_keys.c.name, business_keys.c.value)
 
 # Callback deadlines of referrals to districts (``hub.referrals``). Metadata only: the case
 # number stays in ``business_keys`` as an HMAC, the person in ``message_subjects``.
@@ -171,5 +172,5 @@ referrals = Table(
     Column("closed_how", String(40), nullable=True),  # the answering message's key name
     Column("closed_by", String(36), nullable=True),  # the answering message's hub id
 )
+# Overdue lists and counts read the open ones by deadline; a district is a filter on those.
 Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
-Index("ix_referrals_district", referrals.c.district, referrals.c.deadline)

@@ -24,16 +24,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "business_keys",
-        sa.Column("message_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("message_id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"], ["messages.id"], name=op.f("fk_business_keys_message_id_messages")
         ),
-        sa.PrimaryKeyConstraint("message_id", "name", "value", name=op.f("pk_business_keys")),
+        sa.PrimaryKeyConstraint("name", "value", "message_id", name=op.f("pk_business_keys")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("business_keys", schema=None) as batch_op:
-        batch_op.create_index("ix_business_keys_lookup", ["name", "value"], unique=False)
 
     op.create_table(
         "referrals",
@@ -52,15 +51,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("message_id", name=op.f("pk_referrals")),
     )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
-        batch_op.create_index("ix_referrals_district", ["district", "deadline"], unique=False)
         batch_op.create_index("ix_referrals_open", ["closed_at", "deadline"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index("ix_referrals_open")
-        batch_op.drop_index("ix_referrals_district")
     op.drop_table("referrals")
-    with op.batch_alter_table("business_keys", schema=None) as batch_op:
-        batch_op.drop_index("ix_business_keys_lookup")
     op.drop_table("business_keys")
