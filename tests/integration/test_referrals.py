@@ -249,6 +249,14 @@ def test_the_command_line_lists_overdue_referrals_without_personal_data(spine: S
     summary = CliRunner().invoke(cli, ["referrals", "summary", "--at", at], env=env)
     assert summary.exit_code == 0, summary.output
     assert DISTRICT in summary.output
+    shown = CliRunner().invoke(cli, ["referrals", "show", "--case", case_id], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"referral    {referral_id}" in shown.output
+    assert "state       open" in shown.output  # judged now: before its deadline
+    assert case_id not in shown.output
+    neither = CliRunner().invoke(cli, ["referrals", "show"], env=env)
+    assert neither.exit_code == 2
+    assert "--case" in neither.output
     bad = CliRunner().invoke(cli, ["referrals", "overdue", "--at", "tomorrow"], env=env)
     assert bad.exit_code == 2
     assert "time_invalid" in bad.output
