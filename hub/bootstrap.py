@@ -25,6 +25,7 @@ from audit.trail import AuditTrail
 from audit.witness import FileWitness, SyslogWitness, Witness, parse_syslog_address
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
+from hub.envelope import DeliveryState
 from hub.guards import Guards
 from hub.ingest.pipeline import Ingestor
 from hub.ingest.routing import RoutingTable, load_routing
@@ -33,6 +34,7 @@ from hub.keys.store import KeyStore, load_master_key
 from hub.outbox.adapter_pool import AdapterPool
 from hub.outbox.delivery import AttemptOutcome, DeliveryExecutor
 from hub.outbox.dispatch import InProcessDispatcher
+from hub.outbox.receipts import ReceiptChecker
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher, MessageGuards
@@ -179,7 +181,22 @@ def build_hub(
     )
     if dispatcher is None:
         dispatcher = InProcessDispatcher(executor.execute, settings.workers)
+    receipts = ReceiptChecker(
+        store=store,
+        waits=outbox,
+        routing=routing,
+        adapters=adapters.get,
+        audit=message_guards.audit,
+        clock=clock,
+        lease_seconds=settings.lease_seconds,
+        batch=settings.relay_batch,
+        on_outcome=outcome,
+    )
+    listeners.append(
+        lambda o: receipts.wake() if o.state is DeliveryState.AWAITING_RECEIPT else None
+    )
     relay = Relay(
+        receipts=receipts.run_once,
         store=store,
         outbox=outbox,
         dispatcher=dispatcher,

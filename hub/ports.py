@@ -37,7 +37,7 @@ from hub.envelope import (
 )
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.keys.versions import DataKey
-from hub.outbox.records import ClaimedDelivery, OutcomeRow
+from hub.outbox.records import ClaimedDelivery, OutcomeRow, WaitingDelivery
 
 Tx = TypeVar("Tx")
 Tx_contra = TypeVar("Tx_contra", contravariant=True)
@@ -207,6 +207,26 @@ class DeliveryAttempts(Protocol[Tx_contra]):
     def load(self, tx: Tx_contra, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]: ...
 
     def record(self, tx: Tx_contra, now: datetime, outcomes: Sequence[OutcomeRow]) -> set[str]: ...
+
+
+class ReceiptWaits(Protocol[Tx_contra]):
+    """The receipt poller's side of the outbox (``hub.outbox.receipts``).
+
+    ``claim_waiting`` takes up to ``limit`` ``awaiting_receipt`` deliveries whose poll is due,
+    bumps each one's claim counter and moves its next poll ``lease`` ahead (so that no other
+    relay polls it meanwhile; a poller that dies only delays the poll). ``record_receipts``
+    writes each outcome where its claim still holds and it still awaits its receipt, and
+    returns the ids it recorded: ``delivered``, ``dead``, or ``awaiting_receipt`` again with
+    the next poll time.
+    """
+
+    def claim_waiting(
+        self, tx: Tx_contra, now: datetime, lease: timedelta, limit: int
+    ) -> list[WaitingDelivery]: ...
+
+    def record_receipts(
+        self, tx: Tx_contra, now: datetime, outcomes: Sequence[OutcomeRow]
+    ) -> set[str]: ...
 
 
 # -- the guards ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def sdk_answer(
     ref_to: str | None = None,
     message_id: str | None = None,
     recipient_mailbox: str = HUB_MAILBOX,
+    sender_mailbox: str = DISTRICT_MAILBOX,
 ) -> dict[str, Any]:
     """The ``data.attributes`` of a district's answer about one person, as the API has them."""
     rng = rng or random.Random()
@@ -46,8 +47,8 @@ def sdk_answer(
         "senderAttention": {
             "subOrganization": {
                 "root": FUNCTIONAL_ADDRESS_ROOT,
-                "extension": DISTRICT_MAILBOX,
-                "label": "Södermalm, funktionsbrevlåda (fiktiv)",
+                "extension": sender_mailbox,
+                "label": "Stadsdelens funktionsbrevlåda (fiktiv)",
             }
         },
         "recipientAttention": {

@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 
 from adapters import StrictOptions
-from adapters.sdk.client import SdkClient, map_sdk_errors, masked, raise_for_answer
+from adapters.sdk.client import SdkClient, masked, raise_for_answer
 from adapters.sdk.ids import sdk_message_id
 from adapters.sdk.mailbox import inbound_envelope
 from adapters.sdk.outbound import Party, message_attributes
@@ -221,11 +221,9 @@ class SdkAdapter:
         filter_key = "filter[recipientAttention.subOrganization.extension]"
         response = self._call("GET", MESSAGES, params={filter_key: self.inbox})
         raise_for_answer(self.name, response)
-        listed = response.json().get("data") or []
         documents: list[InboundDocument] = []
-        for item in listed:
-            message_id = str(item.get("id") or item.get("attributes", {}).get("messageId", ""))
-            if not message_id or known(self.inbox_system, message_id):
+        for message_id in _listed_ids(self.name, response):
+            if known(self.inbox_system, message_id):
                 continue
             full = self._call("GET", f"{MESSAGES}/{message_id}")
             raise_for_answer(self.name, full)
@@ -247,16 +245,34 @@ class SdkAdapter:
 
 
 def _attributes(destination: str, response: httpx.Response) -> dict[str, Any]:
-    with map_sdk_errors(destination):
-        try:
-            data = response.json()["data"]["attributes"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentDeliveryError(
-                f"{destination}: the SDK answer has no data.attributes", reason="sdk_bad_answer"
-            ) from exc
+    data = _json_at(destination, response, "data", "attributes")
     if not isinstance(data, dict):
         raise PermanentDeliveryError(f"{destination}: bad data.attributes", reason="sdk_bad_answer")
     return data
+
+
+def _listed_ids(destination: str, response: httpx.Response) -> list[str]:
+    """The message ids of a ``GET /sdk/messages`` answer (``data[].id``)."""
+    listed = _json_at(destination, response, "data")
+    if not isinstance(listed, list):
+        raise PermanentDeliveryError(f"{destination}: bad data list", reason="sdk_bad_answer")
+    ids = []
+    for item in listed:
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
+            ids.append(item["id"])
+    return ids
+
+
+def _json_at(destination: str, response: httpx.Response, *path: str) -> Any:
+    try:
+        value: Any = response.json()
+        for key in path:
+            value = value[key]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentDeliveryError(
+            f"{destination}: the SDK answer has no {'.'.join(path)}", reason="sdk_bad_answer"
+        ) from exc
+    return value
 
 
 def _receipt_reason(attributes: Mapping[str, Any], status: str) -> str:

@@ -71,7 +71,11 @@ def _delivery_view(row: DeliveryRow) -> dict[str, object]:
         "destination": row.destination,
         "state": row.state,
         "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.state == "retrying" else None,
+        "next_attempt_at": row.next_attempt_at.isoformat()
+        if row.state in ("retrying", "awaiting_receipt")
+        else None,
+        "receipt_ref": row.receipt_ref,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
         "last_error": row.last_error,
         "last_reason": row.last_reason,
         "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,

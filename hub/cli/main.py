@@ -11,6 +11,7 @@ input the user can fix) or 1 (anything else); no traceback for an expected failu
 from __future__ import annotations
 
 import signal
+import threading
 
 import click
 
@@ -171,6 +172,7 @@ def serve(
 
     from hub.api.app import create_app
     from hub.api.logs import log_outcomes
+    from hub.services.mailbox_inbox import start_inbox_polling
 
     _configure_logging(obj.settings, log_format)
     hub = obj.hub
@@ -178,6 +180,9 @@ def serve(
     app = create_app(hub)
     if not no_worker:
         hub.start()
+    # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
+    stop_inboxes = threading.Event()
+    start_inbox_polling(hub, stop_inboxes)
     uvicorn.run(
         app,
         host=host or obj.settings.api_host,
@@ -185,6 +190,7 @@ def serve(
         log_level=obj.settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through the hub's handler (text or JSON)
     )
+    stop_inboxes.set()
 
 
 @cli.command()
@@ -221,7 +227,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, keys, messages, referrals, systems
+    from hub.cli import agreements, audit, keys, messages, referrals, sdk, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -233,6 +239,7 @@ def register_subcommands() -> None:
         agreements.agreements,
         audit.audit_group,
         referrals.referrals,
+        sdk.sdk,
         demo_command,
     ):
         cli.add_command(command)

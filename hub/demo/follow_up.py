@@ -29,13 +29,18 @@ def show_overdue(hub: Hub, client: httpx.Client) -> bool:
     due = calendar.deadline("normal", now)
     later = due.astimezone(zone).replace(hour=9)
     counts = referral_summary(hub, Principal.operator("operator:demo"), at=now)
-    waiting = sum(c["open"] + c["overdue"] for c in counts.values())
+    waiting = {d: c["open"] + c["overdue"] for d, c in counts.items() if c["open"] + c["overdue"]}
+    closed = sum(c["closed"] for c in counts.values())
     click.echo(
-        f"\nReferral follow-up: {waiting} referrals wait for a callback in "
-        f"{len(counts)} districts (urgent ones by midnight, the others by "
+        f"\nReferral follow-up: {sum(waiting.values())} referrals wait for a callback in "
+        f"{len(waiting)} districts (urgent ones by midnight, the others by "
         f"{(due - timedelta(seconds=1)).astimezone(zone):%a %d %b %H:%M} — two working days, "
-        "Swedish holidays excluded); a district's SDK reply or an answer naming the case "
-        "closes one."
+        "Swedish holidays excluded); "
+        + (
+            f"{closed} closed by the district's answer (the SDK reply above)"
+            if closed
+            else "a district's SDK reply or an answer naming the case closes one"
+        )
     )
     district = max(counts, key=lambda d: counts[d]["open"], default=DISTRICTS[0])
     token = register_system(

@@ -38,6 +38,7 @@ from hub.demo.scenario import (
     flow_routes,
     free_port,
 )
+from hub.demo.sdk_step import SDK_INBOX, sdk_agreements, sdk_destinations, sdk_routes, show_sdk
 from hub.demo.stream import (
     DemoStream,
     Outgoing,
@@ -76,7 +77,10 @@ class DemoRun:
             case_url=doubles.case.url, timereport_url=doubles.combine.url, ubw=ubw
         )
         self.destinations = list(destinations)
-        self.sandbox.write_routes(destinations, demo_routes() + flow_routes())
+        self.sandbox.write_routes(
+            {**destinations, **sdk_destinations(doubles.sdk)},
+            demo_routes() + flow_routes() + sdk_routes(),
+        )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
             f"{len(doubles.case.seeded)} seeded clients), Pulsen Combine (REST), "
@@ -93,9 +97,11 @@ class DemoRun:
                 (TIME_APP, "home-care app"),
                 (EXECUTION_APP, "providers' execution reporting"),
                 (CASE_SYSTEM, "case system, payments"),
+                (SDK_INBOX, "the hub's SDK functional mailbox"),
             ]
         }
-        agreements = demo_agreements(hub.clock()) + flow_agreements(hub.clock())
+        now = hub.clock()
+        agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
         stored = add_agreements(hub, agreements, actor="demo")
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
@@ -193,10 +199,11 @@ class DemoRun:
         kept = show_meant_dead(client, tokens[CONTACT_CENTRE], self.meant_dead) and kept
         for e in errors[:5]:
             click.echo(f"  unexpected answer: {e}")
+        sdk_ok = show_sdk(hub, self.doubles.sdk, self.people)
         answered = ask_lookups(client, tokens[CONTACT_CENTRE], self.stream)
         followed = show_overdue(hub, client)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        return done and kept and not errors and answered and followed and audit_ok
+        return done and kept and not errors and answered and followed and audit_ok and sdk_ok
 
     def _send(
         self, client: httpx.Client, stream: list[Outgoing], rate: float, outage: float

@@ -168,7 +168,15 @@ class MessageSummary:
     @property
     def state(self) -> str:
         """One word for the message: the least advanced state of its deliveries."""
-        for state in ("in_flight", "pending", "retrying", "dead", "refused", "delivered"):
+        for state in (
+            "in_flight",
+            "pending",
+            "retrying",
+            "awaiting_receipt",
+            "dead",
+            "refused",
+            "delivered",
+        ):
             if self.states.get(state):
                 return state
         return "pending"

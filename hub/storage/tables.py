@@ -124,6 +124,8 @@ deliveries = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    # When it was handed to a destination that acknowledges later (awaiting_receipt, SDK).
+    Column("sent_at", UtcDateTime(), nullable=True),
 )
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_message", deliveries.c.message_id)

@@ -94,6 +94,7 @@ def test_the_demo_runs_every_flow_through_an_outage(tmp_path: Path) -> None:
     assert re.search(r"invoice status by OCR reference \(consent recorded\): 200 — invoice", out)
     assert "invoice status without recorded consent: 403 consent_missing" in out
     assert "Referral follow-up: 30 referrals wait for a callback in 3 districts" in out
+    assert "; 1 closed by the district's answer (the SDK reply above)" in out
     overdue = re.search(r"GET /api/v1/referrals/overdue as at .*: (\d+) overdue", out)
     assert overdue, out
     assert int(overdue[1]) > 0

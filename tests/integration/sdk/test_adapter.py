@@ -221,3 +221,34 @@ def test_the_inbox_gives_each_new_message_as_an_envelope(double: SdkDouble) -> N
 def test_options_are_strict(overrides: dict[str, object], words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         SdkAdapter("sdk", sdk_options("http://127.0.0.1:1/v1", "http://127.0.0.1:1/t", **overrides))
+
+
+def test_the_double_lists_by_filter_without_documents_and_deletes_where_allowed(
+    double: SdkDouble,
+) -> None:
+    import httpx
+
+    double.set_receipts("lose")
+    with opened(adapter_for(double)) as adapter:
+        reference = adapter.deliver(referral()).reference
+    double.place(sdk_answer(FICTIONAL_PERSONNUMMER))
+    with httpx.Client(base_url=double.base_url) as client:
+        form = {"grant_type": "client_credentials", "client_id": "omsorgshub"}
+        form["client_secret"] = "double-secret-not-for-production"
+        token = client.post(double.token_url, data=form).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        listed = client.get(
+            "/v1/sdk/messages",
+            params={"filter[recipientAttention.subOrganization.extension]": DISTRICT_MAILBOX},
+        ).json()["data"]
+        assert [m["id"] for m in listed] == [reference]
+        assert "digitalDocument" not in listed[0]["attributes"]
+        client.get(f"/v1/sdk/messages/{reference}")  # now WAITING_FOR_RECEIPT: in transit
+        refused = client.delete(f"/v1/sdk/messages/{reference}")
+        assert refused.status_code == 400
+        assert refused.json()["eventIssues"][0]["title"] == "Message cannot be deleted"
+        assert client.delete("/v1/sdk/messages/unknown").status_code == 404
+        inbound = next(k for k in double.messages() if k != reference)
+        assert client.delete(f"/v1/sdk/messages/{inbound}").status_code == 202
+        assert client.get(f"/v1/sdk/messages/{inbound}").status_code == 404
+    assert double.effects()[inbound] == ["placed", "deleted"]

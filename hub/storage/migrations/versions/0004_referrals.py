@@ -1,7 +1,7 @@
 """business keys of messages and the referral follow-up's callback deadlines
 
 Revision ID: 0004_referrals
-Revises: 0003
+Revises: 0004_sdk
 Create Date: 2026-12-07 06:30:00.000000
 
 Messages stored before this revision have no business keys and open no referral: their
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_referrals"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_sdk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
