@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from adapters.sdk.ids import sdk_message_id
 from audit.signing import load_signer
 from audit.timestamping import TimestampWitness
 from audit.trail import AuditTrail
@@ -37,6 +38,8 @@ from hub.outbox.receipts import ReceiptChecker
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher, MessageGuards
+from hub.referrals.calendar import CallbackCalendar
+from hub.referrals.follow_up import ReferralFollowUp
 from hub.services.authentication import Authenticator
 from hub.services.lookups import Lookups
 from hub.settings import Settings
@@ -83,6 +86,7 @@ class Hub:
     message_guards: MessageGuards[Connection]  # what ingest and delivery consult (``guards``)
     agreement_store: AgreementStore
     ingestor: Ingestor[Connection]
+    follow_up: ReferralFollowUp
     lookups: Lookups
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
@@ -204,6 +208,12 @@ def build_hub(
     )
     if isinstance(dispatcher, InProcessDispatcher):
         dispatcher.set_on_done(relay.wake)
+    follow_up = ReferralFollowUp(
+        CallbackCalendar(
+            time_zone=settings.time_zone, working_days=settings.referral_callback_working_days
+        ),
+        answer_id=sdk_message_id,  # what a district's SDK reply refers to
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -215,6 +225,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
+        follow_ups=follow_up,
     )
     return Hub(
         settings=settings,
@@ -225,6 +236,7 @@ def build_hub(
         message_guards=message_guards,
         agreement_store=agreement_store,
         ingestor=ingestor,
+        follow_up=follow_up,
         lookups=Lookups(
             engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
         ),

@@ -159,6 +159,15 @@ class MessageWrites(Protocol[Tx_contra]):
         ...
 
 
+class FollowUps(Protocol[Tx_contra]):
+    """What ingest writes beside a batch of new messages, in the same transaction and
+    savepoint, after ``MessageWrites.insert``: the referral follow-up (``hub.referrals``) opens
+    a callback deadline for a referral and closes the referral a message answers, found by
+    its business keys. Raising rolls back the batch with it."""
+
+    def stored(self, tx: Tx_contra, batch: Sequence[NewMessage]) -> None: ...
+
+
 class IdempotencyLookup(Protocol[Tx_contra]):
     """Finding a repeat: the message a sender already stored under its message id."""
 

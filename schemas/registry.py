@@ -23,6 +23,7 @@ from typing import Protocol, cast
 
 from lxml import etree
 
+from schemas.business_keys import BusinessKey as BusinessKey
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.locations import clean_message, readable, resolve_libxml2_path
 from schemas.locations import element_path as element_path
@@ -47,6 +48,8 @@ class MessageType:
     ``subjects`` says where the body holds the identity numbers of the persons it is about
     (``schemas.subjects``); a type with the ``identity`` category must declare them, so that
     ingest links every person a message names (the registry's tests hold every type to it).
+    ``keys`` are its business keys (``schemas.business_keys``): values stored with the message
+    for exact-match search, keyed HMACs unless declared plain.
     """
 
     name: str
@@ -56,11 +59,15 @@ class MessageType:
     categories: frozenset[str]
     description: str
     subjects: tuple[SubjectPath, ...] = ()
+    keys: tuple[BusinessKey, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = self.categories - CATEGORIES
         if unknown:
             raise ValueError(f"{self.name} v{self.version}: unknown categories {sorted(unknown)}")
+        names = [k.name for k in self.keys]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name} v{self.version}: a business key is declared twice")
         if not self.root.startswith("{") or "}" not in self.root:
             raise ValueError(f"{self.name} v{self.version}: root must be '{{namespace}}Local'")
 
@@ -233,6 +240,12 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:case.referral:1}CaseReferral",
                 categories=frozenset({"identity", "contact", "case"}),
                 subjects=(SubjectPath("DataSubject/IdentityNumber", scheme_attribute="scheme"),),
+                keys=(
+                    BusinessKey("case_id", "CaseId"),
+                    BusinessKey("urgency", "Urgency", protected=False),
+                    BusinessKey("affected_unit", "AffectedUnit/@id", protected=False),
+                    BusinessKey("registered_at", "RegisteredAt", protected=False),
+                ),
                 description=(
                     "A contact-centre case (Äldre direkt) referred to a city district: "
                     "category, type, class, affected unit, urgency, callback wish and the person."
@@ -257,6 +270,7 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:case.execution_event:1}ExecutionEvent",
                 categories=frozenset({"identity", "case", "decisions"}),
                 subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
+                keys=(BusinessKey("decision_id", "DecisionId"),),
                 description=(
                     "A decision executed, interrupted, resumed or closed (SoL/LSS), with dates: "
                     "what the IVO report of decisions not executed within three months needs."
@@ -281,6 +295,13 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:mailbox.message:1}MailboxMessage",
                 categories=frozenset({"identity", "case"}),
                 subjects=(SubjectPath("Subject"),),
+                # SDK ids are UUIDs the message service assigned or the hub derived from its
+                # own delivery ids (stored plain beside them): plain, like those ids.
+                keys=(
+                    BusinessKey("sdk_message_id", "SdkMessageId", protected=False),
+                    BusinessKey("sdk_conversation_id", "ConversationId", protected=False),
+                    BusinessKey("sdk_ref_to_message_id", "RefToMessageId", protected=False),
+                ),
                 description=(
                     "A message that arrived in one of the hub's functional mailboxes over SDK "
                     "(e.g. a district's answer to a referral): SDK ids, parties, subject line, "

@@ -227,7 +227,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, keys, messages, sdk, systems
+    from hub.cli import agreements, audit, keys, messages, referrals, sdk, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -238,6 +238,7 @@ def register_subcommands() -> None:
         keys.keys,
         agreements.agreements,
         audit.audit_group,
+        referrals.referrals,
         sdk.sdk,
         demo_command,
     ):

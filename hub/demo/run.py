@@ -19,6 +19,7 @@ from hub.api.app import create_app
 from hub.bootstrap import Hub
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
+from hub.demo.follow_up import show_overdue
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
 from hub.demo.sandbox import Sandbox
@@ -200,8 +201,9 @@ class DemoRun:
             click.echo(f"  unexpected answer: {e}")
         sdk_ok = show_sdk(hub, self.doubles.sdk, self.people)
         answered = ask_lookups(client, tokens[CONTACT_CENTRE], self.stream)
+        followed = show_overdue(hub, client)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        return done and kept and not errors and answered and audit_ok and sdk_ok
+        return done and kept and not errors and answered and followed and audit_ok and sdk_ok
 
     def _send(
         self, client: httpx.Client, stream: list[Outgoing], rate: float, outage: float

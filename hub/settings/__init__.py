@@ -72,6 +72,7 @@ class Settings:
     token_expiry_days: int
     token_overlap_hours: float
     time_zone: str
+    referral_callback_working_days: int
 
     @property
     def embedded(self) -> bool:

@@ -185,6 +185,14 @@ class DeclaredSettings(BaseSettings):
         description="The districts' time zone (IANA name): agreement dates are shown as the "
         "calendar dates of this zone.",
     )
+    referral_callback_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description="Working days a district has to call back on a referral that is not "
+        "urgent (urgent: the same day), counted in time_zone from the day after the hub "
+        "received it; weekends and Swedish public and de facto holidays do not count.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, func, insert, select
 
 from hub.envelope import DeliveryState
 from hub.ingest.records import NewMessage, StoredMessage
-from hub.storage.tables import deliveries, message_subjects, messages
+from hub.storage.tables import business_keys, deliveries, message_subjects, messages
 
 __all__ = [
     "MessageSummary",
@@ -35,7 +35,8 @@ __all__ = [
 
 
 def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
-    """Insert messages with their subjects and deliveries: three statements for the batch."""
+    """Insert messages with their subjects, business keys and deliveries: one statement per
+    table for the whole batch (none for a table the batch has no rows for)."""
     if not batch:
         return
     conn.execute(
@@ -68,6 +69,13 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
     ]
     if subjects:
         conn.execute(insert(message_subjects), subjects)
+    keys = [
+        {"message_id": new.message.id, "name": name, "value": value}
+        for new in batch
+        for name, value in dict.fromkeys(new.business_keys)
+    ]
+    if keys:
+        conn.execute(insert(business_keys), keys)
     conn.execute(
         insert(deliveries),
         [

@@ -168,3 +168,35 @@ medcom_acknowledgements = Table(
     Column("acknowledgement", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+# A message's business keys (``schemas.business_keys``): one row per key with a value. A
+# protected key's value is its keyed HMAC, never the plain value; search is exact match on
+# (name, value), which the primary key's order serves without a second index (written for
+# every message: each index is one more B-tree insert). The referral follow-up also writes here
+# the ``sdk_message_id`` of each delivery of a referral, which a reply names.
+business_keys = Table(
+    "business_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    sqlite_with_rowid=False,  # SQLite: the primary key is the table, one B-tree, not two
+)
+
+# Callback deadlines of referrals to districts (``hub.referrals``). Metadata only: the case
+# number stays in ``business_keys`` as an HMAC, the person in ``message_subjects``.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("district", String(100), nullable=False),
+    Column("urgency", String(20), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=True),  # the contact centre's own time
+    Column("received_at", UtcDateTime(), nullable=False),  # the deadline counts from here
+    Column("deadline", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("closed_how", String(40), nullable=True),  # the answering message's key name
+    Column("closed_by", String(36), nullable=True),  # the answering message's hub id
+)
+# Overdue lists and counts read the open ones by deadline; a district is a filter on those.
+Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
