@@ -263,6 +263,19 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="case.execution_event",
+                version="2",
+                xsd="case.execution_event-2.xsd",
+                root="{urn:omsorgshub:case.execution_event:2}ExecutionEvent",
+                categories=frozenset({"identity", "case", "decisions"}),
+                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
+                description=(
+                    "Version 1 with what IVO reporting needs: decided, partly executed and "
+                    "declined offers, the intervention, delay reasons, consequences, interim "
+                    "measures, protected identity, gender and the referral that led to it."
+                ),
+            ),
+            MessageType(
                 name="finance.payment",
                 version="1",
                 xsd="finance.payment-1.xsd",
