@@ -29,8 +29,10 @@ from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
 from schemas.subjects import SubjectPath as SubjectPath
 
+# ``pseudonym``: a code that stands for a person without naming them (IVO's birth date + T +
+# digits). Still personal data, but an agreement can allow it without allowing ``identity``.
 CATEGORIES: frozenset[str] = frozenset(
-    {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
+    {"identity", "pseudonym", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
 )
 
 XSD_DIR = Path(__file__).parent / "xsd"
@@ -47,6 +49,11 @@ class MessageType:
     ``subjects`` says where the body holds the identity numbers of the persons it is about
     (``schemas.subjects``); a type with the ``identity`` category must declare them, so that
     ingest links every person a message names (the registry's tests hold every type to it).
+
+    ``pseudonymous`` marks a type whose body names its person only by a pseudonymous code
+    (category ``pseudonym``, no identity number, so no ``subjects``): the envelope's
+    ``DataSubjects`` must then say whom it is about, so that the audit trail and a person's
+    art. 15 extract still find it.
     """
 
     name: str
@@ -56,11 +63,17 @@ class MessageType:
     categories: frozenset[str]
     description: str
     subjects: tuple[SubjectPath, ...] = ()
+    pseudonymous: bool = False
 
     def __post_init__(self) -> None:
         unknown = self.categories - CATEGORIES
         if unknown:
             raise ValueError(f"{self.name} v{self.version}: unknown categories {sorted(unknown)}")
+        if self.pseudonymous and (self.subjects or "pseudonym" not in self.categories):
+            raise ValueError(
+                f"{self.name} v{self.version}: a pseudonymous type has the pseudonym category "
+                "and no identity numbers in its body"
+            )
         if not self.root.startswith("{") or "}" not in self.root:
             raise ValueError(f"{self.name} v{self.version}: root must be '{{namespace}}Local'")
 
@@ -297,6 +310,18 @@ def default_registry() -> Registry:
                 description=(
                     "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
                     "granted by the contact centre."
+                ),
+            ),
+            MessageType(
+                name="ivo.individual_report",
+                version="1",
+                xsd="ivo.individual_report-1.xsd",
+                root="{urn:omsorgshub:ivo.individual_report:1}IndividualReport",
+                categories=frozenset({"pseudonym", "case", "decisions", "health"}),
+                pseudonymous=True,
+                description=(
+                    "One individual report to IVO of a decision not executed within three "
+                    "months (or executed, or closed): the person as IVO's code, never a number."
                 ),
             ),
         ]

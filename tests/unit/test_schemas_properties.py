@@ -20,6 +20,7 @@ from lxml import etree
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
+from hub.demo.ivo_reports import ivo_report_body
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
 from schemas.parser import ParseLimits
@@ -37,6 +38,8 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return execution_event_body(person, rng)
     if message_type == "finance.payment":
         return payment_body(person, rng, granted_hours=Decimal(100))
+    if message_type == "ivo.individual_report":
+        return ivo_report_body(person, rng)
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -46,6 +49,7 @@ TYPES = (
     "case.execution_event",
     "finance.payment",
     "finance.deferral",
+    "ivo.individual_report",
 )
 
 

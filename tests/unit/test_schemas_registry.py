@@ -93,6 +93,7 @@ def test_default_types_and_categories(registry: Registry) -> None:
         ("case.execution_event", "2"),
         ("finance.payment", "1"),
         ("finance.deferral", "1"),
+        ("ivo.individual_report", "1"),
     }
     assert types["case.referral", "1"].categories == {"identity", "contact", "case"}
     assert types["timereport.visit", "1"].categories == {"identity", "time"}
