@@ -48,6 +48,7 @@ _aead_table: dict[bytes, AESGCM] = {}
 _PAYLOAD_AAD_LABEL = b"omsorgshub/payload-aad/v1"
 _SUBJECT_REF_LABEL = b"omsorgshub/subject-ref/v1\x00"
 _CONTENT_DIGEST_LABEL = b"omsorgshub/content-digest/v1\x00"
+_PERSON_CODE_LABEL = b"omsorgshub/person-code/v1\x00"
 
 
 def _aead(key: bytes) -> AESGCM:
@@ -151,3 +152,11 @@ class Hmacs:
     def content_digest(self, data: bytes) -> str:
         """Hex HMAC-SHA256 of a document: tells a repeat from a conflict without storing it."""
         return self._hex(_CONTENT_DIGEST_LABEL, data)
+
+    def person_code(self, canonical_identity: str, scope: str) -> int:
+        """A number stable per person and ``scope`` (a district) that tells nothing of the
+        identity number: what IVO's code for the person is made from (``hub.ivo.codes``)."""
+        if not canonical_identity:
+            raise CryptoError("cannot make a person code of an empty identity")
+        data = _field(scope) + _field(canonical_identity)
+        return int(self._hex(_PERSON_CODE_LABEL, data)[:16], 16)

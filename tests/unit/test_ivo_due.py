@@ -48,7 +48,8 @@ def test_a_decision_of_30_november_is_due_at_the_end_of_february() -> None:
     d = decision(date(2026, 11, 30))
     assert state(d, "2026Q4") is None
     due = report_for(d, Quarter.parse("2027Q1"), 3)
-    assert due is not None and due.due_on == date(2027, 2, 28)
+    assert due is not None
+    assert due.due_on == date(2027, 2, 28)
     assert due.state is ReportState.NEW
     assert state(d, "2027Q2") is ReportState.STILL_NOT_EXECUTED
     assert state(d, "2027Q3") is ReportState.STILL_NOT_EXECUTED
@@ -59,7 +60,8 @@ def test_executed_on_the_last_day_is_in_time_and_one_day_later_is_not() -> None:
     late = decision(date(2026, 11, 30), ("executed", date(2027, 3, 1)))
     assert state(in_time, "2027Q1") is None
     due = report_for(late, Quarter.parse("2027Q1"), 3)
-    assert due is not None and due.state is ReportState.EXECUTED
+    assert due is not None
+    assert due.state is ReportState.EXECUTED
     assert due.executed_on == date(2027, 3, 1)
     assert state(late, "2027Q2") is None  # the final report was made
 
@@ -74,7 +76,9 @@ def test_leap_year_boundary() -> None:
 def test_a_decision_of_the_31st_due_on_the_last_day_of_the_quarter() -> None:
     d = decision(date(2026, 12, 31))
     due = report_for(d, Quarter.parse("2027Q1"), 3)
-    assert due is not None and due.due_on == date(2027, 3, 31) and due.state is ReportState.NEW
+    assert due is not None
+    assert due.due_on == date(2027, 3, 31)
+    assert due.state is ReportState.NEW
 
 
 def test_executed_after_reports_gives_one_final_report_with_the_date() -> None:
@@ -82,7 +86,8 @@ def test_executed_after_reports_gives_one_final_report_with_the_date() -> None:
     assert state(d, "2026Q3") is ReportState.NEW
     assert state(d, "2026Q4") is ReportState.STILL_NOT_EXECUTED
     due = report_for(d, Quarter.parse("2027Q1"), 3)
-    assert due is not None and due.state is ReportState.EXECUTED
+    assert due is not None
+    assert due.state is ReportState.EXECUTED
     assert due.executed_on == date(2027, 1, 20)
     assert state(d, "2027Q2") is None
 
@@ -106,7 +111,8 @@ def test_an_interruption_not_resumed_within_three_months_counts_from_the_interru
         ("resumed", date(2026, 8, 16)),  # one day late
     )
     due = report_for(d, Quarter.parse("2026Q3"), 3)
-    assert due is not None and due.state is ReportState.EXECUTED
+    assert due is not None
+    assert due.state is ReportState.EXECUTED
     assert due.stretch.interrupted_on == date(2026, 5, 15)
     assert due.due_on == date(2026, 8, 15)
     assert due.executed_on == date(2026, 8, 16)
@@ -124,7 +130,8 @@ def test_an_interruption_still_open_is_reported_every_quarter() -> None:
 def test_a_partly_executed_decision_is_still_reported_with_its_partial_date() -> None:
     d = decision(date(2026, 1, 15), ("partly_executed", date(2026, 2, 1)))
     due = report_for(d, Quarter.parse("2026Q2"), 3)
-    assert due is not None and due.state is ReportState.NEW
+    assert due is not None
+    assert due.state is ReportState.NEW
     assert due.stretch.partly_executed_on == date(2026, 2, 1)
     d2 = decision(
         date(2026, 1, 15), ("partly_executed", date(2026, 2, 1)), ("executed", date(2026, 4, 15))
@@ -135,7 +142,8 @@ def test_a_partly_executed_decision_is_still_reported_with_its_partial_date() ->
 def test_a_declined_offer_does_not_end_the_duty() -> None:
     d = decision(date(2026, 1, 15), ("declined_offer", date(2026, 3, 1)))
     due = report_for(d, Quarter.parse("2026Q2"), 3)
-    assert due is not None and due.state is ReportState.NEW
+    assert due is not None
+    assert due.state is ReportState.NEW
     assert due.stretch.offers == [(date(2026, 3, 1), "plats på Exempelgården")]
     assert state(d, "2026Q3") is ReportState.STILL_NOT_EXECUTED
 
@@ -144,7 +152,8 @@ def test_closed_in_the_middle_of_a_quarter_reports_once_and_stops() -> None:
     d = decision(date(2026, 1, 15), ("closed", date(2026, 8, 14)))
     assert state(d, "2026Q2") is ReportState.NEW
     due = report_for(d, Quarter.parse("2026Q3"), 3)
-    assert due is not None and due.state is ReportState.CLOSED
+    assert due is not None
+    assert due.state is ReportState.CLOSED
     assert due.closed_on == date(2026, 8, 14)
     assert state(d, "2026Q4") is None
 
@@ -156,9 +165,7 @@ def test_closed_before_the_period_ran_out_is_never_reported() -> None:
 
 
 def test_nothing_after_a_closure_counts() -> None:
-    d = decision(
-        date(2026, 1, 15), ("closed", date(2026, 5, 1)), ("interrupted", date(2026, 6, 1))
-    )
+    d = decision(date(2026, 1, 15), ("closed", date(2026, 5, 1)), ("interrupted", date(2026, 6, 1)))
     assert state(d, "2026Q2") is ReportState.CLOSED
     assert state(d, "2026Q3") is None
 

@@ -1,0 +1,193 @@
+"""IVO reporting in one process on a real database: events in through ingest, tracking,
+the worklist (CSV, PDF), the submission through the hub's own ingest, and their guards."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from adapters.doubles.http_double import HttpDouble
+from hub.bootstrap import Hub
+from hub.demo.fictional import FictionalPeople, FictionalPerson
+from hub.demo.ivo_events import decision_life, event_envelope, ivo_agreements
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.errors import ContractRefusal
+from hub.ivo.model import Quarter
+from hub.services.agreements import add_agreements
+from hub.services.audit_queries import AuditFilter, search_audit
+from hub.services.ivo_reports import build_worklist, submit_reports
+from hub.services.ivo_tracking import track_events
+from hub.services.principal import Principal
+from hub.storage.tables import ivo_decisions, messages
+
+DISTRICT = "sdn-sodermalm"
+APP = "lifecare"
+QUARTER = "2026Q3"
+OPERATOR = Principal.operator("operator:ivo-test")
+CODE = re.compile(r"^\d{8}-(T\d{3}|TF\d{2})$")
+
+
+@pytest.fixture
+def hub(tmp_path: Path, database_url: str) -> Iterator[Hub]:
+    double = HttpDouble()
+    double.start()
+    sandbox = Sandbox(
+        tmp_path / "hub",
+        database_url=database_url,
+        overrides={
+            "ivo_municipality": "Exempelstads kommun",
+            "ivo_administrations": "*=Vård- och omsorgsnämnden (fiktiv)",
+        },
+    )
+    spec = DestinationSpec("http", {"url": double.url, "timeout": 2})
+    sandbox.write_routes(
+        {"case-sodermalm": spec, "ivo": spec},
+        [
+            ("case.execution_event", DISTRICT, ["case-sodermalm"]),
+            ("ivo.individual_report", DISTRICT, ["ivo"]),
+        ],
+    )
+    built = sandbox.open()
+    yield built
+    built.close()
+    double.stop()
+
+
+def allow(hub: Hub) -> None:
+    add_agreements(
+        hub,
+        ivo_agreements(
+            hub.clock(), DISTRICT, execution_app=APP, event_recipient="case-sodermalm",
+            hub_sender=hub.settings.ivo_sender, ivo_destination="ivo",
+        ),
+        "test",
+    )  # fmt: skip
+
+
+def send_events(hub: Hub, count: int, seed: int = 3) -> dict[str, FictionalPerson]:
+    rng = random.Random(seed)
+    people = FictionalPeople(seed).take(count)
+    sent: dict[str, FictionalPerson] = {}
+    for i, person in enumerate(people):
+        decision_id = f"B-{seed}-{i:05d}"
+        for event in decision_life(person, rng, Quarter.parse(QUARTER), decision_id=decision_id):
+            hub.ingestor.ingest(APP, event_envelope(person, DISTRICT, event))
+        sent[decision_id] = person
+    return sent
+
+
+def test_events_are_tracked_once_and_sealed(hub: Hub) -> None:
+    allow(hub)
+    people = send_events(hub, 30)
+    first = track_events(hub, OPERATOR)
+    assert first.applied > 30
+    assert first.refused == first.skipped == 0
+    again = track_events(hub, OPERATOR)
+    assert again.applied == again.decisions == 0
+    with hub.reader.connect() as conn:
+        rows = conn.execute(select(ivo_decisions)).all()
+    assert len(rows) == 30
+    for row in rows:
+        person = people[row.decision_id]
+        sealed = bytes(row.ciphertext)
+        assert person.identity.canonical.encode() not in sealed
+        assert person.identity.formatted().encode() not in sealed
+        assert str(person.identity.birth_date).encode() not in sealed
+
+
+def test_the_worklist_lists_every_due_decision_without_identity_numbers(
+    hub: Hub, tmp_path: Path
+) -> None:
+    allow(hub)
+    people = send_events(hub, 60)
+    worklist = build_worklist(hub, OPERATOR, DISTRICT, QUARTER, out_dir=tmp_path / "out")
+    rows = worklist.rows
+    assert rows
+    assert sum(worklist.counts.values()) == len(rows)
+    assert all(worklist.counts[k] > 0 for k in ("new", "still_not_executed", "closed"))
+    csv_path, pdf_path = worklist.files
+    with csv_path.open(encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["reference"] for r in table] == [r.reference for r in rows]
+    text = csv_path.read_text(encoding="utf-8")
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+    for row in rows:
+        person = people[row.decision_id]
+        assert person.identity.formatted() not in text
+        assert CODE.match(row.code)
+        assert row.code.startswith(f"{person.identity.birth_date:%Y%m%d}-")
+        assert (int(row.code[-1]) % 2 == 0) == (row.gender == "female")
+        tf = person.identity.kind != "personnummer"
+        assert ("-TF" in row.code) == tf
+    missing = [r for r in rows if r.missing]
+    assert missing, "the fictional lives include reasons the case system did not send"
+    assert all("DelayReason" in r.missing for r in missing)
+    # the read was audited as an export, once per person reported
+    entries = search_audit(hub, OPERATOR, AuditFilter(actor=OPERATOR.name, limit=10_000))
+    assert sum(1 for e in entries if e.action == "exported") == len(rows)
+
+
+def test_the_same_person_keeps_one_code_and_another_district_gets_another(hub: Hub) -> None:
+    from hub.ivo.codes import full_personnummer, gender_of, ivo_code
+
+    (person,) = FictionalPeople(5, kind="personnummer").take(1)
+    number = hub.guards.hmacs.person_code(person.identity.canonical, DISTRICT)
+    again = hub.guards.hmacs.person_code(person.identity.canonical, DISTRICT)
+    other = hub.guards.hmacs.person_code(person.identity.canonical, "sdn-farsta")
+    birth, gender = person.identity.birth_date, gender_of(person.identity)
+    full = full_personnummer(person.identity)
+    assert ivo_code(birth, gender, full, number) == ivo_code(birth, gender, full, again)
+    assert number != other
+
+
+def test_submission_sends_complete_reports_once(hub: Hub) -> None:
+    allow(hub)
+    send_events(hub, 60)
+    first = submit_reports(hub, OPERATOR, DISTRICT, QUARTER)
+    complete = [r for r in first.worklist.rows if r.complete]
+    assert sorted(first.submitted) == sorted(r.reference for r in complete)
+    assert first.repeated == []
+    assert first.failed == []
+    with hub.reader.connect() as conn:
+        stored = conn.execute(
+            select(messages.c.id).where(messages.c.message_type == "ivo.individual_report")
+        ).all()
+    assert len(stored) == len(complete)
+    second = submit_reports(hub, OPERATOR, DISTRICT, QUARTER)
+    assert second.submitted == []
+    assert sorted(second.repeated) == sorted(first.submitted)
+    with hub.reader.connect() as conn:
+        again = conn.execute(
+            select(messages.c.id).where(messages.c.message_type == "ivo.individual_report")
+        ).all()
+    assert len(again) == len(stored)
+
+
+def test_without_an_ivo_agreement_nothing_is_tracked_or_read(hub: Hub) -> None:
+    from hub.demo.ivo_events import IVO_PURPOSE
+
+    agreements = ivo_agreements(
+        hub.clock(), DISTRICT, execution_app=APP, event_recipient="case-sodermalm",
+        hub_sender=hub.settings.ivo_sender, ivo_destination="ivo",
+    )  # fmt: skip
+    add_agreements(hub, agreements, "test")
+    send_events(hub, 5)
+    from dataclasses import replace
+
+    # the events' agreement is revoked for IVO reporting: a new version without the purpose
+    events_only = replace(agreements[0], version=2, purposes=frozenset({"execution_reporting"}))
+    add_agreements(hub, [events_only], "test")
+    assert IVO_PURPOSE not in events_only.purposes
+    result = track_events(hub, OPERATOR)
+    assert result.applied == 0
+    assert result.refused > 0
+    reports_off = replace(agreements[1], version=2, purposes=frozenset({"other_purpose"}))
+    add_agreements(hub, [reports_off], "test")
+    with pytest.raises(ContractRefusal):
+        build_worklist(hub, OPERATOR, DISTRICT, QUARTER)
