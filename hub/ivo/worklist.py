@@ -88,9 +88,8 @@ class Row:
         if self.protected:
             parts.append(PROTECTED_TEXT)
         if self.partly_executed_on is not None:
-            rest = (
-                f" Ej verkställd del: {self.part_not_executed}." if self.part_not_executed else ""
-            )
+            part = (self.part_not_executed or "").rstrip(".")
+            rest = f" Ej verkställd del: {part}." if part else ""
             parts.append(f"Delvis verkställt {self.partly_executed_on.isoformat()}.{rest}")
         return " ".join(parts) or None
 

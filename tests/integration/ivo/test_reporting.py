@@ -191,3 +191,37 @@ def test_without_an_ivo_agreement_nothing_is_tracked_or_read(hub: Hub) -> None:
     add_agreements(hub, [reports_off], "test")
     with pytest.raises(ContractRefusal):
         build_worklist(hub, OPERATOR, DISTRICT, QUARTER)
+
+
+def test_the_command_line_reports_and_submits(hub: Hub, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli.main import cli, register_subcommands
+
+    register_subcommands()
+    allow(hub)
+    send_events(hub, 40)
+    env = {
+        "OMSORGSHUB_HOME": str(hub.settings.home),
+        "OMSORGSHUB_DATABASE_URL": hub.settings.database_url,
+        "OMSORGSHUB_IVO_MUNICIPALITY": hub.settings.ivo_municipality,
+        "OMSORGSHUB_IVO_ADMINISTRATIONS": hub.settings.ivo_administrations,
+    }
+    out = tmp_path / "worklist"
+    args = ["--district", DISTRICT, "--quarter", QUARTER]
+    report = CliRunner().invoke(cli, ["ivo", "report", *args, "--out", str(out)], env=env)
+    assert report.exit_code == 0, report.output
+    assert "new" in report.output
+    assert "still not executed" in report.output
+    assert (out / f"ivo-{DISTRICT}-{QUARTER}.csv").is_file()
+    assert (out / f"ivo-{DISTRICT}-{QUARTER}.pdf").is_file()
+    submit = CliRunner().invoke(cli, ["ivo", "submit", *args], env=env)
+    assert submit.exit_code == 0, submit.output
+    assert re.search(r"submitted [1-9]\d* reports; 0 were submitted before", submit.output)
+    again = CliRunner().invoke(cli, ["ivo", "submit", *args], env=env)
+    assert re.search(r"submitted 0 reports; [1-9]\d* were submitted before", again.output)
+    bad = CliRunner().invoke(
+        cli, ["ivo", "report", "--district", DISTRICT, "--quarter", "2026"], env=env
+    )
+    assert bad.exit_code == 2
+    assert "ivo_quarter" in bad.output
