@@ -37,6 +37,7 @@ ADAPTERS: dict[str, str] = {
     "http": "adapters.http:HttpAdapter",
     "case-soap": "adapters.case_management.adapter:CaseManagementAdapter",
     "ubw": "adapters.finance_ubw.adapter:UbwFinanceAdapter",
+    "ivo": "adapters.ivo.adapter:IvoAdapter",
 }
 
 ENTRY_POINT_GROUP = "omsorgshub.adapters"
