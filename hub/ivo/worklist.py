@@ -25,7 +25,8 @@ from hub.ivo.model import Decision, Quarter, ReportState
 IVO_NS = "urn:omsorgshub:ivo.individual_report:1"
 REPORT_TYPE = "ivo.individual_report"
 REPORT_VERSION = "1"
-PROTECTED_TEXT = "Personen har skyddade personuppgifter."
+PROTECTED_TEXT = "Skyddade personuppgifter."  # as the ivo robot writes it
+OFFER_ROWS = 10  # IVO's form has ten rows of offers: the newest ten are reported
 
 _KINDS = {
     ReportState.NEW: "not_executed",
@@ -83,14 +84,20 @@ class Row:
         return not self.missing
 
     @property
+    def details(self) -> str | None:
+        """The free text the report itself carries: a partial execution and its part not
+        carried out (the robot puts IVO's protected-identity notice before it)."""
+        if self.partly_executed_on is None:
+            return None
+        part = (self.part_not_executed or "").rstrip(".")
+        rest = f" Ej verkställd del: {part}." if part else ""
+        return f"Delvis verkställt {self.partly_executed_on.isoformat()}.{rest}"
+
+    @property
     def free_text(self) -> str | None:
-        parts = []
-        if self.protected:
-            parts.append(PROTECTED_TEXT)
-        if self.partly_executed_on is not None:
-            part = (self.part_not_executed or "").rstrip(".")
-            rest = f" Ej verkställd del: {part}." if part else ""
-            parts.append(f"Delvis verkställt {self.partly_executed_on.isoformat()}.{rest}")
+        """The free text as IVO will read it, protected-identity notice first."""
+        parts = [PROTECTED_TEXT] if self.protected else []
+        parts += [self.details] if self.details else []
         return " ".join(parts) or None
 
 
@@ -111,7 +118,7 @@ def build_row(decision: Decision, due: Due, quarter: Quarter, reporter: Reporter
             (e.note for e in decision.events if e.kind == "closed" and e.on == due.closed_on),
             None,
         )
-    offers = tuple((on, text) for on, text in stretch.offers)
+    offers = tuple((on, text) for on, text in stretch.offers)[-OFFER_ROWS:]
     row = Row(
         district=decision.district,
         quarter=str(quarter),
@@ -152,7 +159,7 @@ def _with_missing(row: Row) -> Row:
             missing.append("DelayReason")
         if row.consequences is None:
             missing.append("Consequences")
-    if any(not text for _, text in row.offers):
+    if row.kind == "not_executed" and any(not text for _, text in row.offers):
         missing.append("Offers")
     if row.kind == "closed" and row.closing_reason is None:
         missing.append("ClosingReason")
@@ -249,26 +256,24 @@ def report_body(row: Row) -> bytes:
     add(decision, "DecisionDate", row.decision_date.isoformat())
     if row.interruption_date is not None:
         add(decision, "InterruptionDate", row.interruption_date.isoformat())
-    if row.delay_reason or row.consequences:
+    if row.kind == "not_executed":  # the form asks for these only then
         delay = add(root, "Delay")
-        if row.delay_reason:
-            add(delay, "Reason", row.delay_reason)
-        if row.consequences:
-            add(delay, "Consequences", row.consequences)
-    if row.offers:
-        offers = add(root, "Offers")
-        for on, text in row.offers[:50]:
-            offer = add(offers, "Offer")
-            add(offer, "Date", on.isoformat())
-            add(offer, "Description", text)
-    if row.interim_measures:
-        add(root, "InterimMeasures", row.interim_measures)
+        add(delay, "Reason", row.delay_reason)
+        add(delay, "Consequences", row.consequences)
+        if row.offers:
+            offers = add(root, "Offers")
+            for on, text in row.offers:
+                offer = add(offers, "Offer")
+                add(offer, "Date", on.isoformat())
+                add(offer, "Description", text)
+        if row.interim_measures:
+            add(root, "InterimMeasures", row.interim_measures)
     if row.execution_date is not None:
         add(root, "ExecutionDate", row.execution_date.isoformat())
     if row.closing_date is not None:
         closing = add(root, "Closing")
         add(closing, "ClosingDate", row.closing_date.isoformat())
         add(closing, "Reason", row.closing_reason)
-    if row.free_text:
-        add(root, "FreeText", row.free_text)
+    if row.details:
+        add(root, "FreeText", row.details)
     return etree.tostring(root, encoding="UTF-8")

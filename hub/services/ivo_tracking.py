@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -54,9 +54,14 @@ SEALED_TYPE = "ivo.tracked_decision"
 @dataclass
 class TrackResult:
     applied: int = 0  # events folded into their decision
-    decisions: int = 0  # decisions whose state changed
     refused: int = 0  # events no agreement allows for IVO reporting: left untracked
     skipped: int = 0  # events that cannot be applied (shredded key, another person)
+    changed: set[tuple[str, str]] = field(default_factory=set)  # (district, decision id)
+
+    @property
+    def decisions(self) -> int:
+        """Decisions whose state changed."""
+        return len(self.changed)
 
 
 def _aad(district: str, decision_id: str, key_version: int) -> bytes:
@@ -184,7 +189,7 @@ def _apply(
     ivo_rows.save(conn, sealed, existing, now)
     ivo_rows.mark_tracked(conn, done, now)
     hub.guards.record(conn, events)
-    result.decisions += len(sealed)
+    result.changed.update((district, row.decision_id) for row in sealed)
 
 
 def _fold(hub: Hub, district: str, tracked: Tracked | None, reading: ReadEvent) -> Tracked:

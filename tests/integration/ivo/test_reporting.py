@@ -85,8 +85,9 @@ def send_events(hub: Hub, count: int, seed: int = 3) -> dict[str, FictionalPerso
 def test_events_are_tracked_once_and_sealed(hub: Hub) -> None:
     allow(hub)
     people = send_events(hub, 30)
-    first = track_events(hub, OPERATOR)
+    first = track_events(hub, OPERATOR, batch=7)  # a decision's events across batches
     assert first.applied > 30
+    assert first.decisions == 30
     assert first.refused == first.skipped == 0
     again = track_events(hub, OPERATOR)
     assert again.applied == again.decisions == 0
