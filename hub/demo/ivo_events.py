@@ -61,9 +61,10 @@ def decision_life(
     law = "SoL" if person.identity.birth_date.year < 1960 else "LSS"
     intervention = rng.choice(INTERVENTIONS[law])
     end = quarter.end
-    decided = quarter.start - timedelta(days=rng.randrange(100, 300))
+    decided = quarter.start - timedelta(days=rng.randrange(20, 270))
     due = add_months(decided, 3)
-    late = min(end, due + timedelta(days=rng.randrange(1, 60)))
+    # carried out or closed late, mostly within the quarter (its final report is due in it)
+    late = min(end, max(due + timedelta(days=1), quarter.start + timedelta(rng.randrange(60))))
     explained = {
         "DelayReason": rng.choice(_REASONS),
         "Consequences": rng.choice(_CONSEQUENCES),
