@@ -22,7 +22,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
-from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled, soap
+from bench.scenarios import end_to_end, guards, http_ingest, ivo, pipeline, scaled, soap
 from bench.workload import Options
 
 SCENARIOS: dict[str, ModuleType] = {
@@ -31,6 +31,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "end-to-end-embedded": end_to_end,
     "guards": guards,
     "soap": soap,
+    "ivo": ivo,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

@@ -90,11 +90,16 @@ def worklist_pdf(
             )  # fmt: skip
             pdf.set_text_color(0, 0, 0)
         pdf.set_font("Helvetica", size=8)
+        width = pdf.epw
         for key, label in _LABELS.items():
-            if values[key] and key != "reference":
-                pdf.multi_cell(
-                    0, 4, _latin1(f"{label}: {values[key]}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT
-                )
+            if not values[key] or key == "reference":
+                continue
+            line = _latin1(f"{label}: {values[key]}")
+            # fpdf2's line breaking costs per character: a line that fits is a plain cell
+            if pdf.get_string_width(line) < width:
+                pdf.cell(0, 4, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            else:
+                pdf.multi_cell(0, 4, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if progress is not None:
             progress(done)
     return bytes(pdf.output())
