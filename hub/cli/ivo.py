@@ -68,6 +68,11 @@ def _echo_summary(worklist: Worklist) -> None:
     click.echo(f"{worklist.district} {worklist.quarter}: {len(worklist.rows)} individual reports")
     for state in ("new", "still_not_executed", "executed", "closed"):
         click.echo(f"  {state.replace('_', ' '):<20} {counts[state]}")
+    if worklist.unreadable:
+        click.echo(
+            f"{len(worklist.unreadable)} tracked decisions cannot be read (their key version was "
+            f"shredded): {', '.join(worklist.unreadable[:20])}"
+        )
     incomplete = worklist.incomplete
     if incomplete:
         click.echo(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.errors import ConfigError, HubError, IdempotencyConflict
+from hub.errors import ConfigError, HubError, IdempotencyConflict, KeyShredded
 from hub.guards import AuditAction
 from hub.ivo.due import report_for
 from hub.ivo.legal import parse_references
@@ -46,6 +46,7 @@ class Worklist:
     rows: list[Row]
     tracked: TrackResult
     files: list[Path] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # decisions under a shredded key
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,18 +112,24 @@ def _rows(
     reason: str,
     destination: str,
     progress: Progress | None,
-) -> tuple[list[Row], dict[str, tuple[str, str]]]:
-    """The due rows and, per reference, the person as ``(scheme, number)`` (kept in memory)."""
+) -> tuple[list[Row], dict[str, tuple[str, str]], list[str]]:
+    """The due rows, per reference the person as ``(scheme, number)`` (kept in memory), and
+    the decisions that cannot be read any more (their key version was shredded)."""
     reporter = reporter_for(hub, district)
     _check_agreement(hub, district)
     rows: list[Row] = []
     subjects: dict[str, tuple[str, str]] = {}
+    unreadable: list[str] = []
     months = hub.settings.ivo_period_months
     with hub.engine.begin() as conn:
         stored = ivo_rows.decisions(conn, district)
         events = []
         for done, stored_row in enumerate(stored, start=1):
-            tracked = open_tracked(hub, conn, stored_row)
+            try:
+                tracked = open_tracked(hub, conn, stored_row)
+            except KeyShredded:
+                unreadable.append(stored_row.decision_id)
+                continue
             due = report_for(tracked.decision, quarter, months)
             if due is not None:
                 row = build_row(tracked.decision, due, quarter, reporter)
@@ -142,7 +149,7 @@ def _rows(
                 progress("read", done, len(stored))
         hub.guards.record(conn, events)
     rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.decision_date, r.decision_id))
-    return rows, subjects
+    return rows, subjects, unreadable
 
 
 def _current(
@@ -152,17 +159,17 @@ def _current(
     quarter: str,
     destination: str,
     progress: Progress | None,
-) -> tuple[Quarter, TrackResult, list[Row], dict[str, tuple[str, str]]]:
+) -> tuple[Quarter, TrackResult, list[Row], dict[str, tuple[str, str]], list[str]]:
     """Tracking brought up to date, then the quarter's rows (read for ``destination``)."""
     principal.require(Kind.OPERATOR)
     principal.visible(district, f"no district {district!r}")
     q = Quarter.parse(quarter)
     tracked = track_events(hub, principal)
     reason = "IVO worklist" if destination == "worklist" else "IVO submission"
-    rows, subjects = _rows(
+    rows, subjects, unreadable = _rows(
         hub, principal, district, q, reason=reason, destination=destination, progress=progress
     )
-    return q, tracked, rows, subjects
+    return q, tracked, rows, subjects, unreadable
 
 
 def build_worklist(
@@ -175,7 +182,9 @@ def build_worklist(
     progress: Progress | None = None,
 ) -> Worklist:
     """The quarter's worklist; with ``out_dir``, also written there as CSV and PDF."""
-    q, tracked, rows, _ = _current(hub, principal, district, quarter, "worklist", progress)
+    q, tracked, rows, _, unreadable = _current(
+        hub, principal, district, quarter, "worklist", progress
+    )
     files: list[Path] = []
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +198,7 @@ def build_worklist(
 
         stem.with_suffix(".pdf").write_bytes(worklist_pdf(title, rows, pdf_progress))
         files = [stem.with_suffix(".csv"), stem.with_suffix(".pdf")]
-    return Worklist(district, str(q), rows, tracked, files)
+    return Worklist(district, str(q), rows, tracked, files, unreadable)
 
 
 @dataclass(frozen=True)
@@ -209,7 +218,9 @@ def submit_reports(
     progress: Progress | None = None,
 ) -> Submission:
     """Send the quarter's complete reports through the hub's ingest; list the incomplete."""
-    q, tracked, rows, subjects = _current(hub, principal, district, quarter, "ivo", progress)
+    q, tracked, rows, subjects, unreadable = _current(
+        hub, principal, district, quarter, "ivo", progress
+    )
     complete = [r for r in rows if r.complete]
     purpose = hub.settings.ivo_purpose
     submitted: list[str] = []
@@ -231,4 +242,5 @@ def submit_reports(
                 submitted.append(row.reference)
         if progress is not None:
             progress("submit", start + len(chunk), len(complete))
-    return Submission(Worklist(district, str(q), rows, tracked), submitted, repeated, failed)
+    worklist = Worklist(district, str(q), rows, tracked, unreadable=unreadable)
+    return Submission(worklist, submitted, repeated, failed)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -219,3 +219,22 @@ def _fold(hub: Hub, district: str, tracked: Tracked | None, reading: ReadEvent) 
         events=(*(before.events if before else ()), reading.event),
     )
     return Tracked(decision, reading.scheme, reading.subject)
+
+
+def reseal_tracked(hub: Hub, conn: Connection, district: str) -> int:
+    """Seal the district's tracked decisions still under an older key version under the current
+    one (``keys rewrap`` calls it, so an old version can be shredded); returns how many moved.
+    A state under a shredded version stays as it is: it can never be read again."""
+    current = hub.guards.keys.current(conn, district)
+    moved: list[DecisionRow] = []
+    for row in ivo_rows.decisions(conn, district, not_version=current.version):
+        try:
+            tracked = open_tracked(hub, conn, row)
+        except KeyShredded:
+            continue
+        sealed = crypto.seal(
+            current.key, dump(tracked), _aad(district, row.decision_id, current.version)
+        )
+        moved.append(replace(row, key_version=current.version, ciphertext=sealed))
+    ivo_rows.save(conn, moved, {r.decision_id for r in moved}, hub.clock())
+    return len(moved)

@@ -74,10 +74,17 @@ def _row(r: object) -> DecisionRow:
 
 
 def decisions(
-    conn: Connection, district: str, decision_ids: Collection[str] | None = None
+    conn: Connection,
+    district: str,
+    decision_ids: Collection[str] | None = None,
+    *,
+    not_version: int | None = None,
 ) -> list[DecisionRow]:
-    """The district's tracked decisions (only ``decision_ids`` when given), by decision id."""
+    """The district's tracked decisions (only ``decision_ids`` when given; only those sealed
+    under another key version than ``not_version`` when given), by decision id."""
     query = select(ivo_decisions).where(ivo_decisions.c.district == district)
+    if not_version is not None:
+        query = query.where(ivo_decisions.c.key_version != not_version)
     if decision_ids is not None:
         query = query.where(ivo_decisions.c.decision_id.in_(sorted(decision_ids)))
     return [_row(r) for r in conn.execute(query.order_by(ivo_decisions.c.decision_id))]
