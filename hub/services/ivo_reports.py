@@ -161,7 +161,7 @@ def _current(
     progress: Progress | None,
 ) -> tuple[Quarter, TrackResult, list[Row], dict[str, tuple[str, str]], list[str]]:
     """Tracking brought up to date, then the quarter's rows (read for ``destination``)."""
-    principal.require(Kind.OPERATOR)
+    principal.require(Kind.OPERATOR, Kind.DISTRICT_ADMIN)
     principal.visible(district, f"no district {district!r}")
     q = Quarter.parse(quarter)
     tracked = track_events(hub, principal)

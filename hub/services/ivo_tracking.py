@@ -82,8 +82,9 @@ def track_events(
     batch: int = 500,
     progress: Callable[[TrackResult], None] | None = None,
 ) -> TrackResult:
-    """Apply every stored execution event not applied yet; see the module's docstring."""
-    principal.require(Kind.OPERATOR)
+    """Apply every stored execution event not applied yet (of the principal's districts); see
+    the module's docstring."""
+    principal.require(Kind.OPERATOR, Kind.DISTRICT_ADMIN)
     result = TrackResult()
     after: tuple[datetime, str] | None = None
     while True:

@@ -265,3 +265,37 @@ def past_the_grace(hub: Hub) -> None:
     """Move the hub's clock past the shred grace period of a rotation."""
     assert isinstance(hub.clock, Clock)
     hub.clock.advance(3600)
+
+
+def test_a_district_administrator_reads_the_worklist_over_http(hub: Hub) -> None:
+    import httpx
+
+    from hub.services.systems import register_system
+    from tests.integration.api_server import serve
+
+    allow(hub)
+    send_events(hub, 20)
+    mine = register_system(hub, "ivo-admin", "IVO officer", "test", "admin", districts=[DISTRICT])
+    other = register_system(hub, "farsta-admin", "other", "test", "admin", districts=["sdn-farsta"])
+    server = serve(hub)
+    try:
+        url = f"{server.url}/api/v1/admin/ivo/worklist"
+        query = {"district": DISTRICT, "quarter": QUARTER}
+        answer = httpx.get(url, params=query, headers={"Authorization": f"Bearer {mine}"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        expected = build_worklist(hub, OPERATOR, DISTRICT, QUARTER)
+        assert [r["reference"] for r in body["reports"]] == [r.reference for r in expected.rows]
+        assert body["counts"] == expected.counts
+        elsewhere = httpx.get(url, params=query, headers={"Authorization": f"Bearer {other}"})
+        assert elsewhere.status_code == 404
+        assert elsewhere.headers["content-type"].startswith("application/problem+json")
+        bad = httpx.get(
+            url, params={**query, "quarter": "2026Q5"}, headers={"Authorization": f"Bearer {mine}"}
+        )
+        assert bad.status_code == 422
+        system = register_system(hub, "just-a-system", "a system", "test")
+        refused = httpx.get(url, params=query, headers={"Authorization": f"Bearer {system}"})
+        assert refused.status_code in (401, 403)
+    finally:
+        server.stop()
