@@ -10,8 +10,9 @@ district's current data key, marking the message applied in the same transaction
 - the message path stays as it is, on ports only, and a tracking failure can never refuse or
   slow down a message: ingest answers the case system whatever IVO reporting needs;
 - it is exactly-once without a second write on the hot path: ``ivo_tracked_messages`` names
-  the events applied, so running the job twice, or two jobs at once (the insert of an applied
-  id conflicts and rolls back), applies nothing twice;
+  the events applied, in the transaction that seals the new state, and batches of concurrent
+  jobs are serialized (SQLite's write lock; a PostgreSQL advisory lock), so running the job
+  twice, or two at once, applies nothing twice and loses nothing;
 - events that arrive out of order, late or again are handled by the state, not by their
   arrival: a decision keeps its events and the due rules (``hub.ivo.due``) read them by date;
 - it only reads what an agreement allows: an event is tracked only if an agreement of its
@@ -89,6 +90,7 @@ def track_events(
     after: tuple[datetime, str] | None = None
     while True:
         with hub.engine.begin() as conn:
+            ivo_rows.lock_tracking(conn)  # read and write each decision's state as one
             found = ivo_rows.untracked(conn, EVENT_TYPE, after, batch)
             if not found:
                 break

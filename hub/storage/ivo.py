@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, text, update
 
 from hub.ingest.records import StoredMessage
 from hub.storage.messages import _META_COLUMNS, _stored
@@ -25,6 +25,18 @@ class DecisionRow:
     key_version: int
     ciphertext: bytes
     events: int
+
+
+# An arbitrary, fixed key for PostgreSQL's transaction-scoped advisory lock of the tracking job.
+_TRACKING_LOCK = 0x1F0_7AC3
+
+
+def lock_tracking(conn: Connection) -> None:
+    """Serialize tracking batches across processes for this transaction. SQLite already does
+    (every write transaction begins IMMEDIATE); on PostgreSQL two jobs could otherwise both
+    read a decision's state and each write back its own event, losing the other's."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TRACKING_LOCK})
 
 
 def untracked(

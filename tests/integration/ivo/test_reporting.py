@@ -299,3 +299,39 @@ def test_a_district_administrator_reads_the_worklist_over_http(hub: Hub) -> None
         assert refused.status_code in (401, 403)
     finally:
         server.stop()
+
+
+def test_two_tracking_jobs_at_once_apply_every_event_once(hub: Hub) -> None:
+    import threading
+
+    from hub.services.ivo_tracking import open_tracked
+    from hub.storage import ivo as ivo_rows
+
+    allow(hub)
+    send_events(hub, 40)
+    with hub.reader.connect() as conn:
+        stored = conn.execute(
+            select(messages.c.id).where(messages.c.message_type == "case.execution_event")
+        ).all()
+    results = []
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            results.append(track_events(hub, OPERATOR, batch=5))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 2
+    assert sum(r.applied for r in results) == len(stored)
+    with hub.reader.connect() as conn:
+        rows = ivo_rows.decisions(conn, DISTRICT)
+    with hub.engine.begin() as conn:
+        events = sum(len(open_tracked(hub, conn, row).decision.events) for row in rows)
+    assert events == len(stored)  # none lost to a concurrent write of the same decision
