@@ -135,16 +135,18 @@ def _rows(
                 row = build_row(tracked.decision, due, quarter, reporter)
                 rows.append(row)
                 subjects[row.reference] = (tracked.scheme, tracked.subject)
-                events.append(
-                    principal.did(
-                        AuditAction.EXPORTED,
-                        purpose=hub.settings.ivo_purpose,
-                        district=district,
-                        subject_ref=stored_row.subject_ref,
-                        destination=destination,
-                        reason=f"{reason} {quarter}: decision {stored_row.decision_id}",
-                    )
+            # every read is audited: exported if reported, decrypted if only checked
+            events.append(
+                principal.did(
+                    AuditAction.EXPORTED if due is not None else AuditAction.DECRYPTED,
+                    purpose=hub.settings.ivo_purpose,
+                    district=district,
+                    subject_ref=stored_row.subject_ref,
+                    destination=destination if due is not None else None,
+                    reason=f"{reason} {quarter}: decision {stored_row.decision_id}"
+                    + ("" if due is not None else " checked, not due"),
                 )
+            )
             if progress is not None and (done % 200 == 0 or done == len(stored)):
                 progress("read", done, len(stored))
         hub.guards.record(conn, events)

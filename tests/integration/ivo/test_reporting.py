@@ -133,6 +133,8 @@ def test_the_worklist_lists_every_due_decision_without_identity_numbers(
     # the read was audited as an export, once per person reported
     entries = search_audit(hub, OPERATOR, AuditFilter(actor=OPERATOR.name, limit=10_000))
     assert sum(1 for e in entries if e.action == "exported") == len(rows)
+    checked = [e for e in entries if e.action == "decrypted" and "not due" in (e.reason or "")]
+    assert len(checked) == len(people) - len(rows)  # every read audited, reported or not
 
 
 def test_the_same_person_keeps_one_code_and_another_district_gets_another(hub: Hub) -> None:
