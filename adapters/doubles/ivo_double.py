@@ -22,7 +22,8 @@ in any field is refused (``ivo_form``).
 For tests, beside the shared controls of ``adapters.doubles.wsgi_server`` (modes ``up``,
 ``down``, ``slow`` and ``unavailable``: 503 maintenance page): ``GET /_received`` lists the
 received reports as JSON, and ``POST /_ivo`` with ``{"fail_submissions": n}`` makes the next
-``n`` sends fail with a validation message, ``{"expire_sessions": true}`` ends every session now.
+``n`` sends fail with a validation message, ``{"expire_sessions": true}`` ends every session now
+and ``{"expire_sessions_after": n}`` after the next ``n`` requests (a session lost midway).
 The same exist as methods and as command-line flags. Reports are kept in memory only; feed it
 fictional data.
 """
@@ -42,7 +43,7 @@ from urllib.parse import parse_qs, quote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from adapters.doubles import ivo_pages as pages
-from adapters.doubles.ivo_form import STEPS, fields_of, validate
+from adapters.doubles.ivo_form import STEPS, fields_of, review_rows, summary_values, validate
 from adapters.doubles.wsgi_server import (
     ServedDouble,
     answer,
@@ -53,6 +54,7 @@ from adapters.doubles.wsgi_server import (
 )
 
 COOKIE = "ivo_session"
+_IVO_CONTROLS = frozenset({"fail_submissions", "expire_sessions", "expire_sessions_after"})
 MODES = ("up", "down", "slow", "unavailable")
 ADMINISTRATIONS = ("Vård- och omsorgsnämnden", "Socialnämnden")
 REJECTION = (
@@ -82,6 +84,7 @@ class IvoDouble(ServedDouble):
     _sessions: dict[str, Session]
     _reports: list[dict[str, str]]
     _fail_submissions: int
+    _expire_after: int | None
 
     def __init__(
         self,
@@ -111,15 +114,28 @@ class IvoDouble(ServedDouble):
         with self._lock:
             self._fail_submissions = count
 
-    def expire_sessions(self) -> None:
+    def expire_sessions(self, after_requests: int = 0) -> None:
+        """End every session now, or once ``after_requests`` more requests have come."""
         with self._lock:
-            self._sessions.clear()
+            if after_requests:
+                self._expire_after = after_requests
+            else:
+                self._sessions.clear()
+
+    def _count_towards_expiry(self) -> None:
+        with self._lock:
+            if self._expire_after is not None:
+                self._expire_after -= 1
+                if self._expire_after <= 0:
+                    self._expire_after = None
+                    self._sessions.clear()
 
     def _observations(self) -> dict[str, object]:
         return {"received": len(self._reports), "sessions": len(self._sessions)}
 
     def _forget(self) -> None:
         self._sessions, self._reports, self._fail_submissions = {}, [], 0
+        self._expire_after = None
 
     # -- the WSGI application -----------------------------------------------------------------
 
@@ -136,6 +152,7 @@ class IvoDouble(ServedDouble):
             text = "E-tjänsten är stängd för underhåll. Försök igen senare."
             return _html(start_response, HTTPStatus.SERVICE_UNAVAILABLE, pages.message_page(
                 "Tjänsten är inte tillgänglig", text), [("Retry-After", "1")])  # fmt: skip
+        self._count_towards_expiry()
         method, path = route
         if path == "/login":
             return self._login(environ, start_response, method)
@@ -232,7 +249,7 @@ class IvoDouble(ServedDouble):
         if step == "verksamhet":
             summary = [("Kommun", self.municipality)]
         elif step == "granska":
-            summary = _summary(session.answers, self.administrations)
+            summary = review_rows(session.answers, self.administrations)
         html = pages.step_page(step, fields, values, session.csrf, problems or (), summary)
         return _html(start_response, HTTPStatus.OK, html)
 
@@ -246,7 +263,7 @@ class IvoDouble(ServedDouble):
                 return None
             self._counts["submissions"] += 1
             receipt = f"IVO-{self.today().year}-{len(self._reports) + 1:06d}"
-            report = dict(_summary_values(session.answers, self.administrations))
+            report = dict(summary_values(session.answers, self.administrations))
             report.update(kvittens=receipt, kommun=self.municipality, anvandare=session.user or "",
                           mottagen=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
             self._reports.append(report)
@@ -291,43 +308,23 @@ class IvoDouble(ServedDouble):
     def _ivo_control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         try:
             command: Any = json.loads(request_body(environ))
-            if not isinstance(command, dict) or set(command) - {
-                "fail_submissions",
-                "expire_sessions",
-            }:
-                raise ValueError("expected {'fail_submissions': n} or {'expire_sessions': true}")
-            count = command.get("fail_submissions")
-            if count is not None:
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    raise ValueError("fail_submissions must be a whole number >= 0")
-                self.fail_next_submissions(count)
+            if not isinstance(command, dict) or set(command) - _IVO_CONTROLS:
+                raise ValueError(f"expected an object with {', '.join(sorted(_IVO_CONTROLS))}")
+            for key in ("fail_submissions", "expire_sessions_after"):
+                count = command.get(key)
+                if count is not None and (
+                    isinstance(count, bool) or not isinstance(count, int) or count < 0
+                ):
+                    raise ValueError(f"{key} must be a whole number >= 0")
+            if command.get("fail_submissions") is not None:
+                self.fail_next_submissions(command["fail_submissions"])
+            if command.get("expire_sessions_after"):
+                self.expire_sessions(after_requests=command["expire_sessions_after"])
             if command.get("expire_sessions") is True:
                 self.expire_sessions()
         except ValueError as exc:
             return json_answer(start_response, HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         return json_answer(start_response, HTTPStatus.OK, self.stats())
-
-
-def _summary_values(
-    answers: dict[str, str], administrations: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    """The answers as stored and listed: choices by their text, empty fields left out."""
-    shown = []
-    for step in STEPS[:-1]:
-        for f in fields_of(step, answers, administrations):
-            value = answers.get(f.name, "")
-            if f.kind == "select":
-                value = dict(f.choices).get(value, value)
-            if value:
-                shown.append((f.name, value))
-    return shown
-
-
-def _summary(answers: dict[str, str], administrations: tuple[str, ...]) -> list[tuple[str, str]]:
-    labels = {
-        f.name: f.label for step in STEPS[:-1] for f in fields_of(step, answers, administrations)
-    }
-    return [(labels[name], value) for name, value in _summary_values(answers, administrations)]
 
 
 def _form(environ: WSGIEnvironment) -> dict[str, str]:

@@ -36,7 +36,6 @@ decisions, health; held only for the length of the call.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -48,7 +47,7 @@ from adapters import StrictOptions
 from adapters.http import TRANSIENT_ERRORS, TRANSIENT_STATUSES
 from adapters.ivo import pages
 from adapters.ivo.mapping import FormAnswers, form_answers
-from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
+from adapters.transience import Transience, in_call_retrying
 from hub.envelope import OutboundDelivery, Receipt
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
@@ -86,12 +85,7 @@ class IvoAdapter:
         if not password:
             raise opts.fail("password_env", f"names the environment variable {password_env!r}, "
                             "which is not set")  # fmt: skip
-        timeout = opts.get("timeout", float, 10.0)
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise opts.fail("timeout", "must be a positive number of seconds")
-        retries = opts.get("retries", int, 1)
-        if not 0 <= retries <= MAX_RETRIES:
-            raise opts.fail("retries", f"must be between 0 and {MAX_RETRIES}")
+        timeout, retries = opts.seconds("timeout", 10.0), opts.retries("retries", 1)
         self.name, self.url, self.timeout, self.retries = name, url, timeout, retries
         self._username, self._password = username, password
         self._transport: httpx.HTTPTransport | None = None
