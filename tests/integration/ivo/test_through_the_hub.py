@@ -18,16 +18,17 @@ from contracts.model import Agreement
 from hub.bootstrap import Hub
 from hub.demo.fictional import build_envelope
 from hub.demo.ivo_reports import ivo_report_body
-from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.ivo_service import IVO_DESTINATION, ivo_destination, start_ivo_double
+from hub.demo.sandbox import Sandbox
 from hub.errors import ContractRefusal
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import deliveries as delivery_rows
-from tests.integration.ivo.conftest import PASSWORD_ENV, TOLVAN
+from tests.integration.ivo.conftest import TOLVAN
 from tests.integration.spine import Clock, InlineDispatcher
 
 DISTRICT = "sdn-sodermalm"
 SENDER = "ivo-reporting"
-DESTINATION = "ivo-exempelstad"
+DESTINATION = IVO_DESTINATION
 CATEGORIES = frozenset({"pseudonym", "case", "decisions", "health"})
 
 
@@ -68,12 +69,12 @@ def agreement(clock: Clock, categories: frozenset[str] = CATEGORIES) -> Agreemen
 
 
 @pytest.fixture
-def ivo_hub(tmp_path: Path, database_url: str, double: IvoDouble) -> Iterator[IvoHub]:
+def ivo_hub(tmp_path: Path, database_url: str) -> Iterator[IvoHub]:
+    """A hub routing IVO reports to the demo's IVO double, as ``omsorgshub demo`` sets it up."""
+    double = start_ivo_double()
     sandbox = Sandbox(tmp_path / "hub", database_url=database_url)
-    options = {"url": double.url, "username": "robot", "password_env": PASSWORD_ENV, "timeout": 5}
-    retry = {"base_seconds": 10.0, "cap_seconds": 60.0, "max_attempts": 3}
     sandbox.write_routes(
-        {DESTINATION: DestinationSpec("ivo", options, retry)},
+        {DESTINATION: ivo_destination(double, max_attempts=3)},
         [("ivo.individual_report", DISTRICT, [DESTINATION])],
     )
     clock, dispatcher = Clock(), InlineDispatcher()
@@ -85,6 +86,7 @@ def ivo_hub(tmp_path: Path, database_url: str, double: IvoDouble) -> Iterator[Iv
         yield IvoHub(hub, double, clock)
     finally:
         hub.close()
+        double.stop()
 
 
 def test_a_report_is_delivered_and_ivos_receipt_kept(ivo_hub: IvoHub) -> None:
