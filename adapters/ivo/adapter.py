@@ -176,12 +176,14 @@ class _Robot:
         data.update(anvandare=username, losenord=password)
         after = self._page(self._web.post, form.get("action") or "/login", data=data,
                            expect_login=True)  # fmt: skip
-        if pages.messages(after) or (after.forms and after.forms[0].get("id") == "login"):
-            said = "; ".join(pages.messages(after)) or "back at the login page"
+        said = pages.messages(after)
+        if said:
             raise PermanentDeliveryError(
-                f"{self._destination}: IVO refused the robot's login: {said}",
+                f"{self._destination}: IVO refused the robot's login: {'; '.join(said)}",
                 reason="ivo_login_refused",
             )
+        if any(f.get("id") == "login" for f in after.forms):
+            raise SessionExpired  # logged in, and the new session was gone at once
 
     def _received(self, reference: str) -> list[str]:
         page = self._page(self._web.get, "/rapporter", params={"referens": reference})

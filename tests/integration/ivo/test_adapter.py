@@ -3,7 +3,10 @@ walk through the form, exactly-once by the report's reference, and each kind of 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import replace
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
 from lxml import etree
@@ -23,7 +26,7 @@ from tests.adapter_contract import (
     opened,
     unreachable_url,
 )
-from tests.integration.ivo.conftest import PASSWORD_ENV, adapter_for, report_delivery
+from tests.integration.ivo.conftest import PASSWORD, PASSWORD_ENV, adapter_for, report_delivery
 
 IVO_NS = "{urn:omsorgshub:ivo.individual_report:1}"
 
@@ -215,3 +218,42 @@ def test_options_are_checked_without_io(monkeypatch: pytest.MonkeyPatch) -> None
         adapter_for("http://127.0.0.1:1/", password="x")
     with pytest.raises(ConfigError, match="absolute"):
         adapter_for("ivo.se")
+
+
+def test_sessions_shorter_than_a_report_end_transient_after_one_renewal() -> None:
+    # Every request takes 0.1 s and a session lives 0.5 s: no walk of ten requests fits.
+    with (
+        IvoDouble(password=PASSWORD, session_seconds=0.5) as short,
+        opened(adapter_for(short.url)) as adapter,
+    ):
+        short.set_mode("slow", delay=0.1)
+        with pytest.raises(TransientDeliveryError) as caught:
+            adapter.deliver(report_delivery())
+        assert caught.value.reason == "ivo_session_expired"
+        assert short.stats()["logins"] == 2
+        assert short.received() == []
+
+
+class AnswerLostOnSend(IvoDouble):
+    """Stores a sent report, then answers only after the robot has given up."""
+
+    def app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = super().app(environ, start_response)
+        if (environ["REQUEST_METHOD"], environ.get("PATH_INFO")) == ("POST", "/rapport/granska"):
+            time.sleep(0.6)
+        return answer
+
+
+def test_a_send_whose_answer_is_lost_is_found_on_the_next_attempt() -> None:
+    with (
+        AnswerLostOnSend(password=PASSWORD) as lossy,
+        opened(adapter_for(lossy.url, timeout=0.3)) as adapter,
+    ):
+        delivery = report_delivery()
+        with pytest.raises(TransientDeliveryError, match="ReadTimeout"):
+            adapter.deliver(delivery)
+        assert len(lossy.received()) == 1  # IVO has it; the hub does not know
+        receipt = adapter.deliver(report_delivery(delivery.delivery_id, attempt=2))
+        assert receipt.duplicate is True
+        assert receipt.reference == lossy.received()[0]["kvittens"]
+        assert len(lossy.received()) == 1
