@@ -43,7 +43,14 @@ from urllib.parse import parse_qs, quote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from adapters.doubles import ivo_pages as pages
-from adapters.doubles.ivo_form import STEPS, fields_of, review_rows, summary_values, validate
+from adapters.doubles.ivo_form import (
+    STEPS,
+    fields_of,
+    identity_number_in,
+    review_rows,
+    summary_values,
+    validate,
+)
 from adapters.doubles.wsgi_server import (
     ServedDouble,
     answer,
@@ -223,8 +230,9 @@ class IvoDouble(ServedDouble):
             return _forbidden(start_response)
         values = {f.name: form.get(f.name, "") for f in fields}
         problems = validate(step, values, session.answers, self.today(), self.administrations)
-        if problems:
-            return self._render(start_response, session, step, values, problems)
+        if problems:  # the form again, without any identity number typed into it
+            shown = {k: "" if identity_number_in(v) else v for k, v in values.items()}
+            return self._render(start_response, session, step, shown, problems)
         with self._lock:
             session.answers.update(values)
             session.done = [s for s in session.done if STEPS.index(s) < STEPS.index(step)]
