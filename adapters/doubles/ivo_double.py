@@ -51,16 +51,15 @@ from adapters.doubles.ivo_form import (
     summary_values,
     validate,
 )
+from adapters.doubles.ivo_pages import COOKIE, forbidden, html_answer, redirect, session_cookie
 from adapters.doubles.wsgi_server import (
     ServedDouble,
-    answer,
     argument_parser,
     json_answer,
     request_body,
     run_until_signalled,
 )
 
-COOKIE = "ivo_session"
 _IVO_CONTROLS = frozenset({"fail_submissions", "expire_sessions", "expire_sessions_after"})
 MODES = ("up", "down", "slow", "unavailable")
 ADMINISTRATIONS = ("Vård- och omsorgsnämnden", "Socialnämnden")
@@ -156,32 +155,37 @@ class IvoDouble(ServedDouble):
         if route == ("POST", "/_ivo"):
             return self._ivo_control(environ, start_response)
         if self._meet_mode() == "unavailable":
-            text = "E-tjänsten är stängd för underhåll. Försök igen senare."
-            return _html(start_response, HTTPStatus.SERVICE_UNAVAILABLE, pages.message_page(
-                "Tjänsten är inte tillgänglig", text), [("Retry-After", "1")])  # fmt: skip
+            closed = pages.message_page(
+                "Tjänsten är inte tillgänglig",
+                "E-tjänsten är stängd för underhåll. Försök igen senare.",
+            )
+            return html_answer(start_response, HTTPStatus.SERVICE_UNAVAILABLE, closed,
+                               [("Retry-After", "1")])  # fmt: skip
         self._count_towards_expiry()
         method, path = route
         if path == "/login":
             return self._login(environ, start_response, method)
         session = self._session_of(environ)
         if session is None or session[1].user is None:
-            return _redirect(start_response, "/login")
+            return redirect(start_response, "/login")
         current = session[1]
         if (method, path) in (("GET", "/"), ("GET", "/rapport/ny")):
             with self._lock:
                 current.answers, current.done = {}, []
-            return _redirect(start_response, f"/rapport/{STEPS[0]}")
+            return redirect(start_response, f"/rapport/{STEPS[0]}")
         if method == "GET" and path == "/rapporter":
             wanted = _query(environ).get("referens", "").strip()
             with self._lock:
                 found = [r for r in self._reports if not wanted or r["er_referens"] == wanted]
-            return _html(start_response, HTTPStatus.OK, pages.list_page(found, wanted))
+            return html_answer(start_response, HTTPStatus.OK, pages.list_page(found, wanted))
         if method == "GET" and path.startswith("/rapport/kvitto/"):
-            return _html(start_response, HTTPStatus.OK, pages.receipt_page(path.rsplit("/")[-1]))
+            return html_answer(
+                start_response, HTTPStatus.OK, pages.receipt_page(path.rsplit("/")[-1])
+            )
         step = path.removeprefix("/rapport/")
         if path.startswith("/rapport/") and step in STEPS and method in ("GET", "POST"):
             return self._step(environ, start_response, current, step, method)
-        return _html(start_response, HTTPStatus.NOT_FOUND, pages.message_page(
+        return html_answer(start_response, HTTPStatus.NOT_FOUND, pages.message_page(
             "Sidan finns inte", "Sidan du sökte finns inte."))  # fmt: skip
 
     def _login(
@@ -190,26 +194,30 @@ class IvoDouble(ServedDouble):
         session = self._session_of(environ)
         if method == "GET" or session is None:
             token, fresh = self._new_session()
-            return _html(start_response, HTTPStatus.OK, pages.login_page(fresh.csrf),
-                         [_cookie(token)])  # fmt: skip
+            return html_answer(start_response, HTTPStatus.OK, pages.login_page(fresh.csrf),
+                         [session_cookie(token)])  # fmt: skip
         if method != "POST":
-            return _html(start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET")])
+            return html_answer(
+                start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET")]
+            )
         old_token, pending = session
         form = _form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), pending.csrf):
-            return _forbidden(start_response)
+            return forbidden(start_response)
         user, password = form.get("anvandare", ""), form.get("losenord", "")
         if not (
             secrets.compare_digest(user.encode(), self.user.encode())
             and secrets.compare_digest(password.encode(), self._password.encode())
         ):
             messages = ["Fel användarnamn eller lösenord."]
-            return _html(start_response, HTTPStatus.OK, pages.login_page(pending.csrf, messages))
+            return html_answer(
+                start_response, HTTPStatus.OK, pages.login_page(pending.csrf, messages)
+            )
         with self._lock:
             self._sessions.pop(old_token, None)  # a new id after login (no session fixation)
             self._counts["logins"] += 1
         token, _ = self._new_session(user)
-        return _redirect(start_response, "/rapport/ny", [_cookie(token)])
+        return redirect(start_response, "/rapport/ny", [session_cookie(token)])
 
     def _step(
         self,
@@ -221,13 +229,13 @@ class IvoDouble(ServedDouble):
     ) -> list[bytes]:
         missing = [s for s in STEPS[: STEPS.index(step)] if s not in session.done]
         if missing:
-            return _redirect(start_response, f"/rapport/{missing[0]}")
+            return redirect(start_response, f"/rapport/{missing[0]}")
         fields = fields_of(step, session.answers, self.administrations)
         if method == "GET":
             return self._render(start_response, session, step, session.answers)
         form = _form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), session.csrf):
-            return _forbidden(start_response)
+            return forbidden(start_response)
         values = {f.name: form.get(f.name, "") for f in fields}
         problems = validate(step, values, session.answers, self.today(), self.administrations)
         if problems:  # the form again, without any identity number typed into it
@@ -238,11 +246,11 @@ class IvoDouble(ServedDouble):
             session.done = [s for s in session.done if STEPS.index(s) < STEPS.index(step)]
             session.done.append(step)
         if step != "granska":
-            return _redirect(start_response, f"/rapport/{STEPS[STEPS.index(step) + 1]}")
+            return redirect(start_response, f"/rapport/{STEPS[STEPS.index(step) + 1]}")
         receipt = self._receive(session)
         if receipt is None:
             return self._render(start_response, session, step, values, [REJECTION])
-        return _redirect(start_response, f"/rapport/kvitto/{quote(receipt)}")
+        return redirect(start_response, f"/rapport/kvitto/{quote(receipt)}")
 
     def _render(
         self,
@@ -259,7 +267,7 @@ class IvoDouble(ServedDouble):
         elif step == "granska":
             summary = review_rows(session.answers, self.administrations)
         html = pages.step_page(step, fields, values, session.csrf, problems or (), summary)
-        return _html(start_response, HTTPStatus.OK, html)
+        return html_answer(start_response, HTTPStatus.OK, html)
 
     def _receive(self, session: Session) -> str | None:
         """Store the session's report and answer its receipt number (None: refused)."""
@@ -343,31 +351,6 @@ def _form(environ: WSGIEnvironment) -> dict[str, str]:
 def _query(environ: WSGIEnvironment) -> dict[str, str]:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     return {key: values[0] for key, values in query.items()}
-
-
-def _cookie(token: str) -> tuple[str, str]:
-    return ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
-
-
-def _html(
-    start_response: StartResponse,
-    status: HTTPStatus,
-    data: bytes,
-    headers: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    return answer(start_response, status, "text/html; charset=utf-8", data, headers or [])
-
-
-def _redirect(
-    start_response: StartResponse, location: str, headers: list[tuple[str, str]] | None = None
-) -> list[bytes]:
-    return answer(start_response, HTTPStatus.SEE_OTHER, "text/plain", b"",
-                  [("Location", location), *(headers or [])])  # fmt: skip
-
-
-def _forbidden(start_response: StartResponse) -> list[bytes]:
-    text = "Formuläret saknar en giltig säkerhetstoken (CSRF). Ladda om sidan och försök igen."
-    return _html(start_response, HTTPStatus.FORBIDDEN, pages.message_page("Åtkomst nekad", text))
 
 
 def main(argv: list[str] | None = None) -> int:

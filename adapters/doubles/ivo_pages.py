@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from http import HTTPStatus
+from wsgiref.types import StartResponse
 
 from adapters.doubles.ivo_form import STEP_TITLES, STEPS, Field
+from adapters.doubles.wsgi_server import answer
+
+COOKIE = "ivo_session"
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:52rem;margin:2rem auto}"
@@ -148,3 +153,31 @@ def list_page(reports: Sequence[Mapping[str, str]], reference: str) -> bytes:
 
 def message_page(title: str, text: str) -> bytes:
     return page(title, f'<p class="message">{escape(text)}</p>')
+
+
+# -- answering with a page ---------------------------------------------------------------------
+
+
+def session_cookie(token: str) -> tuple[str, str]:
+    return ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+
+
+def html_answer(
+    start_response: StartResponse,
+    status: HTTPStatus,
+    data: bytes,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    return answer(start_response, status, "text/html; charset=utf-8", data, headers or [])
+
+
+def redirect(
+    start_response: StartResponse, location: str, headers: list[tuple[str, str]] | None = None
+) -> list[bytes]:
+    return answer(start_response, HTTPStatus.SEE_OTHER, "text/plain", b"",
+                  [("Location", location), *(headers or [])])  # fmt: skip
+
+
+def forbidden(start_response: StartResponse) -> list[bytes]:
+    text = "Formuläret saknar en giltig säkerhetstoken (CSRF). Ladda om sidan och försök igen."
+    return html_answer(start_response, HTTPStatus.FORBIDDEN, message_page("Åtkomst nekad", text))
