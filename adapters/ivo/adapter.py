@@ -57,7 +57,7 @@ TRANSIENCE = Transience(
     # Only what surely never reached the e-service is repeated inside the call.
     retry_in_call=lambda error: isinstance(error, httpx.ConnectError | httpx.ConnectTimeout),
 )
-MAX_PAGES = 12  # login, search and the form's steps take 8; a loop beyond this is a changed site
+MAX_PAGES = 10  # the form's four steps and the receipt take 5; more is a site that has changed
 
 
 class SessionExpired(Exception):

@@ -154,6 +154,8 @@ def test_messages_receipts_and_the_list_are_read() -> None:
         pages.received_receipts(pages.parse(ivo_pages.receipt_page("x")), "R-1")
     with pytest.raises(pages.PageChanged):
         pages.fill(pages.parse(ivo_pages.receipt_page("x")), {}, {})
+    with pytest.raises(pages.PageChanged, match="no page"):
+        pages.parse(b" \n")
 
 
 @pytest.mark.parametrize("kind", ["not_executed", "executed", "closed"])
