@@ -20,7 +20,7 @@ from hub.demo.fictional import build_envelope
 from hub.demo.ivo_reports import ivo_report_body
 from hub.demo.ivo_service import IVO_DESTINATION, ivo_destination, start_ivo_double
 from hub.demo.sandbox import Sandbox
-from hub.errors import ContractRefusal
+from hub.errors import ContractRefusal, SubjectMismatch
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import deliveries as delivery_rows
 from tests.integration.ivo.conftest import TOLVAN
@@ -38,13 +38,13 @@ class IvoHub:
     double: IvoDouble
     clock: Clock
 
-    def send(self, message_id: str, *, kind: str = "not_executed") -> str:
+    def send(self, message_id: str, *, kind: str = "not_executed", named: bool = True) -> str:
         body = ivo_report_body(TOLVAN, random.Random(message_id), kind=kind,
                                reference=f"OH-{message_id}")  # fmt: skip
         envelope = build_envelope(
             message_type="ivo.individual_report", version="1", district=DISTRICT,
             purpose="ivo-reporting", body=body, message_id=message_id,
-            subjects=(TOLVAN.subject,),
+            subjects=(TOLVAN.subject,) if named else (),
         )  # fmt: skip
         return self.hub.ingestor.ingest(SENDER, envelope).message_id
 
@@ -128,3 +128,9 @@ def test_an_agreement_without_the_pseudonym_category_refuses_it(ivo_hub: IvoHub)
         ivo_hub.send("IVO-2026Q3-4")
     assert caught.value.reason == "category_not_allowed"
     assert "pseudonym" in caught.value.detail
+
+
+def test_a_report_that_names_no_one_in_its_header_is_refused(ivo_hub: IvoHub) -> None:
+    with pytest.raises(SubjectMismatch, match="pseudonymous code"):
+        ivo_hub.send("IVO-2026Q3-5", named=False)
+    assert ivo_hub.double.received() == []
