@@ -17,7 +17,8 @@ robot can be tested against real HTTP, HTML forms, cookies and CSRF tokens:
 
 Without a valid session every page answers 303 to ``/login``. A session lives
 ``session_seconds`` from login. A bad or missing CSRF token is 403. A personal identity number
-in any field is refused (``ivo_form``).
+in any field is refused (``ivo_form``), and so is a report on a decision reported before under
+another individual's code (the same code for the person through the reporting period).
 
 For tests, beside the shared controls of ``adapters.doubles.wsgi_server`` (modes ``up``,
 ``down``, ``slow`` and ``unavailable``: 503 maintenance page): ``GET /_received`` lists the
@@ -32,14 +33,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from http import HTTPStatus
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from adapters.doubles import ivo_pages as pages
@@ -51,7 +49,15 @@ from adapters.doubles.ivo_form import (
     summary_values,
     validate,
 )
-from adapters.doubles.ivo_pages import COOKIE, forbidden, html_answer, redirect, session_cookie
+from adapters.doubles.ivo_pages import (
+    forbidden,
+    html_answer,
+    posted_form,
+    query_of,
+    redirect,
+    session_cookie,
+)
+from adapters.doubles.ivo_sessions import Session, SessionStore
 from adapters.doubles.wsgi_server import (
     ServedDouble,
     argument_parser,
@@ -67,15 +73,10 @@ REJECTION = (
     "Rapporten kunde inte tas emot: uppgifterna om beslutet stämmer inte med IVO:s "
     "tidigare rapporter för samma individ. Kontrollera beslutsreferens och beslutsdatum."
 )
-
-
-@dataclass
-class Session:
-    csrf: str
-    started: float
-    user: str | None = None
-    answers: dict[str, str] = field(default_factory=dict)
-    done: list[str] = field(default_factory=list)
+CODE_CHANGED = (
+    "Individkoden skiljer sig från tidigare rapporter om samma beslut. En individ ska ha "
+    "samma kod under hela rapporteringsperioden."
+)
 
 
 class IvoDouble(ServedDouble):
@@ -87,10 +88,9 @@ class IvoDouble(ServedDouble):
     software = "OmsorgshubIvoDouble/1"
     max_body_bytes = 256 * 1024
 
-    _sessions: dict[str, Session]
+    _sessions: SessionStore
     _reports: list[dict[str, str]]
     _fail_submissions: int
-    _expire_after: int | None
 
     def __init__(
         self,
@@ -122,26 +122,14 @@ class IvoDouble(ServedDouble):
 
     def expire_sessions(self, after_requests: int = 0) -> None:
         """End every session now, or once ``after_requests`` more requests have come."""
-        with self._lock:
-            if after_requests:
-                self._expire_after = after_requests
-            else:
-                self._sessions.clear()
-
-    def _count_towards_expiry(self) -> None:
-        with self._lock:
-            if self._expire_after is not None:
-                self._expire_after -= 1
-                if self._expire_after <= 0:
-                    self._expire_after = None
-                    self._sessions.clear()
+        self._sessions.expire(after_requests)
 
     def _observations(self) -> dict[str, object]:
         return {"received": len(self._reports), "sessions": len(self._sessions)}
 
     def _forget(self) -> None:
-        self._sessions, self._reports, self._fail_submissions = {}, [], 0
-        self._expire_after = None
+        self._sessions = SessionStore(self.session_seconds)
+        self._reports, self._fail_submissions = [], 0
 
     # -- the WSGI application -----------------------------------------------------------------
 
@@ -161,11 +149,11 @@ class IvoDouble(ServedDouble):
             )
             return html_answer(start_response, HTTPStatus.SERVICE_UNAVAILABLE, closed,
                                [("Retry-After", "1")])  # fmt: skip
-        self._count_towards_expiry()
+        self._sessions.count_request()
         method, path = route
         if path == "/login":
             return self._login(environ, start_response, method)
-        session = self._session_of(environ)
+        session = self._sessions.of(environ.get("HTTP_COOKIE", ""))
         if session is None or session[1].user is None:
             return redirect(start_response, "/login")
         current = session[1]
@@ -174,7 +162,7 @@ class IvoDouble(ServedDouble):
                 current.answers, current.done = {}, []
             return redirect(start_response, f"/rapport/{STEPS[0]}")
         if method == "GET" and path == "/rapporter":
-            wanted = _query(environ).get("referens", "").strip()
+            wanted = query_of(environ).get("referens", "").strip()
             with self._lock:
                 found = [r for r in self._reports if not wanted or r["er_referens"] == wanted]
             return html_answer(start_response, HTTPStatus.OK, pages.list_page(found, wanted))
@@ -191,9 +179,9 @@ class IvoDouble(ServedDouble):
     def _login(
         self, environ: WSGIEnvironment, start_response: StartResponse, method: str
     ) -> list[bytes]:
-        session = self._session_of(environ)
+        session = self._sessions.of(environ.get("HTTP_COOKIE", ""))
         if method == "GET" or session is None:
-            token, fresh = self._new_session()
+            token, fresh = self._sessions.new()
             return html_answer(start_response, HTTPStatus.OK, pages.login_page(fresh.csrf),
                          [session_cookie(token)])  # fmt: skip
         if method != "POST":
@@ -201,7 +189,7 @@ class IvoDouble(ServedDouble):
                 start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET")]
             )
         old_token, pending = session
-        form = _form(environ)
+        form = posted_form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), pending.csrf):
             return forbidden(start_response)
         user, password = form.get("anvandare", ""), form.get("losenord", "")
@@ -213,10 +201,9 @@ class IvoDouble(ServedDouble):
             return html_answer(
                 start_response, HTTPStatus.OK, pages.login_page(pending.csrf, messages)
             )
-        with self._lock:
-            self._sessions.pop(old_token, None)  # a new id after login (no session fixation)
-            self._counts["logins"] += 1
-        token, _ = self._new_session(user)
+        self._sessions.drop(old_token)  # a new id after login (no session fixation)
+        self._count("logins")
+        token, _ = self._sessions.new(user)
         return redirect(start_response, "/rapport/ny", [session_cookie(token)])
 
     def _step(
@@ -233,7 +220,7 @@ class IvoDouble(ServedDouble):
         fields = fields_of(step, session.answers, self.administrations)
         if method == "GET":
             return self._render(start_response, session, step, session.answers)
-        form = _form(environ)
+        form = posted_form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), session.csrf):
             return forbidden(start_response)
         values = {f.name: form.get(f.name, "") for f in fields}
@@ -247,10 +234,10 @@ class IvoDouble(ServedDouble):
             session.done.append(step)
         if step != "granska":
             return redirect(start_response, f"/rapport/{STEPS[STEPS.index(step) + 1]}")
-        receipt = self._receive(session)
-        if receipt is None:
-            return self._render(start_response, session, step, values, [REJECTION])
-        return redirect(start_response, f"/rapport/kvitto/{quote(receipt)}")
+        received, said = self._receive(session)
+        if not received:
+            return self._render(start_response, session, step, values, [said])
+        return redirect(start_response, f"/rapport/kvitto/{quote(said)}")
 
     def _render(
         self,
@@ -269,57 +256,36 @@ class IvoDouble(ServedDouble):
         html = pages.step_page(step, fields, values, session.csrf, problems or (), summary)
         return html_answer(start_response, HTTPStatus.OK, html)
 
-    def _receive(self, session: Session) -> str | None:
-        """Store the session's report and answer its receipt number (None: refused)."""
+    def _receive(self, session: Session) -> tuple[bool, str]:
+        """Store the session's report: ``(True, receipt number)``, or ``(False, IVO's reason)``."""
+        answers = session.answers
         with self._lock:
+            earlier = [
+                r for r in self._reports if r["beslutsreferens"] == answers["beslutsreferens"]
+            ]
+            refusal = None
             if self._fail_submissions > 0:
                 self._fail_submissions -= 1
+                refusal = REJECTION
+            elif any(r["individkod"] != answers["individkod"] for r in earlier):
+                refusal = CODE_CHANGED
+            if refusal is not None:
                 self._counts["rejected"] += 1
                 session.done.remove("granska")
-                return None
+                return False, refusal
             self._counts["submissions"] += 1
             receipt = f"IVO-{self.today().year}-{len(self._reports) + 1:06d}"
-            report = dict(summary_values(session.answers, self.administrations))
+            report = dict(summary_values(answers, self.administrations))
             report.update(kvittens=receipt, kommun=self.municipality, anvandare=session.user or "",
                           mottagen=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
             self._reports.append(report)
             session.answers, session.done = {}, []
-            return receipt
+            return True, receipt
 
     # -- sessions -----------------------------------------------------------------------------
 
     def today(self) -> date:
         return self._today or date.today()
-
-    def _new_session(self, user: str | None = None) -> tuple[str, Session]:
-        token = secrets.token_urlsafe(24)
-        now = time.monotonic()
-        session = Session(csrf=secrets.token_urlsafe(24), started=now, user=user)
-        with self._lock:
-            for old in [
-                t for t, s in self._sessions.items() if now - s.started > self.session_seconds
-            ]:
-                del self._sessions[old]  # what a real server's session store expires by itself
-            self._sessions[token] = session
-        return token, session
-
-    def _session_of(self, environ: WSGIEnvironment) -> tuple[str, Session] | None:
-        cookie = SimpleCookie()
-        try:
-            cookie.load(environ.get("HTTP_COOKIE", ""))
-        except Exception:  # http.cookies raises CookieError on a malformed header
-            return None
-        morsel = cookie.get(COOKIE)
-        if morsel is None:
-            return None
-        with self._lock:
-            session = self._sessions.get(morsel.value)
-            if session is None:
-                return None
-            if time.monotonic() - session.started > self.session_seconds:
-                del self._sessions[morsel.value]
-                return None
-            return morsel.value, session
 
     def _ivo_control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         try:
@@ -341,16 +307,6 @@ class IvoDouble(ServedDouble):
         except ValueError as exc:
             return json_answer(start_response, HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         return json_answer(start_response, HTTPStatus.OK, self.stats())
-
-
-def _form(environ: WSGIEnvironment) -> dict[str, str]:
-    body = request_body(environ).decode("utf-8", errors="replace")
-    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
-
-
-def _query(environ: WSGIEnvironment) -> dict[str, str]:
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    return {key: values[0] for key, values in query.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -257,3 +257,26 @@ def test_a_send_whose_answer_is_lost_is_found_on_the_next_attempt() -> None:
         assert receipt.duplicate is True
         assert receipt.reference == lossy.received()[0]["kvittens"]
         assert len(lossy.received()) == 1
+
+
+def test_a_decision_keeps_its_individuals_code(double: IvoDouble, ivo: IvoAdapter) -> None:
+    first = report_delivery()
+    ivo.deliver(first)
+    code = double.received()[0]["individkod"]
+    other = code[:-1] + str((int(code[-1]) + 2) % 10)  # the same gender, another code
+    later = report_delivery(kind="executed")
+    document = later.document.replace(
+        _decision_of(later.document), _decision_of(first.document)
+    ).replace(_code_of(later.document), other.encode())
+    with pytest.raises(PermanentDeliveryError) as caught:
+        ivo.deliver(replace(later, document=document))
+    assert "samma kod under hela rapporteringsperioden" in caught.value.detail
+    assert len(double.received()) == 1
+
+
+def _decision_of(document: bytes) -> bytes:
+    return _facts(document)[2].encode()
+
+
+def _code_of(document: bytes) -> bytes:
+    return _facts(document)[1].encode()
