@@ -3,9 +3,11 @@ walk through the form, exactly-once by the report's reference, and each kind of 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from urllib.parse import quote_plus
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
@@ -280,3 +282,13 @@ def _decision_of(document: bytes) -> bytes:
 
 def _code_of(document: bytes) -> bytes:
     return _facts(document)[1].encode()
+
+
+def test_the_password_is_not_logged_even_at_debug(
+    ivo: IvoAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        ivo.deliver(report_delivery())
+    assert caplog.records  # httpx and httpcore did log the exchanges
+    assert PASSWORD not in caplog.text
+    assert quote_plus(PASSWORD) not in caplog.text
