@@ -17,12 +17,14 @@ robot can be tested against real HTTP, HTML forms, cookies and CSRF tokens:
 
 Without a valid session every page answers 303 to ``/login``. A session lives
 ``session_seconds`` from login. A bad or missing CSRF token is 403. A personal identity number
-in any field is refused (``ivo_form``).
+in any field is refused (``ivo_form``), and so is a report on a decision reported before under
+another individual's code (the same code for the person through the reporting period).
 
 For tests, beside the shared controls of ``adapters.doubles.wsgi_server`` (modes ``up``,
 ``down``, ``slow`` and ``unavailable``: 503 maintenance page): ``GET /_received`` lists the
 received reports as JSON, and ``POST /_ivo`` with ``{"fail_submissions": n}`` makes the next
-``n`` sends fail with a validation message, ``{"expire_sessions": true}`` ends every session now.
+``n`` sends fail with a validation message, ``{"expire_sessions": true}`` ends every session now
+and ``{"expire_sessions_after": n}`` after the next ``n`` requests (a session lost midway).
 The same exist as methods and as command-line flags. Reports are kept in memory only; feed it
 fictional data.
 """
@@ -31,43 +33,50 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from http import HTTPStatus
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from adapters.doubles import ivo_pages as pages
-from adapters.doubles.ivo_form import STEPS, fields_of, validate
+from adapters.doubles.ivo_form import (
+    STEPS,
+    fields_of,
+    identity_number_in,
+    review_rows,
+    summary_values,
+    validate,
+)
+from adapters.doubles.ivo_pages import (
+    forbidden,
+    html_answer,
+    posted_form,
+    query_of,
+    redirect,
+    session_cookie,
+)
+from adapters.doubles.ivo_sessions import Session, SessionStore
 from adapters.doubles.wsgi_server import (
     ServedDouble,
-    answer,
     argument_parser,
     json_answer,
     request_body,
     run_until_signalled,
 )
 
-COOKIE = "ivo_session"
+_IVO_CONTROLS = frozenset({"fail_submissions", "expire_sessions", "expire_sessions_after"})
 MODES = ("up", "down", "slow", "unavailable")
 ADMINISTRATIONS = ("Vård- och omsorgsnämnden", "Socialnämnden")
 REJECTION = (
     "Rapporten kunde inte tas emot: uppgifterna om beslutet stämmer inte med IVO:s "
     "tidigare rapporter för samma individ. Kontrollera beslutsreferens och beslutsdatum."
 )
-
-
-@dataclass
-class Session:
-    csrf: str
-    started: float
-    user: str | None = None
-    answers: dict[str, str] = field(default_factory=dict)
-    done: list[str] = field(default_factory=list)
+CODE_CHANGED = (
+    "Individkoden skiljer sig från tidigare rapporter om samma beslut. En individ ska ha "
+    "samma kod under hela rapporteringsperioden."
+)
 
 
 class IvoDouble(ServedDouble):
@@ -79,7 +88,7 @@ class IvoDouble(ServedDouble):
     software = "OmsorgshubIvoDouble/1"
     max_body_bytes = 256 * 1024
 
-    _sessions: dict[str, Session]
+    _sessions: SessionStore
     _reports: list[dict[str, str]]
     _fail_submissions: int
 
@@ -111,15 +120,16 @@ class IvoDouble(ServedDouble):
         with self._lock:
             self._fail_submissions = count
 
-    def expire_sessions(self) -> None:
-        with self._lock:
-            self._sessions.clear()
+    def expire_sessions(self, after_requests: int = 0) -> None:
+        """End every session now, or once ``after_requests`` more requests have come."""
+        self._sessions.expire(after_requests)
 
     def _observations(self) -> dict[str, object]:
         return {"received": len(self._reports), "sessions": len(self._sessions)}
 
     def _forget(self) -> None:
-        self._sessions, self._reports, self._fail_submissions = {}, [], 0
+        self._sessions = SessionStore(self.session_seconds)
+        self._reports, self._fail_submissions = [], 0
 
     # -- the WSGI application -----------------------------------------------------------------
 
@@ -133,59 +143,68 @@ class IvoDouble(ServedDouble):
         if route == ("POST", "/_ivo"):
             return self._ivo_control(environ, start_response)
         if self._meet_mode() == "unavailable":
-            text = "E-tjänsten är stängd för underhåll. Försök igen senare."
-            return _html(start_response, HTTPStatus.SERVICE_UNAVAILABLE, pages.message_page(
-                "Tjänsten är inte tillgänglig", text), [("Retry-After", "1")])  # fmt: skip
+            closed = pages.message_page(
+                "Tjänsten är inte tillgänglig",
+                "E-tjänsten är stängd för underhåll. Försök igen senare.",
+            )
+            return html_answer(start_response, HTTPStatus.SERVICE_UNAVAILABLE, closed,
+                               [("Retry-After", "1")])  # fmt: skip
+        self._sessions.count_request()
         method, path = route
         if path == "/login":
             return self._login(environ, start_response, method)
-        session = self._session_of(environ)
+        session = self._sessions.of(environ.get("HTTP_COOKIE", ""))
         if session is None or session[1].user is None:
-            return _redirect(start_response, "/login")
+            return redirect(start_response, "/login")
         current = session[1]
         if (method, path) in (("GET", "/"), ("GET", "/rapport/ny")):
             with self._lock:
                 current.answers, current.done = {}, []
-            return _redirect(start_response, f"/rapport/{STEPS[0]}")
+            return redirect(start_response, f"/rapport/{STEPS[0]}")
         if method == "GET" and path == "/rapporter":
-            wanted = _query(environ).get("referens", "").strip()
+            wanted = query_of(environ).get("referens", "").strip()
             with self._lock:
                 found = [r for r in self._reports if not wanted or r["er_referens"] == wanted]
-            return _html(start_response, HTTPStatus.OK, pages.list_page(found, wanted))
+            return html_answer(start_response, HTTPStatus.OK, pages.list_page(found, wanted))
         if method == "GET" and path.startswith("/rapport/kvitto/"):
-            return _html(start_response, HTTPStatus.OK, pages.receipt_page(path.rsplit("/")[-1]))
+            return html_answer(
+                start_response, HTTPStatus.OK, pages.receipt_page(path.rsplit("/")[-1])
+            )
         step = path.removeprefix("/rapport/")
         if path.startswith("/rapport/") and step in STEPS and method in ("GET", "POST"):
             return self._step(environ, start_response, current, step, method)
-        return _html(start_response, HTTPStatus.NOT_FOUND, pages.message_page(
+        return html_answer(start_response, HTTPStatus.NOT_FOUND, pages.message_page(
             "Sidan finns inte", "Sidan du sökte finns inte."))  # fmt: skip
 
     def _login(
         self, environ: WSGIEnvironment, start_response: StartResponse, method: str
     ) -> list[bytes]:
-        session = self._session_of(environ)
+        session = self._sessions.of(environ.get("HTTP_COOKIE", ""))
         if method == "GET" or session is None:
-            token, fresh = self._new_session()
-            return _html(start_response, HTTPStatus.OK, pages.login_page(fresh.csrf),
-                         [_cookie(token)])  # fmt: skip
+            token, fresh = self._sessions.new()
+            return html_answer(start_response, HTTPStatus.OK, pages.login_page(fresh.csrf),
+                         [session_cookie(token)])  # fmt: skip
         if method != "POST":
-            return _html(start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET")])
+            return html_answer(
+                start_response, HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET")]
+            )
         old_token, pending = session
-        form = _form(environ)
+        form = posted_form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), pending.csrf):
-            return _forbidden(start_response)
+            return forbidden(start_response)
         user, password = form.get("anvandare", ""), form.get("losenord", "")
         if not (
             secrets.compare_digest(user.encode(), self.user.encode())
             and secrets.compare_digest(password.encode(), self._password.encode())
         ):
             messages = ["Fel användarnamn eller lösenord."]
-            return _html(start_response, HTTPStatus.OK, pages.login_page(pending.csrf, messages))
-        with self._lock:
-            self._sessions.pop(old_token, None)  # a new id after login (no session fixation)
-            self._counts["logins"] += 1
-        token, _ = self._new_session(user)
-        return _redirect(start_response, "/rapport/ny", [_cookie(token)])
+            return html_answer(
+                start_response, HTTPStatus.OK, pages.login_page(pending.csrf, messages)
+            )
+        self._sessions.drop(old_token)  # a new id after login (no session fixation)
+        self._count("logins")
+        token, _ = self._sessions.new(user)
+        return redirect(start_response, "/rapport/ny", [session_cookie(token)])
 
     def _step(
         self,
@@ -197,27 +216,28 @@ class IvoDouble(ServedDouble):
     ) -> list[bytes]:
         missing = [s for s in STEPS[: STEPS.index(step)] if s not in session.done]
         if missing:
-            return _redirect(start_response, f"/rapport/{missing[0]}")
+            return redirect(start_response, f"/rapport/{missing[0]}")
         fields = fields_of(step, session.answers, self.administrations)
         if method == "GET":
             return self._render(start_response, session, step, session.answers)
-        form = _form(environ)
+        form = posted_form(environ)
         if not secrets.compare_digest(form.get("csrf_token", ""), session.csrf):
-            return _forbidden(start_response)
+            return forbidden(start_response)
         values = {f.name: form.get(f.name, "") for f in fields}
         problems = validate(step, values, session.answers, self.today(), self.administrations)
-        if problems:
-            return self._render(start_response, session, step, values, problems)
+        if problems:  # the form again, without any identity number typed into it
+            shown = {k: "" if identity_number_in(v) else v for k, v in values.items()}
+            return self._render(start_response, session, step, shown, problems)
         with self._lock:
             session.answers.update(values)
             session.done = [s for s in session.done if STEPS.index(s) < STEPS.index(step)]
             session.done.append(step)
         if step != "granska":
-            return _redirect(start_response, f"/rapport/{STEPS[STEPS.index(step) + 1]}")
-        receipt = self._receive(session)
-        if receipt is None:
-            return self._render(start_response, session, step, values, [REJECTION])
-        return _redirect(start_response, f"/rapport/kvitto/{quote(receipt)}")
+            return redirect(start_response, f"/rapport/{STEPS[STEPS.index(step) + 1]}")
+        received, said = self._receive(session)
+        if not received:
+            return self._render(start_response, session, step, values, [said])
+        return redirect(start_response, f"/rapport/kvitto/{quote(said)}")
 
     def _render(
         self,
@@ -232,137 +252,61 @@ class IvoDouble(ServedDouble):
         if step == "verksamhet":
             summary = [("Kommun", self.municipality)]
         elif step == "granska":
-            summary = _summary(session.answers, self.administrations)
+            summary = review_rows(session.answers, self.administrations)
         html = pages.step_page(step, fields, values, session.csrf, problems or (), summary)
-        return _html(start_response, HTTPStatus.OK, html)
+        return html_answer(start_response, HTTPStatus.OK, html)
 
-    def _receive(self, session: Session) -> str | None:
-        """Store the session's report and answer its receipt number (None: refused)."""
+    def _receive(self, session: Session) -> tuple[bool, str]:
+        """Store the session's report: ``(True, receipt number)``, or ``(False, IVO's reason)``."""
+        answers = session.answers
         with self._lock:
+            earlier = [
+                r for r in self._reports if r["beslutsreferens"] == answers["beslutsreferens"]
+            ]
+            refusal = None
             if self._fail_submissions > 0:
                 self._fail_submissions -= 1
+                refusal = REJECTION
+            elif any(r["individkod"] != answers["individkod"] for r in earlier):
+                refusal = CODE_CHANGED
+            if refusal is not None:
                 self._counts["rejected"] += 1
                 session.done.remove("granska")
-                return None
+                return False, refusal
             self._counts["submissions"] += 1
             receipt = f"IVO-{self.today().year}-{len(self._reports) + 1:06d}"
-            report = dict(_summary_values(session.answers, self.administrations))
+            report = dict(summary_values(answers, self.administrations))
             report.update(kvittens=receipt, kommun=self.municipality, anvandare=session.user or "",
                           mottagen=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
             self._reports.append(report)
             session.answers, session.done = {}, []
-            return receipt
+            return True, receipt
 
     # -- sessions -----------------------------------------------------------------------------
 
     def today(self) -> date:
         return self._today or date.today()
 
-    def _new_session(self, user: str | None = None) -> tuple[str, Session]:
-        token = secrets.token_urlsafe(24)
-        now = time.monotonic()
-        session = Session(csrf=secrets.token_urlsafe(24), started=now, user=user)
-        with self._lock:
-            for old in [
-                t for t, s in self._sessions.items() if now - s.started > self.session_seconds
-            ]:
-                del self._sessions[old]  # what a real server's session store expires by itself
-            self._sessions[token] = session
-        return token, session
-
-    def _session_of(self, environ: WSGIEnvironment) -> tuple[str, Session] | None:
-        cookie = SimpleCookie()
-        try:
-            cookie.load(environ.get("HTTP_COOKIE", ""))
-        except Exception:  # http.cookies raises CookieError on a malformed header
-            return None
-        morsel = cookie.get(COOKIE)
-        if morsel is None:
-            return None
-        with self._lock:
-            session = self._sessions.get(morsel.value)
-            if session is None:
-                return None
-            if time.monotonic() - session.started > self.session_seconds:
-                del self._sessions[morsel.value]
-                return None
-            return morsel.value, session
-
     def _ivo_control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         try:
             command: Any = json.loads(request_body(environ))
-            if not isinstance(command, dict) or set(command) - {
-                "fail_submissions",
-                "expire_sessions",
-            }:
-                raise ValueError("expected {'fail_submissions': n} or {'expire_sessions': true}")
-            count = command.get("fail_submissions")
-            if count is not None:
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    raise ValueError("fail_submissions must be a whole number >= 0")
-                self.fail_next_submissions(count)
+            if not isinstance(command, dict) or set(command) - _IVO_CONTROLS:
+                raise ValueError(f"expected an object with {', '.join(sorted(_IVO_CONTROLS))}")
+            for key in ("fail_submissions", "expire_sessions_after"):
+                count = command.get(key)
+                if count is not None and (
+                    isinstance(count, bool) or not isinstance(count, int) or count < 0
+                ):
+                    raise ValueError(f"{key} must be a whole number >= 0")
+            if command.get("fail_submissions") is not None:
+                self.fail_next_submissions(command["fail_submissions"])
+            if command.get("expire_sessions_after"):
+                self.expire_sessions(after_requests=command["expire_sessions_after"])
             if command.get("expire_sessions") is True:
                 self.expire_sessions()
         except ValueError as exc:
             return json_answer(start_response, HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         return json_answer(start_response, HTTPStatus.OK, self.stats())
-
-
-def _summary_values(
-    answers: dict[str, str], administrations: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    """The answers as stored and listed: choices by their text, empty fields left out."""
-    shown = []
-    for step in STEPS[:-1]:
-        for f in fields_of(step, answers, administrations):
-            value = answers.get(f.name, "")
-            if f.kind == "select":
-                value = dict(f.choices).get(value, value)
-            if value:
-                shown.append((f.name, value))
-    return shown
-
-
-def _summary(answers: dict[str, str], administrations: tuple[str, ...]) -> list[tuple[str, str]]:
-    labels = {
-        f.name: f.label for step in STEPS[:-1] for f in fields_of(step, answers, administrations)
-    }
-    return [(labels[name], value) for name, value in _summary_values(answers, administrations)]
-
-
-def _form(environ: WSGIEnvironment) -> dict[str, str]:
-    body = request_body(environ).decode("utf-8", errors="replace")
-    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
-
-
-def _query(environ: WSGIEnvironment) -> dict[str, str]:
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    return {key: values[0] for key, values in query.items()}
-
-
-def _cookie(token: str) -> tuple[str, str]:
-    return ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
-
-
-def _html(
-    start_response: StartResponse,
-    status: HTTPStatus,
-    data: bytes,
-    headers: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    return answer(start_response, status, "text/html; charset=utf-8", data, headers or [])
-
-
-def _redirect(
-    start_response: StartResponse, location: str, headers: list[tuple[str, str]] | None = None
-) -> list[bytes]:
-    return answer(start_response, HTTPStatus.SEE_OTHER, "text/plain", b"",
-                  [("Location", location), *(headers or [])])  # fmt: skip
-
-
-def _forbidden(start_response: StartResponse) -> list[bytes]:
-    text = "Formuläret saknar en giltig säkerhetstoken (CSRF). Ladda om sidan och försök igen."
-    return _html(start_response, HTTPStatus.FORBIDDEN, pages.message_page("Åtkomst nekad", text))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,7 +70,8 @@ INTERVENTIONS: dict[str, tuple[str, ...]] = {
 
 _CODE = re.compile(r"(\d{8})-(?:T\d{3}|TF\d{2})")
 _PERIOD = re.compile(r"(\d{4})Q([1-4])")
-_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{6}|\d{8})[-+]?(\d{4})(?!\d)")
+# A number standing on its own (not inside a longer code such as "B-761268-2026Q3").
+_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6}|\d{8})[-+]?(\d{4})(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,28 @@ def _decision_fields(answers: Mapping[str, str]) -> list[Field]:
         ]
     fields.append(Field("fritext", "Övrig information", "textarea", (), False))
     return fields
+
+
+def summary_values(
+    answers: dict[str, str], administrations: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The answers as stored and listed: choices by their text, empty fields left out."""
+    shown = []
+    for step in STEPS[:-1]:
+        for f in fields_of(step, answers, administrations):
+            value = answers.get(f.name, "")
+            if f.kind == "select":
+                value = dict(f.choices).get(value, value)
+            if value:
+                shown.append((f.name, value))
+    return shown
+
+
+def review_rows(answers: dict[str, str], administrations: tuple[str, ...]) -> list[tuple[str, str]]:
+    labels = {
+        f.name: f.label for step in STEPS[:-1] for f in fields_of(step, answers, administrations)
+    }
+    return [(labels[name], value) for name, value in summary_values(answers, administrations)]
 
 
 def _same(labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

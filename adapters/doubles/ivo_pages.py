@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from http import HTTPStatus
+from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from adapters.doubles.ivo_form import STEP_TITLES, STEPS, Field
+from adapters.doubles.ivo_sessions import COOKIE
+from adapters.doubles.wsgi_server import answer, request_body
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:52rem;margin:2rem auto}"
@@ -148,3 +153,41 @@ def list_page(reports: Sequence[Mapping[str, str]], reference: str) -> bytes:
 
 def message_page(title: str, text: str) -> bytes:
     return page(title, f'<p class="message">{escape(text)}</p>')
+
+
+# -- reading a request, answering with a page ----------------------------------------------
+
+
+def session_cookie(token: str) -> tuple[str, str]:
+    return ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+
+
+def html_answer(
+    start_response: StartResponse,
+    status: HTTPStatus,
+    data: bytes,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    return answer(start_response, status, "text/html; charset=utf-8", data, headers or [])
+
+
+def redirect(
+    start_response: StartResponse, location: str, headers: list[tuple[str, str]] | None = None
+) -> list[bytes]:
+    return answer(start_response, HTTPStatus.SEE_OTHER, "text/plain", b"",
+                  [("Location", location), *(headers or [])])  # fmt: skip
+
+
+def forbidden(start_response: StartResponse) -> list[bytes]:
+    text = "Formuläret saknar en giltig säkerhetstoken (CSRF). Ladda om sidan och försök igen."
+    return html_answer(start_response, HTTPStatus.FORBIDDEN, message_page("Åtkomst nekad", text))
+
+
+def posted_form(environ: WSGIEnvironment) -> dict[str, str]:
+    body = request_body(environ).decode("utf-8", errors="replace")
+    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
+
+
+def query_of(environ: WSGIEnvironment) -> dict[str, str]:
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return {key: values[0] for key, values in query.items()}

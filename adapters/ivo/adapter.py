@@ -36,7 +36,6 @@ decisions, health; held only for the length of the call.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -48,7 +47,7 @@ from adapters import StrictOptions
 from adapters.http import TRANSIENT_ERRORS, TRANSIENT_STATUSES
 from adapters.ivo import pages
 from adapters.ivo.mapping import FormAnswers, form_answers
-from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
+from adapters.transience import Transience, in_call_retrying
 from hub.envelope import OutboundDelivery, Receipt
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
@@ -58,7 +57,7 @@ TRANSIENCE = Transience(
     # Only what surely never reached the e-service is repeated inside the call.
     retry_in_call=lambda error: isinstance(error, httpx.ConnectError | httpx.ConnectTimeout),
 )
-MAX_PAGES = 12  # login, search and the form's steps take 8; a loop beyond this is a changed site
+MAX_PAGES = 10  # the form's four steps and the receipt take 5; more is a site that has changed
 
 
 class SessionExpired(Exception):
@@ -86,12 +85,7 @@ class IvoAdapter:
         if not password:
             raise opts.fail("password_env", f"names the environment variable {password_env!r}, "
                             "which is not set")  # fmt: skip
-        timeout = opts.get("timeout", float, 10.0)
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise opts.fail("timeout", "must be a positive number of seconds")
-        retries = opts.get("retries", int, 1)
-        if not 0 <= retries <= MAX_RETRIES:
-            raise opts.fail("retries", f"must be between 0 and {MAX_RETRIES}")
+        timeout, retries = opts.seconds("timeout", 10.0), opts.retries("retries", 1)
         self.name, self.url, self.timeout, self.retries = name, url, timeout, retries
         self._username, self._password = username, password
         self._transport: httpx.HTTPTransport | None = None
@@ -182,12 +176,14 @@ class _Robot:
         data.update(anvandare=username, losenord=password)
         after = self._page(self._web.post, form.get("action") or "/login", data=data,
                            expect_login=True)  # fmt: skip
-        if pages.messages(after) or (after.forms and after.forms[0].get("id") == "login"):
-            said = "; ".join(pages.messages(after)) or "back at the login page"
+        said = pages.messages(after)
+        if said:
             raise PermanentDeliveryError(
-                f"{self._destination}: IVO refused the robot's login: {said}",
+                f"{self._destination}: IVO refused the robot's login: {'; '.join(said)}",
                 reason="ivo_login_refused",
             )
+        if any(f.get("id") == "login" for f in after.forms):
+            raise SessionExpired  # logged in, and the new session was gone at once
 
     def _received(self, reference: str) -> list[str]:
         page = self._page(self._web.get, "/rapporter", params={"referens": reference})

@@ -50,7 +50,10 @@ INTERVENTIONS = {
     "lss_daily_activity": "Daglig verksamhet (9 § 10)",
 }
 
-_NUMBER_LIKE = re.compile(r"(?<!\d)(?:\d{2})?(\d{2})(\d{2})(\d{2})[-+]?(\d{3})(\d)(?!\d)")
+# A number standing on its own (not inside a longer code such as "B-761268-2026Q3").
+_NUMBER_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])(?:\d{2})?(\d{2})(\d{2})(\d{2})[-+]?(\d{3})(\d)(?![0-9A-Za-z])"
+)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 

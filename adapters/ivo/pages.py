@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lxml import html
+from lxml import etree, html
 
 _DIGIT_RUN = re.compile(r"\d{6,}")
 
@@ -34,7 +34,10 @@ class FilledForm:
 
 
 def parse(page: bytes) -> html.HtmlElement:
-    return html.document_fromstring(page)
+    try:
+        return html.document_fromstring(page)
+    except etree.ParserError as exc:  # an empty answer: "Document is empty"
+        raise PageChanged(f"the e-service answered no page ({exc})") from None
 
 
 def title(doc: html.HtmlElement) -> str:
