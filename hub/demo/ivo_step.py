@@ -9,7 +9,6 @@ adds nothing. Small on purpose: 40 decisions.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,12 @@ from contracts.model import Agreement
 from hub.bootstrap import Hub
 from hub.demo.fictional import FictionalPeople
 from hub.demo.ivo_events import decision_life, event_envelope, ivo_agreements
+from hub.demo.ivo_service import (
+    IVO_DESTINATION,
+    IVO_MUNICIPALITY,
+    ivo_destination,
+    start_ivo_double,
+)
 from hub.demo.sandbox import DestinationSpec
 from hub.demo.scenario import DEMO_RETRY, EXECUTION_APP
 from hub.ivo.model import Quarter
@@ -33,12 +38,10 @@ from hub.services.principal import Principal
 
 DISTRICT = "sdn-vasastan"
 CASE = "case-vasastan"
-IVO = "ivo"
+IVO = IVO_DESTINATION
 DECISIONS = 40
-PASSWORD_ENV = "IVO_DEMO_PASSWORD"  # noqa: S105  # the name of a variable, not a secret
-PASSWORD = "demo-ivo-losenord-fiktivt"  # noqa: S105  # the demo double's made-up password
 SETTINGS = {
-    "ivo_municipality": "Exempelstad kommun",
+    "ivo_municipality": IVO_MUNICIPALITY,
     "ivo_administrations": "*=Vård- och omsorgsnämnden",
 }
 
@@ -50,26 +53,26 @@ def previous_quarter(today: date) -> Quarter:
 @dataclass
 class IvoStep:
     case: HttpDouble = field(default_factory=HttpDouble)
-    ivo: IvoDouble = field(default_factory=lambda: IvoDouble(password=PASSWORD))
+    ivo: IvoDouble | None = None
 
     def start(self) -> None:
         self.case.start()
         try:
-            self.ivo.start()
+            self.ivo = start_ivo_double()
         except BaseException:
             self.case.stop()
             raise
-        os.environ[PASSWORD_ENV] = PASSWORD  # the robot reads its password from there
 
     def stop(self) -> None:
-        self.ivo.stop()
+        if self.ivo is not None:
+            self.ivo.stop()
         self.case.stop()
 
     def destinations(self) -> dict[str, DestinationSpec]:
-        ivo = {"url": self.ivo.url, "username": self.ivo.user, "password_env": PASSWORD_ENV}
+        assert self.ivo is not None
         return {
             CASE: DestinationSpec("http", {"url": self.case.url, "timeout": 2}, DEMO_RETRY),
-            IVO: DestinationSpec("ivo", {**ivo, "timeout": 5}, DEMO_RETRY),
+            IVO: ivo_destination(self.ivo, max_attempts=10),
         }
 
     @staticmethod
@@ -84,6 +87,7 @@ class IvoStep:
         )  # fmt: skip
 
     def show(self, hub: Hub, client: httpx.Client, token: str, folder: Path) -> bool:
+        assert self.ivo is not None
         quarter = previous_quarter(hub.clock().date())
         click.echo(
             f"\nIVO reporting ({DISTRICT}, {quarter}): the case system reports execution events "
