@@ -162,12 +162,15 @@ def _current(
     destination: str,
     progress: Progress | None,
 ) -> tuple[Quarter, TrackResult, list[Row], dict[str, tuple[str, str]], list[str]]:
-    """Tracking brought up to date, then the quarter's rows (read for ``destination``)."""
+    """Tracking brought up to date, then the quarter's rows (read for ``destination``: the
+    worklist, or the submission, whose reads name the destinations routed for the reports)."""
     principal.require(Kind.OPERATOR, Kind.DISTRICT_ADMIN)
     principal.visible(district, f"no district {district!r}")
     q = Quarter.parse(quarter)
-    tracked = track_events(hub, principal)
     reason = "IVO worklist" if destination == "worklist" else "IVO submission"
+    if destination != "worklist":  # no route for the reports: refused before anything is read
+        destination = ",".join(hub.routing.destinations_for(REPORT_TYPE, district))
+    tracked = track_events(hub, principal)
     rows, subjects, unreadable = _rows(
         hub, principal, district, q, reason=reason, destination=destination, progress=progress
     )
@@ -221,7 +224,7 @@ def submit_reports(
 ) -> Submission:
     """Send the quarter's complete reports through the hub's ingest; list the incomplete."""
     q, tracked, rows, subjects, unreadable = _current(
-        hub, principal, district, quarter, "ivo", progress
+        hub, principal, district, quarter, "submission", progress
     )
     complete = [r for r in rows if r.complete]
     purpose = hub.settings.ivo_purpose

@@ -337,3 +337,25 @@ def test_two_tracking_jobs_at_once_apply_every_event_once(hub: Hub) -> None:
     with hub.engine.begin() as conn:
         events = sum(len(open_tracked(hub, conn, row).decision.events) for row in rows)
     assert events == len(stored)  # none lost to a concurrent write of the same decision
+
+
+def test_without_a_route_for_the_reports_nothing_is_read_or_sent(tmp_path: Path) -> None:
+    from hub.errors import RoutingError
+
+    sandbox = Sandbox(
+        tmp_path / "unrouted",
+        overrides={"ivo_municipality": "Exempelstads kommun", "ivo_administrations": "*=Nämnd"},
+    )
+    spec = DestinationSpec("http", {"url": "http://127.0.0.1:9/unused", "timeout": 1})
+    sandbox.write_routes({"case-sodermalm": spec}, [("case.execution_event", DISTRICT,
+                                                     ["case-sodermalm"])])  # fmt: skip
+    hub = sandbox.open()
+    try:
+        allow(hub)
+        send_events(hub, 5)
+        with pytest.raises(RoutingError):
+            submit_reports(hub, OPERATOR, DISTRICT, QUARTER)
+        entries = search_audit(hub, OPERATOR, AuditFilter(actor=OPERATOR.name, limit=1000))
+        assert [e for e in entries if e.action in ("exported", "decrypted")] == []
+    finally:
+        hub.close()
