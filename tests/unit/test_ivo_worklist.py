@@ -157,3 +157,28 @@ def test_a_version_1_event_is_read_with_what_it_has() -> None:
     assert row.state is ReportState.CLOSED
     assert row.closing_reason == "Avslutad av den enskilde."
     assert row.missing == ("Intervention",)  # version 1 does not carry it: never invented
+
+
+def test_the_pdf_holds_every_report_and_marks_what_is_missing() -> None:
+    import re
+    import zlib
+
+    from hub.ivo.pdf import worklist_pdf
+
+    rows = []
+    for i, life in enumerate(("waiting", "waiting_unexplained", "closed_by_person")):
+        decision, _ = _decision(i, life)
+        due = report_for(decision, Q3, 3)
+        if due is not None:
+            rows.append(build_row(decision, due, Q3, REPORTER))
+    pdf = worklist_pdf("IVO individual reports 2026Q3, sdn-test", rows)
+    text = b"".join(
+        zlib.decompress(stream)
+        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+        if stream[:1] == b"x"
+    ).decode("latin-1")
+    for row in rows:
+        assert row.reference in text
+        assert row.code in text
+    assert [r.missing for r in rows if r.missing] == [("DelayReason", "Consequences")]
+    assert text.count("MISSING: DelayReason, Consequences") == 1
