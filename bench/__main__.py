@@ -26,6 +26,7 @@ from bench.scenarios import (
     end_to_end,
     guards,
     http_ingest,
+    ivo,
     medcom_inbound,
     pipeline,
     scaled,
@@ -42,6 +43,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "soap": soap,
     "sdk": sdk,
     "medcom-inbound": medcom_inbound,
+    "ivo": ivo,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -28,52 +27,15 @@ from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.locations import clean_message, readable, resolve_libxml2_path
 from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
+from schemas.message_type import CATEGORIES as CATEGORIES
+from schemas.message_type import MessageType as MessageType
 from schemas.subjects import SubjectPath as SubjectPath
-
-CATEGORIES: frozenset[str] = frozenset(
-    {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
-)
 
 XSD_DIR = Path(__file__).parent / "xsd"
 ENVELOPE_XSD = "envelope-1.xsd"
 ENVELOPE_NS = "urn:omsorgshub:envelope:1"
 ENVELOPE_ROOT = f"{{{ENVELOPE_NS}}}Envelope"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-@dataclass(frozen=True)
-class MessageType:
-    """One version of one message type. ``root`` is the body's root tag in Clark notation.
-
-    ``subjects`` says where the body holds the identity numbers of the persons it is about
-    (``schemas.subjects``); a type with the ``identity`` category must declare them, so that
-    ingest links every person a message names (the registry's tests hold every type to it).
-    ``keys`` are its business keys (``schemas.business_keys``): values stored with the message
-    for exact-match search, keyed HMACs unless declared plain.
-    """
-
-    name: str
-    version: str
-    xsd: str
-    root: str
-    categories: frozenset[str]
-    description: str
-    subjects: tuple[SubjectPath, ...] = ()
-    keys: tuple[BusinessKey, ...] = ()
-
-    def __post_init__(self) -> None:
-        unknown = self.categories - CATEGORIES
-        if unknown:
-            raise ValueError(f"{self.name} v{self.version}: unknown categories {sorted(unknown)}")
-        names = [k.name for k in self.keys]
-        if len(names) != len(set(names)):
-            raise ValueError(f"{self.name} v{self.version}: a business key is declared twice")
-        if not self.root.startswith("{") or "}" not in self.root:
-            raise ValueError(f"{self.name} v{self.version}: root must be '{{namespace}}Local'")
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} v{self.version}"
 
 
 class Registry:
@@ -277,6 +239,24 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="case.execution_event",
+                version="2",
+                xsd="case.execution_event-2.xsd",
+                root="{urn:omsorgshub:case.execution_event:2}ExecutionEvent",
+                categories=frozenset({"identity", "case", "decisions"}),
+                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
+                # ReferralCaseId names the contact centre's case: it closes that referral.
+                keys=(
+                    BusinessKey("decision_id", "DecisionId"),
+                    BusinessKey("answers_referral", "ReferralCaseId"),
+                ),
+                description=(
+                    "Version 1 with what IVO reporting needs: decided, partly executed and "
+                    "declined offers, the intervention, delay reasons, consequences, interim "
+                    "measures, protected identity, gender and the referral that led to it."
+                ),
+            ),
+            MessageType(
                 name="finance.payment",
                 version="1",
                 xsd="finance.payment-1.xsd",
@@ -333,6 +313,18 @@ def default_registry() -> Registry:
                     "A MedCom CareCommunication (Denmark) in the hub's neutral form: sender and "
                     "receiver by SOR and EAN, the patient by CPR, category, topic, texts and "
                     "attachments with their authors (schemas/medcom maps it to and from FHIR)."
+                ),
+            ),
+            MessageType(
+                name="ivo.individual_report",
+                version="1",
+                xsd="ivo.individual_report-1.xsd",
+                root="{urn:omsorgshub:ivo.individual_report:1}IndividualReport",
+                categories=frozenset({"pseudonym", "case", "decisions", "health"}),
+                pseudonymous=True,
+                description=(
+                    "One individual report to IVO of a decision not executed within three "
+                    "months (or executed, or closed): the person as IVO's code, never a number."
                 ),
             ),
         ]

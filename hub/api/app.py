@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from hub.api.admin import admin_router
 from hub.api.fhir import fhir_router
 from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
+from hub.api.ivo import ivo_router
 from hub.api.logs import event
 from hub.api.metrics import RequestLatency, metrics_registry, render
 from hub.api.problems import (
@@ -198,6 +199,7 @@ def create_app(hub: Hub) -> FastAPI:
         admin_router(hub), responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503)
     )
     app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
+    app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)
 

@@ -1,8 +1,8 @@
 """The ``omsorgshub`` command line (also ``python -m hub``).
 
 The root group and the commands that set up and run the hub; each other group lives in a module
-of its own beside this one (``systems``, ``messages``, ``keys``, ``agreements``, ``audit``) and
-imports only ``hub.cli.context``.
+of its own beside this one (``systems``, ``messages``, ``keys``, ``agreements``, ``audit``,
+``ivo``) and imports only ``hub.cli.context``.
 
 Errors are printed as one line with their reason code and exit with status 2 (usage, settings,
 input the user can fix) or 1 (anything else); no traceback for an expected failure.
@@ -227,7 +227,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, keys, messages, referrals, sdk, systems
+    from hub.cli import agreements, audit, ivo, keys, messages, referrals, sdk, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -240,6 +240,7 @@ def register_subcommands() -> None:
         audit.audit_group,
         referrals.referrals,
         sdk.sdk,
+        ivo.ivo,
         demo_command,
     ):
         cli.add_command(command)

@@ -20,6 +20,7 @@ from hub.bootstrap import Hub
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
+from hub.demo.ivo_step import IvoStep
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
 from hub.demo.sandbox import Sandbox
@@ -61,6 +62,7 @@ class DemoRun:
         self.destinations: list[str] = []
         self.meant_dead: list[tuple[str, str, str]] = []  # (message id, destination, reason)
         self.meant_dead_lock = threading.Lock()
+        self.ivo: IvoStep | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def _start(self) -> tuple[Hub, dict[str, str], str]:
@@ -77,9 +79,11 @@ class DemoRun:
             case_url=doubles.case.url, timereport_url=doubles.combine.url, ubw=ubw
         )
         self.destinations = list(destinations)
+        self.ivo = IvoStep()
+        self.ivo.start()
         self.sandbox.write_routes(
-            {**destinations, **sdk_destinations(doubles.sdk)},
-            demo_routes() + flow_routes() + sdk_routes(),
+            {**destinations, **sdk_destinations(doubles.sdk), **self.ivo.destinations()},
+            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes(),
         )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
@@ -102,6 +106,7 @@ class DemoRun:
         }
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
+        agreements += self.ivo.agreements(hub)
         stored = add_agreements(hub, agreements, actor="demo")
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
@@ -202,8 +207,11 @@ class DemoRun:
         sdk_ok = show_sdk(hub, self.doubles.sdk, self.people)
         answered = ask_lookups(client, tokens[CONTACT_CENTRE], self.stream)
         followed = show_overdue(hub, client)
+        assert self.ivo is not None
+        reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        return done and kept and not errors and answered and followed and audit_ok and sdk_ok
+        flows = answered and followed and reported and sdk_ok
+        return done and kept and not errors and flows and audit_ok
 
     def _send(
         self, client: httpx.Client, stream: list[Outgoing], rate: float, outage: float
@@ -307,3 +315,5 @@ class DemoRun:
             self.hub.close()
         if self.doubles is not None:
             self.doubles.stop()
+        if self.ivo is not None:
+            self.ivo.stop()

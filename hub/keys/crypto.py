@@ -49,6 +49,7 @@ _PAYLOAD_AAD_LABEL = b"omsorgshub/payload-aad/v1"
 _SUBJECT_REF_LABEL = b"omsorgshub/subject-ref/v1\x00"
 _CONTENT_DIGEST_LABEL = b"omsorgshub/content-digest/v1\x00"
 _BUSINESS_KEY_LABEL = b"omsorgshub/business-key/v1\x00"
+_PERSON_CODE_LABEL = b"omsorgshub/person-code/v1\x00"
 
 
 def _aead(key: bytes) -> AESGCM:
@@ -161,3 +162,11 @@ class Hmacs:
         other. Searching HMACs the query the same way.
         """
         return self._hex(_BUSINESS_KEY_LABEL, value.encode("utf-8"))
+
+    def person_code(self, canonical_identity: str, scope: str) -> int:
+        """A number stable per person and ``scope`` (a district) that tells nothing of the
+        identity number: what IVO's code for the person is made from (``hub.ivo.codes``)."""
+        if not canonical_identity:
+            raise CryptoError("cannot make a person code of an empty identity")
+        data = _field(scope) + _field(canonical_identity)
+        return int(self._hex(_PERSON_CODE_LABEL, data)[:16], 16)

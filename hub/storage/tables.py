@@ -200,3 +200,26 @@ referrals = Table(
 )
 # Overdue lists and counts read the open ones by deadline; a district is a filter on those.
 Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
+# IVO reporting (``hub.services.ivo_tracking``): one row per tracked decision, its state (events,
+# the person's birth date, gender and IVO code, the identity number) sealed under the district's
+# data key like a payload; the person only as a keyed HMAC in clear. ``ivo_tracked_messages``
+# names the execution events already applied, so the tracking job applies each exactly once.
+ivo_decisions = Table(
+    "ivo_decisions",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("decision_id", String(64), primary_key=True),
+    Column("subject_ref", String(64), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+Index("ix_ivo_decisions_subject_ref", ivo_decisions.c.subject_ref)
+
+ivo_tracked_messages = Table(
+    "ivo_tracked_messages",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("tracked_at", UtcDateTime(), nullable=False),
+)

@@ -99,6 +99,10 @@ def test_the_demo_runs_every_flow_through_an_outage(tmp_path: Path) -> None:
     assert overdue, out
     assert int(overdue[1]) > 0
     assert re.search(r"\n    [0-9a-f-]{36}  (normal|urgent)\s+deadline .* h late\n", out), out
+    entered = re.search(r"submitted (\d+) complete reports.*\n.*the ivo robot entered (\d+)", out)
+    assert entered, out
+    assert entered[1] == entered[2] != "0"
+    assert f"submitted again: 0 new, {entered[1]} already sent; IVO holds {entered[1]}" in out
     assert re.search(r"Audit trail: \d+ entries, \d+ signed checkpoints — verifies", out)
     extract = out[out.index("Art. 15 extract") :]
     assert ",queried,looked up by aldre-direkt," in extract

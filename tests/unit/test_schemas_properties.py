@@ -22,6 +22,7 @@ from adapters.sdk.mailbox import mailbox_message_body
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
+from hub.demo.ivo_reports import ivo_report_body
 from hub.demo.medcom_world import care_communication
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
@@ -45,6 +46,8 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return mailbox_message_body(sdk_answer(person.identity.formatted(), rng))
     if message_type == "care.communication":
         return to_xml(care_communication(person, rng, attachment=True))
+    if message_type == "ivo.individual_report":
+        return ivo_report_body(person, rng)
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -55,7 +58,8 @@ TYPES = (
     "finance.payment",
     "finance.deferral",
     "mailbox.message",
-    "care.communication",  # about a Dane: the people below give it a CPR number
+    "ivo.individual_report",
+    "care.communication",  # about a Dane, so last: the people below give it a CPR number
 )
 
 

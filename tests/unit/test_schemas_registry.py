@@ -92,10 +92,12 @@ def test_default_types_and_categories(registry: Registry) -> None:
         ("case.referral", "1"),
         ("timereport.visit", "1"),
         ("case.execution_event", "1"),
+        ("case.execution_event", "2"),
         ("finance.payment", "1"),
         ("finance.deferral", "1"),
         ("mailbox.message", "1"),
         ("care.communication", "1"),
+        ("ivo.individual_report", "1"),
     }
     assert types["case.referral", "1"].categories == {"identity", "contact", "case"}
     assert types["timereport.visit", "1"].categories == {"identity", "time"}
