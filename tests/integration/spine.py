@@ -21,6 +21,7 @@ from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.demo.scenario import demo_agreements
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import deliveries as delivery_rows
+from schemas.registry import default_registry
 
 DISTRICT = "sdn-sodermalm"
 DESTINATION = "case-sodermalm"
@@ -110,7 +111,7 @@ def open_spine(
     types: Sequence[str] = (),
 ) -> Spine:
     """``types``: message types routed to the destination besides ``case.referral`` (from
-    ``DISTRICT``; the agreement then allows them too)."""
+    ``DISTRICT``; the agreement then allows them and the data categories they carry too)."""
     double = HttpDouble()
     double.start()
     clock = Clock()
@@ -142,7 +143,12 @@ def open_spine(
     if agreement_to is not None:
         agreement = replace(agreement, valid_to=agreement_to)
     if types:
-        agreement = replace(agreement, message_types=agreement.message_types | set(types))
+        carried = {c for t in default_registry().types() if t.name in types for c in t.categories}
+        agreement = replace(
+            agreement,
+            message_types=agreement.message_types | set(types),
+            categories=agreement.categories | carried,
+        )
     add_agreements(hub, [agreement], "test")
     return spine
 

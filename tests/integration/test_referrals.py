@@ -49,7 +49,9 @@ ANSWER_XSD = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
 
 @pytest.fixture
 def spine(tmp_path: Path, database_url: str) -> Iterator[Spine]:
-    s = open_spine(tmp_path, database_url, types=["mailbox.message", "test.answer"])
+    s = open_spine(
+        tmp_path, database_url, types=["mailbox.message", "test.answer", "case.execution_event"]
+    )
     yield s
     close_spine(s)
 
@@ -199,6 +201,35 @@ def test_a_message_declaring_answers_referral_closes_the_referrals_of_that_case(
     answer_id = answer(DISTRICT, case_id, "a-1")
     row = _row(spine, referral_id)
     assert (row["closed_how"], row["closed_by"]) == ("answers_referral", answer_id)
+    assert _row(spine, other_id)["closed_at"] is None
+
+
+def test_the_case_system_s_execution_event_naming_the_referral_closes_it(spine: Spine) -> None:
+    # case.execution_event v2 declares ReferralCaseId as answers_referral (schemas/registry.py).
+    referral_id, case_id = _referral(spine, "r-1")
+    other_id, _ = _referral(spine, "r-2")
+    person = next(spine.people)
+    body = f"""<ExecutionEvent xmlns="urn:omsorgshub:case.execution_event:2">
+  <EventId>EV-1</EventId><DecisionId>D-1</DecisionId>
+  <Subject scheme="se">{person.identity.formatted()}</Subject><Law>SoL</Law>
+  <Intervention>sol_home_care</Intervention><EventKind>decided</EventKind>
+  <EventDate>2026-12-07</EventDate><DecisionDate>2026-12-07</DecisionDate>
+  <ReferralCaseId>{case_id}</ReferralCaseId>
+</ExecutionEvent>""".encode()
+    document = build_envelope(
+        message_type="case.execution_event",
+        version="2",
+        district=DISTRICT,
+        purpose="referral",
+        body=body,
+        message_id="EV-1",
+        consent="CONSENT-EV-1",  # the referral agreement asks consent for decisions
+        subjects=(person.subject,),
+    )
+    spine.clock.advance(600)
+    event_id = spine.hub.ingestor.ingest(SENDER, document).message_id
+    row = _row(spine, referral_id)
+    assert (row["closed_how"], row["closed_by"]) == ("answers_referral", event_id)
     assert _row(spine, other_id)["closed_at"] is None
 
 
