@@ -215,3 +215,34 @@ def test_the_csv_import_names_lines_and_stores_all_or_nothing(
     receipt = import_csv(tr.hub, OPERATOR, good, provider=CSV_PROVIDER, batch_id="csv-1")
     assert (receipt.batch_id, receipt.visits) == ("csv-1", 3)
     assert stored(tr) == (3, 1)
+
+
+def test_an_xml_sender_of_v2_is_held_and_approved_by_batch_alike(tr: TimeReporting) -> None:
+    from zoneinfo import ZoneInfo
+
+    from hub.ingest.identity import parse_identity
+    from hub.timereports.document import visit_body, visit_envelope
+    from hub.timereports.model import Intervention, Visit
+
+    client, order = home_care_order(JSON_PROVIDER)
+    number = client.identity.formatted()
+    start = recent(12)
+    one = Visit(
+        index=0, visit_id="x-1", staff_id="st-x", client=parse_identity(number),
+        order_id=order.decision_id, interventions=(Intervention(ordered_codes(order)[0]),),
+        actual_start=start, actual_end=start + timedelta(minutes=20), confirmation="digital_lock",
+    )  # fmt: skip
+    body = visit_body(one, provider=JSON_PROVIDER, batch_id="xml-1", zone=ZoneInfo("UTC"))
+    document = visit_envelope(
+        body, district="sdn-sodermalm", purpose="time_reporting", message_id="x-1"
+    )
+    with tr.client() as c:
+        sent = c.post(
+            "/api/v1/messages", content=document, headers={"Content-Type": "application/xml"}
+        )
+    assert sent.status_code == 202, sent.text
+    time.sleep(0.5)
+    assert tr.combine_stats()["requests"] == 0
+    assert tr.batch("xml-1").json()["deliveries"] == {"held": 1}
+    assert tr.decide("xml-1", "approve", by="tl-1").status_code == 200
+    wait_until(lambda: tr.combine_stats()["unique"] == 1, "the approved XML visit at Combine")
