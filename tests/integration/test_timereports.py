@@ -246,3 +246,46 @@ def test_an_xml_sender_of_v2_is_held_and_approved_by_batch_alike(tr: TimeReporti
     assert tr.batch("xml-1").json()["deliveries"] == {"held": 1}
     assert tr.decide("xml-1", "approve", by="tl-1").status_code == 200
     wait_until(lambda: tr.combine_stats()["unique"] == 1, "the approved XML visit at Combine")
+
+
+def test_the_command_line_imports_approves_and_reopens(tr: TimeReporting, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli.main import cli, register_subcommands
+
+    register_subcommands()
+    env = {
+        "OMSORGSHUB_HOME": str(tmp_path / "home"),
+        "OMSORGSHUB_DATABASE_URL": str(tr.hub.settings.database_url),
+    }
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["--as", "operator:test", "timereports", *args], env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    client, order = home_care_order(CSV_PROVIDER)
+    start = recent(8).astimezone()
+    header = "visit_id;staff_id;client;order_id;interventions;actual_start;actual_end;confirmation"
+    line = (
+        f"k-1;k-staff;{client.identity.formatted()};{order.decision_id};"
+        f"{ordered_codes(order)[0]};{start:%Y-%m-%d %H:%M};{{end}};code"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\n{line.format(end=f'{start:%Y-%m-%d %H:%M}')}\n")
+    said = run("import", str(bad), "--provider", CSV_PROVIDER, code=2)
+    assert "line 2: the actual end is not after start [end_not_after_start]" in said
+    good = tmp_path / "good.csv"
+    end = start + timedelta(minutes=25)
+    good.write_text(f"{header}\n{line.format(end=f'{end:%Y-%m-%d %H:%M}')}\n")
+    said = run("import", str(good), "--provider", CSV_PROVIDER, "--batch", "cli-1")
+    assert "batch cli-1: 1 visits of prov-exempla-omsorg held for approval" in said
+    said = run("approve", "cli-1", "--provider", CSV_PROVIDER, "--by", "tl-5")
+    assert "approved" in said
+    assert "operator:test:tl-5" in said
+    wait_until(lambda: tr.combine_stats()["unique"] == 1, "the approved CLI import at Combine")
+    said = run("reopen", "--provider", CSV_PROVIDER, "--period", "2026-13", "--reason", "x", code=2)
+    assert "period_invalid" in said or "YYYY-MM" in said
+    assert "reopened" in run(
+        "reopen", "--provider", CSV_PROVIDER, "--period", "2026-10", "--reason", "sen rapport"
+    )
