@@ -201,7 +201,7 @@ def test_the_csv_import_names_lines_and_stores_all_or_nothing(
     found = info.value.context["findings"]
     assert isinstance(found, list)
     assert [(f["line"], f["reason"]) for f in found] == [
-        (3, "row_invalid"),  # an identity number is no staff id
+        (3, "staff_id_invalid"),  # an identity number is no staff id
         (4, "end_not_after_start"),
     ]
     assert stored(tr) == (0, 0)
