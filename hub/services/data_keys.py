@@ -30,7 +30,9 @@ def _event(principal: Principal, action: AuditAction, district: str, reason: str
 
 
 def list_keys(hub: Hub, principal: Principal) -> list[KeyInfo]:
-    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
+    """The key versions of the principal's districts. Changing keys (rotate, re-wrap, shred)
+    is hub-wide: an operator at the command line or a hub administrator."""
+    principal.require(Kind.OPERATOR, Kind.HUB_ADMIN)
     with hub.reader.connect() as conn:
         infos = hub.guards.keys.list(conn)
     return principal.only_visible(infos, lambda i: i.district)

@@ -92,11 +92,14 @@ ANNA = Person(
 
 def test_a_person_becomes_the_principal_of_one_role_scoped_to_its_districts() -> None:
     dpo = principal_for(ANNA, Role.DPO)
-    assert (dpo.name, dpo.kind, dpo.districts) == ("user:anna", Kind.DPO, {"sdn-farsta"})
+    assert (dpo.name, dpo.kind, dpo.districts) == ("user:anna", Kind.DPO, frozenset({"sdn-farsta"}))
     admin = principal_for(ANNA, "district_admin")
-    assert (admin.kind, admin.districts) == (Kind.DISTRICT_ADMIN, {"sdn-sodermalm", "sdn-farsta"})
+    assert (admin.kind, admin.districts) == (
+        Kind.DISTRICT_ADMIN,
+        frozenset({"sdn-sodermalm", "sdn-farsta"}),
+    )
     operator = principal_for(ANNA, Role.OPERATOR)
-    assert (operator.kind, operator.districts) == (Kind.OPERATOR, {"sdn-kungsholmen"})
+    assert (operator.kind, operator.districts) == (Kind.OPERATOR, frozenset({"sdn-kungsholmen"}))
     with pytest.raises(Forbidden) as caught:
         principal_for(ANNA, Role.HUB_ADMIN)
     assert caught.value.reason == "role_missing"
