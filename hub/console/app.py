@@ -8,10 +8,11 @@ from fastapi import APIRouter, FastAPI
 
 from hub.bootstrap import Hub
 from hub.console.pages import pages_router
+from hub.console.people import people_router
 from hub.console.web import Console
 
 # Each section's router factory; other sections add theirs here.
-ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router]
+ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router, people_router]
 
 
 def install_console(app: FastAPI, hub: Hub) -> Console:
