@@ -137,6 +137,11 @@ def open_session(hub: Hub, name: str, how: str) -> tuple[str, ConsoleSession]:
     csrf = new_csrf_token()
     now = hub.clock()
     with hub.engine.begin() as conn:
+        rows.prune(  # what no one can use any more: the tables stay small without a job
+            conn,
+            sessions_before=now - timedelta(hours=hub.settings.console_absolute_hours + 1),
+            failures_before=now - timedelta(days=1),
+        )
         rows.insert_session(conn, _digest(token), name, csrf, now)
         hub.guards.record(conn, [_did(name, AuditAction.SIGNED_IN, Outcome.OK, how)])
     return token, ConsoleSession(person, csrf, _digest(token), now)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -150,6 +150,21 @@ def get_session(conn: Connection, token_hash: str) -> SessionRow | None:
     if row is None:
         return None
     return SessionRow(row.user_name, row.csrf_token, row.created_at, row.last_seen_at, row.ended_at)
+
+
+def prune(conn: Connection, sessions_before: datetime, failures_before: datetime) -> None:
+    """Forget sessions begun before ``sessions_before`` (over by their absolute timeout) and
+    unlocked wrong-password counts untouched since ``failures_before``."""
+    conn.execute(delete(user_sessions).where(user_sessions.c.created_at < sessions_before))
+    conn.execute(
+        delete(login_failures).where(
+            login_failures.c.updated_at < failures_before,
+            or_(
+                login_failures.c.locked_until.is_(None),
+                login_failures.c.locked_until < failures_before,
+            ),
+        )
+    )
 
 
 def touch_session(conn: Connection, token_hash: str, now: datetime) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from audit.entry import AuditAction
-from audit.search import AuditQuery, search
 from tests.browser.conftest import refuses_every_form_without_csrf, screenshot, sign_in
 from tests.browser.world import PASSWORD, World
 
@@ -44,8 +43,7 @@ def test_a_hub_admin_adds_a_person_and_grants_a_role(page: Page, world: World) -
     assert "sdn-farsta" in row
     screenshot(page, "users")
 
-    with world.hub.reader.connect() as conn:
-        changes = search(conn, AuditQuery(action=AuditAction.USER_CHANGED, actor="user:root.rut"))
+    changes = world.audit(action=AuditAction.USER_CHANGED, actor="user:root.rut")
     assert [(e.source, e.reason) for e in changes] == [
         ("dpo.fia", "account added"),
         ("dpo.fia", "granted dpo in sdn-farsta"),

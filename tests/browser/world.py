@@ -15,11 +15,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 
 from adapters.doubles.http_double import HttpDouble
+from audit.entry import AuditEntry
+from audit.search import AuditQuery, search
 from hub.bootstrap import Hub
 from hub.demo.sandbox import Sandbox
 from hub.demo.scenario import CONTACT_CENTRE, TIME_APP, demo_agreements, free_port
@@ -56,6 +58,12 @@ class World:
         for role, districts in roles.items():
             grant(self.hub, "operator:test", name, role, list(districts))
         return name
+
+    def audit(self, **query: Any) -> list[AuditEntry]:
+        """Audit entries as the served hub wrote them, e.g. ``audit(actor="user:anna",
+        action=AuditAction.VIEWED)`` to prove that a page showing personal data was recorded."""
+        with self.hub.reader.connect() as conn:
+            return search(conn, AuditQuery(**query))
 
     def send(self, document: Document, system: str = CONTACT_CENTRE) -> httpx.Response:
         with httpx.Client(base_url=self.url, timeout=30, trust_env=False) as client:

@@ -30,7 +30,7 @@ from hub.services.users import (
     revoke,
     set_user_active,
 )
-from hub.storage.tables import user_sessions
+from hub.storage.tables import login_failures, user_sessions
 from tests.integration.spine import DISTRICT, Spine
 
 OPERATOR = Principal.operator("operator:test")
@@ -257,3 +257,17 @@ def test_parallel_guesses_are_counted_one_after_the_other(spine: Spine) -> None:
     with ThreadPoolExecutor(8) as pool:
         reasons = sorted(pool.map(guess, range(8)))
     assert reasons == ["login_failed"] * 5 + ["login_throttled"] * 3
+
+
+def test_sessions_and_counts_no_one_can_use_are_forgotten(spine: Spine) -> None:
+    _person(spine, dpo=[DISTRICT])
+    sign_in(spine.hub, "anna", PASSWORD, CLIENT)
+    with pytest.raises(AuthenticationError):
+        sign_in(spine.hub, "okand", "fel-losenord-123", "192.0.2.50")
+    spine.clock.advance(2 * 24 * 3600)
+    sign_in(spine.hub, "anna", PASSWORD, CLIENT)
+    with spine.hub.reader.connect() as conn:
+        sessions = conn.execute(select(user_sessions.c.created_at)).scalars().all()
+        counts = conn.execute(select(login_failures.c.key)).scalars().all()
+    assert sessions == [spine.clock()]
+    assert counts == []
