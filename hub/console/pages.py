@@ -35,10 +35,12 @@ def pages_router(console: Console) -> APIRouter:
     def console_css() -> Response:
         return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
-    def login_page(request: Request, message: str | None, status_code: int = 200) -> Response:
+    def login_page(
+        request: Request, message: str | None, status_code: int = 200, name: str = ""
+    ) -> Response:
         token = console.login_csrf(request)
         page = console.render(
-            request, "login.html", status_code=status_code, csrf=token, message=message
+            request, "login.html", status_code=status_code, csrf=token, message=message, name=name
         )
         console.set_cookie(request, page, LOGIN_CSRF_COOKIE, token, None)
         return page
@@ -58,7 +60,7 @@ def pages_router(console: Console) -> APIRouter:
             token, _ = sign_in(hub, name.strip(), password, _client(request))
         except AuthenticationError as exc:
             message = "login.throttled" if exc.reason == "login_throttled" else "login.failed"
-            return login_page(request, message, status_code=401)
+            return login_page(request, message, status_code=401, name=name.strip()[:100])
         response = console.redirect("/console/")
         console.set_cookie(request, response, SESSION_COOKIE, token, None)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")

@@ -105,3 +105,20 @@ def test_the_url_check_sees_identity_numbers_in_every_form() -> None:
     message = "http://127.0.0.1:1/console/messages/0e9d6a2c-4b1f-4c3e-9a7d-123456789012"
     assert not identity_in_url(message)
     assert not identity_in_url("http://127.0.0.1:49101/console/login?expired=1")
+
+
+def test_signing_in_and_out_by_keyboard_alone(page: Page, world: World) -> None:
+    world.add_person("operator.kim", {"operator": ["sdn-farsta"]})
+    page.goto("/console/login")
+    page.keyboard.type("operator.kim")  # the name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")  # the skip link moves the focus to the content
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.focus("header form[action='/console/logout'] button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/login?out=1")
