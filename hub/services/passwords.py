@@ -4,11 +4,14 @@ password's place later without touching sessions, roles or the console.
 
 Hashing is argon2-cffi's ``PasswordHasher``: argon2id with the RFC 9106 low-memory profile
 (64 MiB, 3 passes), tuned to cost about a tenth of a second: slow for a guesser, unnoticed at a
-sign-in. A hash made with older parameters is re-made at the next successful sign-in.
+sign-in. A hash made with older parameters is re-made at the next successful sign-in. Each
+hash takes 64 MiB while it runs, so at most four run at a time (``_AT_ONCE``): a flood of
+sign-ins from many addresses queues instead of taking the server's memory.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -20,12 +23,14 @@ MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 takes any length; a megabyte "password" is only a way to burn CPU
 
 _HASHER = PasswordHasher()
+_AT_ONCE = threading.BoundedSemaphore(4)
 # Verified when the account does not exist, so an unknown name costs as long as a wrong password.
 _DUMMY = _HASHER.hash("not a password of anyone")
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    with _AT_ONCE:
+        return _HASHER.hash(password)
 
 
 def check_new_password(name: str, password: str) -> None:
@@ -57,7 +62,9 @@ class Argon2Check:
         if len(secret) > MAX_LENGTH:
             return False
         try:
-            return _HASHER.verify(stored_hash or _DUMMY, secret) and stored_hash is not None
+            with _AT_ONCE:
+                matches = _HASHER.verify(stored_hash or _DUMMY, secret)
+            return matches and stored_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
