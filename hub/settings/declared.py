@@ -246,8 +246,9 @@ class DeclaredSettings(BaseSettings):
     console_secure_cookie: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="The console's cookies carry `Secure` (sent over TLS only): `auto` when the "
-        "request came over https (behind a TLS proxy: run uvicorn with its forwarded headers), "
-        "`always`, or `never` (plain http on 127.0.0.1 only).",
+        "request came over https (a TLS proxy on 127.0.0.1 says so with `X-Forwarded-Proto`; "
+        "uvicorn trusts other proxy addresses listed in `FORWARDED_ALLOW_IPS`), `always`, or "
+        "`never`.",
     )
     login_max_failures: int = Field(
         default=5,
