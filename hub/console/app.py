@@ -18,7 +18,11 @@ ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router, people_router]
 def install_console(app: FastAPI, hub: Hub) -> Console:
     """Add every console router to ``app``, and last an HTML 404 for any other console path."""
     console = Console(hub)
-    for make in ROUTERS:
-        app.include_router(make(console))
-    app.include_router(fallback_router(console))
+    for make in [*ROUTERS, fallback_router]:
+        router = make(console)
+        # Only ``console.router()`` routes check the CSRF token of every POST and render
+        # errors as pages; a section built on a plain APIRouter would skip both.
+        if router.route_class is not console.route_class:
+            raise TypeError(f"{make.__name__} must build its router with console.router()")
+        app.include_router(router)
     return console

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from hub.services.principal import Principal
 from hub.services.users import add_user, grant
@@ -95,3 +96,20 @@ def test_without_a_session_pages_lead_to_sign_in_and_a_stale_token_is_refused(
         assert 'data-reason="page_not_found"' in unknown.text
         api = client.get("/api/v1/no-such").headers["content-type"]
         assert api == "application/problem+json"  # the API keeps its problems
+
+
+def test_a_section_must_build_its_router_with_the_console(
+    spine: Spine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A router not made by ``console.router()`` would take POSTs without a CSRF check and
+    # answer errors as JSON: the console refuses to start with one.
+    from fastapi import APIRouter, FastAPI
+
+    from hub.console import app as console_app
+
+    def plain(_console: object) -> APIRouter:
+        return APIRouter()
+
+    monkeypatch.setattr(console_app, "ROUTERS", [*console_app.ROUTERS, plain])
+    with pytest.raises(TypeError, match=r"plain must build its router with console\.router"):
+        console_app.install_console(FastAPI(), spine.hub)
