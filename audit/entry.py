@@ -70,6 +70,9 @@ class AuditAction(StrEnum):
     TIME_APPROVED = "time_approved"  # a provider approved a batch of time reports: forwarded
     TIME_REJECTED = "time_rejected"  # ... rejected it: never forwarded, back with the reason
     PERIOD_REOPENED = "period_reopened"  # an officer reopened a period after its lock date
+    USER_CHANGED = "user_changed"  # a console account: added, disabled, password, role
+    SIGNED_IN = "signed_in"  # a console sign-in (refused: wrong password or throttled)
+    SIGNED_OUT = "signed_out"
 
 
 class Outcome(StrEnum):

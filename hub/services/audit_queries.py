@@ -2,13 +2,14 @@
 and the export for offline verification. Each of these is itself audited, in the same
 transaction as the read (``audit_searched``, ``exported``, ``audit_exported``).
 
-Verification lives beside this module (``hub.services.audit_integrity``). A search by a
-principal scoped to districts returns only its districts' entries.
+Verification lives beside this module (``hub.services.audit_integrity``). An operator or a
+data-protection officer (``Kind.DPO``) searches and reports; a principal scoped to districts
+gets only its districts' entries (a person's extract too). The export is hub-wide.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,8 +58,9 @@ def _subject_ref(hub: Hub, subject: str, scheme: str) -> str:
 
 
 def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEntry]:
-    """Search the trail; the search itself is audited."""
-    principal.require(Kind.OPERATOR)
+    """Search the trail; the search itself is audited. A data-protection officer searches
+    the entries of its districts."""
+    principal.require(Kind.OPERATOR, Kind.DPO)
     if not any([f.subject, f.actor, f.district, f.message_id, f.since, f.until]):
         raise InputError("give at least one filter (--subject, --actor, --district, …)")
     query = AuditQuery(
@@ -101,10 +103,17 @@ def report_document(hub: Hub, principal: Principal, subject: str, scheme: str, f
 
 def report(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) -> SubjectReport:
     """The GDPR art. 15 extract of one person; ``fmt`` (csv, pdf) is recorded in the audit."""
-    principal.require(Kind.OPERATOR)  # a whole person's extract crosses districts
+    principal.require(Kind.OPERATOR, Kind.DPO)
     ref = _subject_ref(hub, subject, scheme)
     with hub.engine.begin() as conn:
         extract = subject_report(conn, ref)
+        if principal.districts is not None:  # a DPO: the accesses in its districts only
+            extract = replace(
+                extract,
+                accesses=tuple(
+                    a for a in extract.accesses if a.district and principal.covers(a.district)
+                ),
+            )
         hub.guards.record(
             conn,
             [
@@ -121,7 +130,7 @@ def report(hub: Hub, principal: Principal, subject: str, scheme: str, fmt: str) 
 def export_audit(hub: Hub, principal: Principal, output: Path) -> int:
     """Write the whole trail (JSON lines) for offline verification; returns the entry count.
     The export's own entry is committed first, so the file includes it."""
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR)  # every district's entries
     with hub.engine.begin() as conn:
         hub.guards.record(
             conn,

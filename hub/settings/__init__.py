@@ -85,6 +85,12 @@ class Settings:
     timereport_manual_share: float
     timereport_order_cache_seconds: float
     timereport_max_batch: int
+    console_idle_minutes: int
+    console_absolute_hours: int
+    console_secure_cookie: str
+    login_max_failures: int
+    login_address_max_failures: int
+    login_lockout_seconds: int
 
     @property
     def embedded(self) -> bool:

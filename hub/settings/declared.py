@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.settings.capabilities import CapabilitySettings
 from hub.settings.errors import ENV_PREFIX
 
 
@@ -34,7 +35,7 @@ class _Secret:
 SECRET = _Secret()
 
 
-class DeclaredSettings(BaseSettings):
+class DeclaredSettings(CapabilitySettings):
     """The settings as an operator writes them; ``load_settings`` turns them into ``Settings``.
 
     Built only inside ``load_settings``: the sources depend on the environment and the data
@@ -185,92 +186,6 @@ class DeclaredSettings(BaseSettings):
         description="The districts' time zone (IANA name): agreement dates are shown as the "
         "calendar dates of this zone.",
     )
-    referral_callback_working_days: int = Field(
-        default=2,
-        ge=1,
-        le=30,
-        description="Working days a district has to call back on a referral that is not "
-        "urgent (urgent: the same day), counted in time_zone from the day after the hub "
-        "received it; weekends and Swedish public and de facto holidays do not count.",
-    )
-
-    ivo_purpose: str = Field(
-        default="ivo_reporting",
-        description="The purpose IVO reporting runs under: an execution event is tracked, and "
-        "a report built or submitted, only where an agreement of its district allows it.",
-    )
-    ivo_sender: str = Field(
-        default="omsorgshub",
-        description="The hub's own system identity: the sender of the ivo.individual_report "
-        "messages `ivo submit` sends through the hub's ingest (agreements name it as sender).",
-    )
-    ivo_period_months: int = Field(
-        default=3,
-        ge=1,
-        le=24,
-        description="Months after a decision (or an interruption) without execution before it "
-        "is reported to IVO (SoL/LSS: three).",
-    )
-    ivo_legal_references: str = Field(
-        default="SoL=4 kap. 1 § socialtjänstlagen (2001:453); "
-        "SoL@2025-07-01=socialtjänstlagen (2025:400); "
-        "LSS=9 § lagen (1993:387) om stöd och service till vissa funktionshindrade",
-        description="The legal references shown on IVO reports, `LAW[@FROM]=TEXT` entries "
-        "separated by `;`: an entry applies to decisions made on or after FROM, the newest wins "
-        "(SoL was replaced on 1 July 2025; paragraph numbers change).",
-    )
-    ivo_municipality: str = Field(
-        default="",
-        description="The municipality that reports to IVO, as the e-service names it, e.g. "
-        "Helsingborgs kommun. Needed by `ivo report` and `ivo submit`.",
-    )
-    ivo_administrations: str = Field(
-        default="",
-        description="The committee or administration that reports for each district, "
-        "`DISTRICT=NAME` entries separated by `;` (`*=NAME` for every other district), e.g. "
-        "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
-    )
-
-    timereport_purpose: str = Field(
-        default="time_reporting",
-        description="The purpose time reports are sent and checked under: agreements of the "
-        "district must allow the provider's system to send timereport.visit and to ask "
-        "lookup.client_summary (the order check) for it.",
-    )
-    timereport_lock_day: int = Field(
-        default=5,
-        ge=1,
-        le=28,
-        description="The day of the following month a month's time locks on (spärrdatum, at "
-        "00:00 in time_zone): later visits of that month are refused until an officer runs "
-        "`timereports reopen`. A provider's own lock day (`timereports provider`) overrides it.",
-    )
-    timereport_reopen_days: int = Field(
-        default=7,
-        ge=1,
-        le=90,
-        description="Days a period stays open after `timereports reopen`.",
-    )
-    timereport_manual_share: float = Field(
-        default=0.2,
-        ge=0,
-        le=1,
-        description="Share of a batch's visits confirmed by hand above which the batch gets the "
-        "warning manual_share_high (recorded with the batch; the batch is not refused).",
-    )
-    timereport_order_cache_seconds: float = Field(
-        default=300.0,
-        ge=0,
-        le=86400,
-        description="Seconds a client's orders from the case system are reused by the "
-        "time-report checks before the case system is asked again.",
-    )
-    timereport_max_batch: int = Field(
-        default=1000,
-        ge=1,
-        le=100_000,
-        description="Most visits in one time-report batch (JSON or CSV).",
-    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -382,6 +297,10 @@ def _setting(key: str, field: FieldInfo) -> Setting:
     )
 
 
-SETTINGS: tuple[Setting, ...] = tuple(
-    _setting(key, field) for key, field in DeclaredSettings.model_fields.items()
-)
+# The hub's own settings first, then those of its capabilities (pydantic lists a base class's
+# fields first).
+_FIELDS = DeclaredSettings.model_fields
+_ORDER = [k for k in _FIELDS if k in DeclaredSettings.__annotations__] + [
+    k for k in _FIELDS if k not in DeclaredSettings.__annotations__
+]
+SETTINGS: tuple[Setting, ...] = tuple(_setting(key, _FIELDS[key]) for key in _ORDER)

@@ -1,0 +1,146 @@
+"""The settings of the hub's capabilities beyond the message path — referral follow-up, IVO
+reporting, time reports, the console's people — declared apart from the core settings
+(``hub.settings.declared``) so that neither module grows past what a reader takes in at once.
+
+``DeclaredSettings`` inherits these fields: one model, one set of sources and validators, one
+catalogue (``SETTINGS``) and one generated docs/CONFIGURATION.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class CapabilitySettings(BaseSettings):
+    """Fields only: the model configuration, sources and validators live on
+    ``DeclaredSettings``."""
+
+    referral_callback_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description="Working days a district has to call back on a referral that is not "
+        "urgent (urgent: the same day), counted in time_zone from the day after the hub "
+        "received it; weekends and Swedish public and de facto holidays do not count.",
+    )
+
+    ivo_purpose: str = Field(
+        default="ivo_reporting",
+        description="The purpose IVO reporting runs under: an execution event is tracked, and "
+        "a report built or submitted, only where an agreement of its district allows it.",
+    )
+    ivo_sender: str = Field(
+        default="omsorgshub",
+        description="The hub's own system identity: the sender of the ivo.individual_report "
+        "messages `ivo submit` sends through the hub's ingest (agreements name it as sender).",
+    )
+    ivo_period_months: int = Field(
+        default=3,
+        ge=1,
+        le=24,
+        description="Months after a decision (or an interruption) without execution before it "
+        "is reported to IVO (SoL/LSS: three).",
+    )
+    ivo_legal_references: str = Field(
+        default="SoL=4 kap. 1 § socialtjänstlagen (2001:453); "
+        "SoL@2025-07-01=socialtjänstlagen (2025:400); "
+        "LSS=9 § lagen (1993:387) om stöd och service till vissa funktionshindrade",
+        description="The legal references shown on IVO reports, `LAW[@FROM]=TEXT` entries "
+        "separated by `;`: an entry applies to decisions made on or after FROM, the newest wins "
+        "(SoL was replaced on 1 July 2025; paragraph numbers change).",
+    )
+    ivo_municipality: str = Field(
+        default="",
+        description="The municipality that reports to IVO, as the e-service names it, e.g. "
+        "Helsingborgs kommun. Needed by `ivo report` and `ivo submit`.",
+    )
+    ivo_administrations: str = Field(
+        default="",
+        description="The committee or administration that reports for each district, "
+        "`DISTRICT=NAME` entries separated by `;` (`*=NAME` for every other district), e.g. "
+        "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
+    )
+
+    timereport_purpose: str = Field(
+        default="time_reporting",
+        description="The purpose time reports are sent and checked under: agreements of the "
+        "district must allow the provider's system to send timereport.visit and to ask "
+        "lookup.client_summary (the order check) for it.",
+    )
+    timereport_lock_day: int = Field(
+        default=5,
+        ge=1,
+        le=28,
+        description="The day of the following month a month's time locks on (spärrdatum, at "
+        "00:00 in time_zone): later visits of that month are refused until an officer runs "
+        "`timereports reopen`. A provider's own lock day (`timereports provider`) overrides it.",
+    )
+    timereport_reopen_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days a period stays open after `timereports reopen`.",
+    )
+    timereport_manual_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Share of a batch's visits confirmed by hand above which the batch gets the "
+        "warning manual_share_high (recorded with the batch; the batch is not refused).",
+    )
+    timereport_order_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="Seconds a client's orders from the case system are reused by the "
+        "time-report checks before the case system is asked again.",
+    )
+    timereport_max_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most visits in one time-report batch (JSON or CSV).",
+    )
+
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes without a request after which a console session ends (sign in again).",
+    )
+    console_absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="Hours after signing in at which a console session ends however active it is.",
+    )
+    console_secure_cookie: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The console's cookies carry `Secure` (sent over TLS only): `auto` when the "
+        "request came over https (a TLS proxy on 127.0.0.1 says so with `X-Forwarded-Proto`; "
+        "uvicorn trusts other proxy addresses listed in `FORWARDED_ALLOW_IPS`), `always`, or "
+        "`never`.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong passwords in a row that lock a console account for "
+        "`login_lockout_seconds`, doubled at each further lockout (at most a day).",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Wrong passwords in a row from one client address, whatever the account, "
+        "that lock that address the same way (a municipality's shared address needs room).",
+    )
+    login_lockout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="The first lockout after too many wrong passwords; each further one doubles.",
+    )
