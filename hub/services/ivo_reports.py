@@ -27,8 +27,10 @@ from hub.ivo.legal import parse_references
 from hub.ivo.model import Quarter, ReportState
 from hub.ivo.pdf import worklist_pdf
 from hub.ivo.submission import report_envelope
+from hub.ivo.summary import parse_intervention_map
 from hub.ivo.worklist import REPORT_TYPE, REPORT_VERSION, Reporter, Row, build_row, write_csv
-from hub.services.ivo_tracking import TrackResult, open_tracked, track_events
+from hub.services.ivo_summaries import track
+from hub.services.ivo_tracking import TrackResult, open_tracked
 from hub.services.principal import Kind, Principal
 from hub.storage import ivo as ivo_rows
 
@@ -83,7 +85,12 @@ def reporter_for(hub: Hub, district: str) -> Reporter:
             f"(e.g. {district}=Vård- och omsorgsnämnden, or *=…)",
             key="ivo_administrations",
         )
-    return Reporter(s.ivo_municipality.strip(), name, parse_references(s.ivo_legal_references))
+    return Reporter(
+        s.ivo_municipality.strip(),
+        name,
+        parse_references(s.ivo_legal_references),
+        parse_intervention_map(s.ivo_intervention_map),
+    )
 
 
 def _check_agreement(hub: Hub, district: str) -> None:
@@ -132,7 +139,7 @@ def _rows(
                 continue
             due = report_for(tracked.decision, quarter, months)
             if due is not None:
-                row = build_row(tracked.decision, due, quarter, reporter)
+                row = build_row(tracked.decision, due, quarter, reporter, tracked.summary)
                 rows.append(row)
                 subjects[row.reference] = (tracked.scheme, tracked.subject)
             # every read is audited: exported if reported, decrypted if only checked
@@ -170,7 +177,7 @@ def _current(
     reason = "IVO worklist" if destination == "worklist" else "IVO submission"
     if destination != "worklist":  # no route for the reports: refused before anything is read
         destination = ",".join(hub.routing.destinations_for(REPORT_TYPE, district))
-    tracked = track_events(hub, principal)
+    tracked = track(hub, principal)
     rows, subjects, unreadable = _rows(
         hub, principal, district, q, reason=reason, destination=destination, progress=progress
     )

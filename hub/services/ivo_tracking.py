@@ -58,6 +58,10 @@ class TrackResult:
     refused: int = 0  # events no agreement allows for IVO reporting: left untracked
     skipped: int = 0  # events that cannot be applied (shredded key, another person)
     changed: set[tuple[str, str]] = field(default_factory=set)  # (district, decision id)
+    # the case system's GetClientSummary (hub.services.ivo_summaries)
+    summaries_read: int = 0  # decisions whose summary was read and kept
+    summaries_refused: int = 0  # no agreement lets the hub ask for them
+    summaries_failed: int = 0  # the case system did not answer: asked again next time
 
     @property
     def decisions(self) -> int:
@@ -65,14 +69,16 @@ class TrackResult:
         return len(self.changed)
 
 
-def _aad(district: str, decision_id: str, key_version: int) -> bytes:
+def sealed_aad(district: str, decision_id: str, key_version: int) -> bytes:
     return crypto.payload_aad(f"ivo:{decision_id}", district, SEALED_TYPE, key_version)
 
 
 def open_tracked(hub: Hub, conn: Connection, row: DecisionRow) -> Tracked:
     """Unseal a tracked decision (the caller audits the read)."""
     key = hub.guards.key(conn, row.district, row.key_version)
-    plain = crypto.unseal(key.key, row.ciphertext, _aad(row.district, row.decision_id, key.version))
+    plain = crypto.unseal(
+        key.key, row.ciphertext, sealed_aad(row.district, row.decision_id, key.version)
+    )
     return load(plain)
 
 
@@ -182,7 +188,7 @@ def _apply(
             subject_ref=refs[decision_id],
             key_version=key.version,
             ciphertext=crypto.seal(
-                key.key, dump(tracked), _aad(district, decision_id, key.version)
+                key.key, dump(tracked), sealed_aad(district, decision_id, key.version)
             ),
             events=len(tracked.decision.events),
         )
@@ -221,7 +227,7 @@ def _fold(hub: Hub, district: str, tracked: Tracked | None, reading: ReadEvent) 
         person=person,
         events=(*(before.events if before else ()), reading.event),
     )
-    return Tracked(decision, reading.scheme, reading.subject)
+    return Tracked(decision, reading.scheme, reading.subject, tracked.summary if tracked else None)
 
 
 def reseal_tracked(hub: Hub, conn: Connection, district: str) -> int:
@@ -236,7 +242,7 @@ def reseal_tracked(hub: Hub, conn: Connection, district: str) -> int:
         except KeyShredded:
             continue
         sealed = crypto.seal(
-            current.key, dump(tracked), _aad(district, row.decision_id, current.version)
+            current.key, dump(tracked), sealed_aad(district, row.decision_id, current.version)
         )
         moved.append(replace(row, key_version=current.version, ciphertext=sealed))
     ivo_rows.save(conn, moved, {r.decision_id for r in moved}, hub.clock())

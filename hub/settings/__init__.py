@@ -79,6 +79,8 @@ class Settings:
     ivo_legal_references: str
     ivo_municipality: str
     ivo_administrations: str
+    ivo_intervention_map: str
+    ivo_track_seconds: float
 
     @property
     def embedded(self) -> bool:
