@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,7 +73,7 @@ def _echo_tracking(tracked: TrackResult) -> None:
                 else ""
             )
             + (
-                f", {tracked.summaries_failed} unanswered (asked again next time)"
+                f", {tracked.summaries_failed} unanswered (`ivo track --all-summaries` asks again)"
                 if tracked.summaries_failed
                 else ""
             )
@@ -98,9 +99,9 @@ def _echo_summary(worklist: Worklist) -> None:
         for row in incomplete:
             what = [*row.missing, *(f"disagrees: {d}" for d in row.disagreements)]
             click.echo(f"  {row.reference}  decision {row.decision_id}: {'; '.join(what)}")
-    for row in worklist.rows:
-        for note in row.notes:
-            click.echo(f"  note {row.reference}: {note}")
+    notes = Counter(note for row in worklist.rows for note in row.notes)
+    for note, count in sorted(notes.items()):
+        click.echo(f"note ({count} reports): {note}")
 
 
 def _quarter(_ctx: click.Context, _param: click.Parameter, value: str) -> str:

@@ -135,6 +135,11 @@ def build_row(
                 f"the case system's service code {summary.service_code} ({law}) has no IVO "
                 "kind of intervention: add it to ivo_intervention_map",
             )
+    if decision.person.protected is None:  # v1 events do not say: shown as "no", and said so
+        notes += (
+            "the case system did not say whether the person has a protected identity "
+            "(execution event v1): reported as not protected",
+        )
     conflicts = () if summary is None else disagreements(decision, summary, mapped, said)
     stretch = due.stretch
     kind = _KINDS[due.state]

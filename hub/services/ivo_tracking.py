@@ -61,7 +61,7 @@ class TrackResult:
     # the case system's GetClientSummary (hub.services.ivo_summaries)
     summaries_read: int = 0  # decisions whose summary was read and kept
     summaries_refused: int = 0  # no agreement lets the hub ask for them
-    summaries_failed: int = 0  # the case system did not answer: asked again next time
+    summaries_failed: int = 0  # the case system did not answer: kept as they were
 
     @property
     def decisions(self) -> int:
@@ -158,18 +158,30 @@ def _apply(
     ids = {r.decision_id for _, r in readings}
     rows = ivo_rows.decisions(conn, district, ids) if ids else []
     existing = {row.decision_id for row in rows}
-    states = {row.decision_id: open_tracked(hub, conn, row) for row in rows}
+    states: dict[str, Tracked] = {}
+    unreadable: set[str] = set()  # a state under a shredded key version: never read again
+    for row in rows:
+        try:
+            states[row.decision_id] = open_tracked(hub, conn, row)
+        except KeyShredded:
+            unreadable.add(row.decision_id)
     refs: dict[str, str] = {row.decision_id: row.subject_ref for row in rows}
     events = []
     for message, reading in readings:
         identity = parse_identity(reading.subject, reading.scheme)
         ref = hub.guards.hmacs.subject_ref(identity.canonical)
-        if refs.setdefault(reading.decision_id, ref) != ref:
-            result.skipped += 1  # the case system named another person for this decision
-            continue
-        states[reading.decision_id] = _fold(hub, district, states.get(reading.decision_id), reading)
-        result.applied += 1
-        events.append(
+        if reading.decision_id in unreadable:
+            result.skipped += 1
+            outcome = "not applied: the decision's tracked state was erased (key shredded)"
+        elif refs.setdefault(reading.decision_id, ref) != ref:
+            result.skipped += 1
+            outcome = "not applied: the decision is tracked for another person"
+        else:
+            decision_id = reading.decision_id
+            states[decision_id] = _fold(hub, district, states.get(decision_id), reading)
+            result.applied += 1
+            outcome = "applied"
+        events.append(  # every event read is audited, applied or not
             principal.did(
                 AuditAction.DECRYPTED,
                 purpose=hub.settings.ivo_purpose,
@@ -177,7 +189,9 @@ def _apply(
                 agreement=message.agreement_ref,
                 message_id=message.id,
                 subject_ref=ref,
-                reason=f"IVO tracking: event applied to decision {reading.decision_id}",
+                reason=f"IVO tracking: event {outcome} to decision {reading.decision_id}"
+                if outcome == "applied"
+                else f"IVO tracking: event for decision {reading.decision_id} {outcome}",
             )
         )
     key = hub.guards.current_key(conn, district, principal.name)

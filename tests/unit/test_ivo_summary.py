@@ -157,3 +157,11 @@ def test_the_summary_is_sealed_with_the_state_and_read_back() -> None:
     plain = Tracked(WAITING, "se", "19380215-1234")
     assert b"summary" not in dump(plain)  # the same bytes as before summaries existed
     assert load(dump(plain)).summary is None
+
+
+def test_an_unknown_protected_identity_is_said_not_silently_no() -> None:
+    unknown = replace(WAITING, person=replace(WAITING.person, protected=None))
+    row = row_for(unknown, listed())
+    assert row.protected is False
+    assert any("protected identity" in note for note in row.notes)
+    assert row.complete  # a note, not a block: v1 events never say it
