@@ -15,8 +15,9 @@ sent.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,6 +128,8 @@ def _rows(
     rows: list[Row] = []
     subjects: dict[str, tuple[str, str]] = {}
     unreadable: list[str] = []
+    codes: dict[str, set[str]] = defaultdict(set)  # per person (keyed hash): their IVO codes
+    persons: dict[str, str] = {}  # reference -> the person's keyed hash
     months = hub.settings.ivo_period_months
     with hub.engine.begin() as conn:
         stored = ivo_rows.decisions(conn, district)
@@ -137,11 +140,13 @@ def _rows(
             except KeyShredded:
                 unreadable.append(stored_row.decision_id)
                 continue
+            codes[stored_row.subject_ref].add(tracked.decision.person.code or "")
             due = report_for(tracked.decision, quarter, months)
             if due is not None:
                 row = build_row(tracked.decision, due, quarter, reporter, tracked.summary)
                 rows.append(row)
                 subjects[row.reference] = (tracked.scheme, tracked.subject)
+                persons[row.reference] = stored_row.subject_ref
             # every read is audited: exported if reported, decrypted if only checked
             events.append(
                 principal.did(
@@ -157,8 +162,19 @@ def _rows(
             if progress is not None and (done % 200 == 0 or done == len(stored)):
                 progress("read", done, len(stored))
         hub.guards.record(conn, events)
+    rows = [_one_code(row, codes[persons[row.reference]]) for row in rows]
     rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.decision_date, r.decision_id))
     return rows, subjects, unreadable
+
+
+def _one_code(row: Row, codes: set[str]) -> Row:
+    """IVO must see one code per person through the period: where the person's decisions got
+    different codes (the case system sent different genders), the officer decides."""
+    if len(codes) < 2:
+        return row
+    found = ", ".join(sorted(c for c in codes if c))
+    text = f"the person's decisions carry different IVO codes ({found}): their genders differ"
+    return replace(row, disagreements=(*row.disagreements, text))
 
 
 def _current(

@@ -61,3 +61,27 @@ def test_a_new_event_for_an_erased_state_is_skipped_not_a_crash(hub: Hub) -> Non
     result = track(hub, OPERATOR)  # as `serve` runs it: must not raise
     assert (result.applied, result.skipped) == (0, 1)
     assert track(hub, OPERATOR).applied == 0  # and the next run goes on
+
+
+def test_one_person_with_two_codes_is_held_back_for_the_officer(hub: Hub) -> None:  # noqa: F811
+    from hub.ivo.codes import gender_of
+    from hub.services.ivo_reports import build_worklist
+
+    allow(hub)
+    (person,) = FictionalPeople(41).take(1)
+    own = gender_of(person.identity)
+    other = "male" if own == "female" else "female"
+    day = date(2025, 10, 1)
+    explained = {"DelayReason": "Ingen plats (fiktivt).", "Consequences": "Väntar (fiktivt)."}
+    for decision_id, extra in (("B-G-1", {}), ("B-G-2", {"Gender": other})):
+        event = _event(
+            person, "SoL", "sol_home_care", decision_id, 0, "decided", day, day,
+            {**extra, **explained},
+        )  # fmt: skip
+        hub.ingestor.ingest(APP, event_envelope(person, DISTRICT, event))
+    rows = build_worklist(hub, OPERATOR, DISTRICT, "2026Q3").rows
+    assert len(rows) == 2
+    assert len({row.code for row in rows}) == 2  # the case system said two genders
+    for row in rows:
+        assert not row.complete
+        assert any("different IVO codes" in d for d in row.disagreements)
