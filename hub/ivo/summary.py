@@ -118,6 +118,8 @@ def parse_intervention_map(setting: str) -> dict[tuple[str | None, str], str]:
             problem = f"names law {law!r}, not one of {', '.join(LAWS)}"
         elif kind not in IVO_INTERVENTIONS:
             problem = f"maps to {kind!r}, which is not one of IVO's kinds of intervention"
+        elif law and not kind.startswith(f"{law.lower()}_"):
+            problem = f"maps a {law} code to {kind!r}, a kind of the other law"
         elif (law or None, code) in out:
             problem = "maps a code mapped before"
         if problem:
@@ -129,8 +131,12 @@ def parse_intervention_map(setting: str) -> dict[tuple[str | None, str], str]:
 
 
 def intervention_for(mapping: InterventionMap, law: str | None, code: str) -> str | None:
-    """IVO's kind for the case system's ``code`` under ``law``, or None if not mapped."""
-    return mapping.get((law, code)) or mapping.get((None, code))
+    """IVO's kind for the case system's ``code`` under ``law``, or None if not mapped (an
+    entry without a law never gives a kind of the other law)."""
+    kind = mapping.get((law, code)) or mapping.get((None, code))
+    if kind is None or (law and not kind.startswith(f"{law.lower()}_")):
+        return None
+    return kind
 
 
 def events_state(decision: Decision, on: date) -> str:

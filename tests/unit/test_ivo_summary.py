@@ -55,13 +55,14 @@ def test_the_map_narrows_by_law_and_refuses_what_it_cannot_be_sure_of() -> None:
     assert intervention_for(MAP, "SoL", "short_term_stay") == "sol_short_stay"
     assert intervention_for(MAP, "LSS", "short_term_stay") == "lss_short_stay"  # narrower wins
     assert intervention_for(MAP, "SoL", "safety_alarm") is None
+    assert intervention_for(parse_intervention_map("x=sol_other"), "LSS", "x") is None
     assert parse_intervention_map("") == {}
 
 
 @pytest.mark.parametrize(
     "bad",
     ["home_care", "HSL:home_care=sol_home_care", "home_care=hemtjanst", "=sol_home_care",
-     "a=sol_other; a=sol_home_care"],
+     "a=sol_other; a=sol_home_care", "LSS:home_care=sol_home_care"],
 )  # fmt: skip
 def test_a_bad_map_entry_names_itself(bad: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -5,6 +5,7 @@ and lists every disagreement between the summary and the events."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ def _pending(pair: tuple[SeededClient, SeededDecision]) -> bool:
 
 
 def test_the_summary_fills_the_intervention_and_its_disagreements_are_listed(
-    setup: Setup,
+    setup: Setup, tmp_path: Path
 ) -> None:
     hub = setup.hub
     allow(hub)
@@ -153,7 +154,13 @@ def test_the_summary_fills_the_intervention_and_its_disagreements_are_listed(
     result = track(hub, OPERATOR)
     assert (result.applied, result.summaries_read) == (4, 4)
     assert result.summaries_refused == result.summaries_failed == 0
-    rows = {r.decision_id: r for r in build_worklist(hub, OPERATOR, DISTRICT, QUARTER).rows}
+    worklist = build_worklist(hub, OPERATOR, DISTRICT, QUARTER, out_dir=tmp_path / "out")
+    rows = {r.decision_id: r for r in worklist.rows}
+    csv_path, pdf_path = worklist.files
+    with csv_path.open(encoding="utf-8") as fh:
+        table = {r["decision_id"]: r for r in csv.DictReader(fh)}
+    assert "does not list decision B-GHOST-1" in table["B-GHOST-1"]["disagreements"]
+    assert pdf_path.read_bytes().startswith(b"%PDF")
     agrees = rows[chosen["agrees"][1].decision_id]
     assert agrees.intervention == "sol_home_care"  # from the summary, through the map
     assert agrees.complete
