@@ -173,7 +173,8 @@ def ivo_submit(obj: CliContext, district: str, quarter: str) -> None:
     _echo_summary(result.worklist)
     click.echo(
         f"submitted {len(result.submitted)} reports; {len(result.repeated)} were submitted "
-        f"before (nothing new stored); {len(result.worklist.incomplete)} not submitted (missing)"
+        f"before (nothing new stored); {len(result.worklist.incomplete)} not submitted "
+        "(missing or disagreeing)"
     )
     for reference, reason in result.failed:
         click.echo(f"  not submitted {reference}: {reason}")
