@@ -7,8 +7,11 @@ responder namespaces, the district as ``LogicalAddress`` SOAP header). The local
 ``adapters.doubles.case_management_double``.
 
 Operations: ``deliver`` sends a ``case.referral`` v1 as ``ReferCase`` and a
-``case.execution_event`` v1 as ``ReportExecutionEvent``; any other message type or version is a
-``PermanentDeliveryError`` (``unsupported_message_type``). ``lookup("client_summary")`` asks
+``case.execution_event`` v1 or v2 as ``ReportExecutionEvent`` (v2's kinds the contract lacks,
+``decided``, ``partly_executed`` and ``declined_offer``, are a ``PermanentDeliveryError``
+``unsupported_event_kind`` naming the kind; v2's added elements have no place in the contract
+and are not sent); any other message type or version is a ``PermanentDeliveryError``
+(``unsupported_message_type``). ``lookup("client_summary")`` asks
 ``GetClientSummary`` for ``request.subject`` (a canonical identity number) and answers plain
 JSON-able data: ``{"found": False}`` when the district has no case for the person (an answer,
 not an error: RIVTA get-services answer "nothing" with an empty response), else ``found``,
@@ -202,7 +205,7 @@ class CaseManagementAdapter:
         if (delivery.message_type, delivery.version) == ("case.referral", "1"):
             operation, arguments = "ReferCase", referral_request(delivery)
             reference_field = "caseReference"
-        elif (delivery.message_type, delivery.version) == ("case.execution_event", "1"):
+        elif delivery.message_type == "case.execution_event" and delivery.version in ("1", "2"):
             operation, arguments = "ReportExecutionEvent", execution_event_request(delivery)
             reference_field = "eventReference"
         else:

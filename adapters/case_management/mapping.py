@@ -1,7 +1,7 @@
 """Hub documents to the case-management contract's SOAP requests, and its answers to plain data.
 
 The other half of ``adapters.case_management.adapter``, without I/O: :func:`referral_request` and
-:func:`execution_event_request` map a ``case.referral`` v1 and a ``case.execution_event`` v1
+:func:`execution_event_request` map a ``case.referral`` v1 and a ``case.execution_event`` v1 or v2
 document field by field to the arguments of ``ReferCase`` and ``ReportExecutionEvent`` (the
 hub's delivery id as ``idempotencyKey``, the sender as ``sourceSystem``);
 :func:`client_summary_result` turns a ``GetClientSummary`` answer into the ``client_summary``
@@ -29,6 +29,10 @@ from hub.errors import PermanentDeliveryError
 
 REFERRAL_NS = "urn:omsorgshub:case.referral:1"
 EVENT_NS = "urn:omsorgshub:case.execution_event:1"
+EVENT_NAMESPACES = {"1": EVENT_NS, "2": "urn:omsorgshub:case.execution_event:2"}
+# The kinds the contract's ExecutionEventKindType has: v2's decided, partly_executed and
+# declined_offer have no place in ReportExecutionEvent.
+CONTRACT_EVENT_KINDS = ("executed", "interrupted", "resumed", "closed")
 OID_PERSONNUMMER = "1.2.752.129.2.1.3.1"
 OID_SAMORDNINGSNUMMER = "1.2.752.129.2.1.3.3"
 OID_CPR = "1.2.208.176.1.2"
@@ -109,15 +113,31 @@ def referral_request(delivery: OutboundDelivery) -> dict[str, object]:
 
 
 def execution_event_request(delivery: OutboundDelivery) -> dict[str, object]:
-    """``ReportExecutionEvent`` arguments for a ``case.execution_event`` v1 delivery."""
-    doc = _parse_document(delivery.document, f"{{{EVENT_NS}}}ExecutionEvent", EVENT_NS)
+    """``ReportExecutionEvent`` arguments for a ``case.execution_event`` v1 or v2 delivery.
+
+    v2 maps field by field like v1: the contract has no element for v2's additions (gender,
+    intervention, offer, delay, closing reason…), which stay in the hub. An event of a kind
+    the contract cannot carry (v2's ``decided``, ``partly_executed``, ``declined_offer``) is a
+    ``PermanentDeliveryError`` (``unsupported_event_kind``) naming the kind."""
+    ns = EVENT_NAMESPACES.get(delivery.version)
+    if ns is None:
+        raise _unmappable(f"case.execution_event v{delivery.version} is not known")
+    doc = _parse_document(delivery.document, f"{{{ns}}}ExecutionEvent", ns)
+    kind = doc.token("EventKind")
+    if kind not in CONTRACT_EVENT_KINDS:
+        raise PermanentDeliveryError(
+            f"ReportExecutionEvent cannot carry an execution event of kind {kind!r}: the "
+            f"case-management contract knows {', '.join(CONTRACT_EVENT_KINDS)}",
+            reason="unsupported_event_kind",
+            kind=kind,
+        )
     note = doc.child("Note")
     event: dict[str, object] = {
         "eventId": doc.token("EventId"),
         "decisionId": doc.token("DecisionId"),
         "subjectId": _person_id_of(doc.required("Subject"), delivery),
         "law": doc.token("Law"),
-        "eventKind": doc.token("EventKind"),
+        "eventKind": kind,
         "eventDate": doc.token("EventDate"),
         "decisionDate": doc.token("DecisionDate"),
         "note": None if note is None else note.element.text or "",

@@ -54,6 +54,9 @@ INTERVENTIONS = {
 _NUMBER_LIKE = re.compile(
     r"(?<![0-9A-Za-z])(?:\d{2})?(\d{2})(\d{2})(\d{2})[-+]?(\d{3})(\d)(?![0-9A-Za-z])"
 )
+# A Danish CPR number as written, DDMMYY-SSSS (it has no check digit since 2007, so only its
+# date is checked; without the hyphen it cannot be told from a phone number).
+_CPR_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{2})(\d{2})\d{2}-\d{4}(?![0-9A-Za-z])")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -149,11 +152,15 @@ def _qualified(path: str) -> str:
 
 def _refuse_identity_numbers(answers: FormAnswers) -> None:
     """Refuse a report where any text looks like a Swedish personal identity or coordination
-    number (a plausible date and a valid check digit). Written here because adapters may not
+    number (a plausible date and a valid check digit) or a Danish CPR number (DDMMYY-SSSS with
+    a plausible date). Written here because adapters may not
     import the hub's identity module (layer rule), and a false alarm only stops one report for
     an officer to look at, while a real number must never reach IVO."""
     for name, value in (*answers.values.items(), *answers.choices.items()):
-        if any(_looks_like_identity_number(m) for m in _NUMBER_LIKE.finditer(value)):
+        if any(_looks_like_identity_number(m) for m in _NUMBER_LIKE.finditer(value)) or any(
+            1 <= int(m.group(1)) <= 31 and 1 <= int(m.group(2)) <= 12
+            for m in _CPR_LIKE.finditer(value)
+        ):
             raise PermanentDeliveryError(
                 f"field {name!r} holds what looks like a personal identity number; IVO must "
                 "never get one: an officer must remove it from the case system's text",

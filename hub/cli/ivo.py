@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,8 @@ from hub.cli.context import CliContext, pass_ctx
 from hub.errors import InputError
 from hub.ivo.model import Quarter
 from hub.services.ivo_reports import Progress, Worklist, build_worklist, submit_reports
-from hub.services.ivo_tracking import TrackResult, track_events
+from hub.services.ivo_summaries import track
+from hub.services.ivo_tracking import TrackResult
 
 _STAGES = {"read": "reading tracked decisions", "pdf": "writing the PDF", "submit": "submitting"}
 
@@ -61,6 +63,21 @@ def _echo_tracking(tracked: TrackResult) -> None:
             f"  {tracked.refused} events not tracked: no agreement of their district allows "
             "them for IVO reporting (setting ivo_purpose)"
         )
+    if tracked.summaries_read or tracked.summaries_refused or tracked.summaries_failed:
+        click.echo(
+            f"case system's summaries: {tracked.summaries_read} decisions read"
+            + (
+                f", {tracked.summaries_refused} not allowed (no agreement lets the hub ask "
+                "lookup.client_summary for IVO reporting)"
+                if tracked.summaries_refused
+                else ""
+            )
+            + (
+                f", {tracked.summaries_failed} unanswered (`ivo track --all-summaries` asks again)"
+                if tracked.summaries_failed
+                else ""
+            )
+        )
 
 
 def _echo_summary(worklist: Worklist) -> None:
@@ -76,10 +93,15 @@ def _echo_summary(worklist: Worklist) -> None:
     incomplete = worklist.incomplete
     if incomplete:
         click.echo(
-            f"{len(incomplete)} miss what the case system did not send (an officer completes):"
+            f"{len(incomplete)} miss what the case system did not send, or its summary disagrees "
+            "with its events (an officer completes or resolves):"
         )
         for row in incomplete:
-            click.echo(f"  {row.reference}  decision {row.decision_id}: {', '.join(row.missing)}")
+            what = [*row.missing, *(f"disagrees: {d}" for d in row.disagreements)]
+            click.echo(f"  {row.reference}  decision {row.decision_id}: {'; '.join(what)}")
+    notes = Counter(note for row in worklist.rows for note in row.notes)
+    for note, count in sorted(notes.items()):
+        click.echo(f"note ({count} reports): {note}")
 
 
 def _quarter(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -95,10 +117,19 @@ _quarter_option = click.option(
 
 
 @ivo.command("track")
+@click.option(
+    "--all-summaries",
+    is_flag=True,
+    help="Read the case system's summary of every tracked decision, not only of those new "
+    "events changed (e.g. before the quarter's report).",
+)
 @pass_ctx
-def ivo_track(obj: CliContext) -> None:
-    """Apply the stored execution events not applied yet (report and submit do it first)."""
-    _echo_tracking(track_events(obj.hub, obj.principal))
+def ivo_track(obj: CliContext, all_summaries: bool) -> None:
+    """Apply the stored execution events not applied yet, then read the case system's
+    summary (GetClientSummary) of the decisions they changed, where the district routes
+    lookup.client_summary. Report and submit do it first; `serve` does it every
+    ivo_track_seconds."""
+    _echo_tracking(track(obj.hub, obj.principal, all_summaries=all_summaries))
 
 
 @ivo.command("report")
@@ -142,7 +173,8 @@ def ivo_submit(obj: CliContext, district: str, quarter: str) -> None:
     _echo_summary(result.worklist)
     click.echo(
         f"submitted {len(result.submitted)} reports; {len(result.repeated)} were submitted "
-        f"before (nothing new stored); {len(result.worklist.incomplete)} not submitted (missing)"
+        f"before (nothing new stored); {len(result.worklist.incomplete)} not submitted "
+        "(missing or disagreeing)"
     )
     for reference, reason in result.failed:
         click.echo(f"  not submitted {reference}: {reason}")

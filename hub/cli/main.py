@@ -172,6 +172,7 @@ def serve(
 
     from hub.api.app import create_app
     from hub.api.logs import log_outcomes
+    from hub.services.ivo_summaries import start_tracking
     from hub.services.mailbox_inbox import start_inbox_polling
 
     _configure_logging(obj.settings, log_format)
@@ -183,6 +184,7 @@ def serve(
     # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
     stop_inboxes = threading.Event()
     start_inbox_polling(hub, stop_inboxes)
+    start_tracking(hub, stop_inboxes)  # IVO tracking every ivo_track_seconds (0: off)
     uvicorn.run(
         app,
         host=host or obj.settings.api_host,

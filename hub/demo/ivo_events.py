@@ -152,11 +152,13 @@ def event_envelope(person: FictionalPerson, district: str, event: FictionalEvent
 
 def ivo_agreements(
     now: datetime, district: str, *, execution_app: str, event_recipient: str, hub_sender: str,
-    ivo_destination: str,
+    ivo_destination: str, summary_destination: str | None = None,
 ) -> list[Agreement]:  # fmt: skip
-    """The two agreements of IVO reporting in ``district``: the execution events the case
-    system sends (tracked for IVO reporting), and the hub's own reports to IVO. A statutory
-    duty, not consent, is the legal basis: no consent is asked for."""
+    """The agreements of IVO reporting in ``district``: the execution events the case system
+    sends (tracked for IVO reporting), the hub's own reports to IVO and, with
+    ``summary_destination``, the hub's questions to the case system's ``GetClientSummary``
+    (lookup.client_summary). A statutory duty, not consent, is the legal basis: no consent is
+    asked for."""
     common: dict[str, object] = dict(
         district=district,
         controller_name=f"{district} (fictional)",
@@ -175,6 +177,9 @@ def ivo_agreements(
         ("REPORTS", hub_sender, ivo_destination, "ivo.individual_report",
          {"pseudonym", "case", "decisions", "health"}),
     ]  # fmt: skip
+    if summary_destination is not None:
+        rows.append(("SUMMARIES", hub_sender, summary_destination, "lookup.client_summary",
+                     {"identity", "case", "decisions", "fees"}))  # fmt: skip
     return [
         Agreement(
             id=f"IVO-{short}-{name}",

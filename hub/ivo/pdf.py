@@ -35,6 +35,7 @@ _LABELS = {
     "closing_reason": "Closing reason",
     "free_text": "Free text",
     "referral_case_id": "Contact centre case",
+    "notes": "Notes",
 }
 
 
@@ -70,8 +71,9 @@ def worklist_pdf(
         _latin1(
             f"{len(rows)} individual reports: "
             + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            + f". {incomplete} miss fields the case system did not send: an officer completes "
-            "them in the case system before they are submitted."
+            + f". {incomplete} miss fields the case system did not send, or its summary "
+            "disagrees with its events: an officer completes or resolves them in the case "
+            "system before they are submitted."
         ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
@@ -88,6 +90,10 @@ def worklist_pdf(
                 0, 5, _latin1("MISSING: " + ", ".join(row.missing)), new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
             )  # fmt: skip
+            pdf.set_text_color(0, 0, 0)
+        for text in row.disagreements:
+            pdf.set_text_color(170, 0, 0)
+            pdf.multi_cell(0, 5, _latin1("DISAGREES: " + text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_text_color(0, 0, 0)
         pdf.set_font("Helvetica", size=8)
         width = pdf.epw

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from hub.ivo.model import Decision, Event, Person
+from hub.ivo.summary import Summary
 
 _DATE_FIELDS = {"on", "decision_date", "offer_date"}
 
@@ -22,6 +23,7 @@ class Tracked:
     decision: Decision
     scheme: str
     subject: str  # the identity number as sent, inside the sealed state only
+    summary: Summary | None = None  # the case system's GetClientSummary, when read
 
 
 def dump(tracked: Tracked) -> bytes:
@@ -41,6 +43,8 @@ def dump(tracked: Tracked) -> bytes:
         },
         "events": [_event_out(e) for e in d.events],
     }
+    if tracked.summary is not None:  # an optional key: format 1 without it reads as before
+        data["summary"] = tracked.summary.to_json()
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -62,7 +66,8 @@ def load(data: bytes) -> Tracked:
         person=person,
         events=tuple(_event_in(e) for e in raw["events"]),
     )
-    return Tracked(decision, raw["scheme"], raw["subject"])
+    summary = Summary.from_json(raw["summary"]) if raw.get("summary") else None
+    return Tracked(decision, raw["scheme"], raw["subject"], summary)
 
 
 def _event_out(event: Event) -> dict[str, object]:

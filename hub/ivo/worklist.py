@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from lxml import etree
 from hub.ivo.due import Due
 from hub.ivo.legal import Reference, reference_for
 from hub.ivo.model import Decision, Quarter, ReportState
+from hub.ivo.summary import Summary, disagreements, intervention_for
 
 IVO_NS = "urn:omsorgshub:ivo.individual_report:1"
 REPORT_TYPE = "ivo.individual_report"
@@ -43,6 +44,8 @@ class Reporter:
     municipality: str
     administration: str
     references: tuple[Reference, ...] = ()
+    # the case system's service codes to IVO's kinds (setting ivo_intervention_map)
+    interventions: Mapping[tuple[str | None, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class Row:
     closing_reason: str | None
     referral_case_id: str | None
     missing: tuple[str, ...] = field(default=())
+    # where the case system's summary and the events disagree: the officer decides
+    disagreements: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # e.g. a service code without an IVO kind
 
     @property
     def kind(self) -> str:
@@ -81,7 +87,8 @@ class Row:
 
     @property
     def complete(self) -> bool:
-        return not self.missing
+        """Ready to submit: nothing missing and no disagreement left for the officer."""
+        return not self.missing and not self.disagreements
 
     @property
     def details(self) -> str | None:
@@ -107,9 +114,33 @@ def reference_of(district: str, decision_id: str, quarter: str, kind: str) -> st
     return f"OH-{quarter}-{kind}-{digest}"
 
 
-def build_row(decision: Decision, due: Due, quarter: Quarter, reporter: Reporter) -> Row:
-    """The report row of a due decision: what the events say as of the quarter's end."""
+def build_row(
+    decision: Decision,
+    due: Due,
+    quarter: Quarter,
+    reporter: Reporter,
+    summary: Summary | None = None,
+) -> Row:
+    """The report row of a due decision: what the events say as of the quarter's end, with
+    what the case system's summary adds (the intervention) and where it disagrees."""
     until = quarter.end
+    said = decision.latest("intervention", until)
+    mapped: str | None = None
+    notes: tuple[str, ...] = ()
+    if summary is not None and summary.listed and summary.service_code:
+        law = summary.law or decision.law
+        mapped = intervention_for(reporter.interventions, law, summary.service_code)
+        if mapped is None:
+            notes = (
+                f"the case system's service code {summary.service_code} ({law}) has no IVO "
+                "kind of intervention: add it to ivo_intervention_map",
+            )
+    if decision.person.protected is None:  # v1 events do not say: shown as "no", and said so
+        notes += (
+            "the case system did not say whether the person has a protected identity "
+            "(execution event v1): reported as not protected",
+        )
+    conflicts = () if summary is None else disagreements(decision, summary, mapped, said)
     stretch = due.stretch
     kind = _KINDS[due.state]
     closing_reason = decision.latest("closing_reason", until)
@@ -131,7 +162,7 @@ def build_row(decision: Decision, due: Due, quarter: Quarter, reporter: Reporter
         protected=bool(decision.person.protected),
         law=decision.law,
         legal_reference=reference_for(reporter.references, decision.law, decision.decision_date),
-        intervention=decision.latest("intervention", until),
+        intervention=said or mapped,
         decision_id=decision.decision_id,
         decision_date=decision.decision_date,
         due_on=due.due_on,
@@ -146,6 +177,8 @@ def build_row(decision: Decision, due: Due, quarter: Quarter, reporter: Reporter
         closing_date=due.closed_on,
         closing_reason=closing_reason,
         referral_case_id=decision.latest("referral_case_id", until),
+        disagreements=conflicts,
+        notes=notes,
     )
     return _with_missing(row)
 
@@ -181,7 +214,7 @@ COLUMNS = (
     "gender", "protected_identity", "law", "legal_reference", "intervention", "decision_id",
     "decision_date", "due_on", "interruption_date", "delay_reason", "consequences", "offers",
     "interim_measures", "execution_date", "closing_date", "closing_reason", "free_text",
-    "referral_case_id", "missing",
+    "referral_case_id", "missing", "disagreements", "notes",
 )  # fmt: skip
 
 
@@ -216,6 +249,8 @@ def csv_values(row: Row) -> dict[str, str]:
         "free_text": row.free_text or "",
         "referral_case_id": row.referral_case_id or "",
         "missing": " ".join(row.missing),
+        "disagreements": " | ".join(row.disagreements),
+        "notes": " | ".join(row.notes),
     }
 
 
@@ -231,7 +266,10 @@ def write_csv(path: Path, rows: Sequence[Row]) -> None:
 def report_body(row: Row) -> bytes:
     """The ``ivo.individual_report`` v1 body of a complete row."""
     if not row.complete:
-        raise ValueError(f"report {row.reference} misses {', '.join(row.missing)}")
+        raise ValueError(
+            f"report {row.reference} misses {', '.join(row.missing) or 'nothing'} and has "
+            f"{len(row.disagreements)} disagreements"
+        )
     root = etree.Element(f"{{{IVO_NS}}}IndividualReport", nsmap={None: IVO_NS})  # type: ignore[dict-item]
 
     def add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:

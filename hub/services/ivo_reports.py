@@ -15,8 +15,9 @@ sent.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,10 @@ from hub.ivo.legal import parse_references
 from hub.ivo.model import Quarter, ReportState
 from hub.ivo.pdf import worklist_pdf
 from hub.ivo.submission import report_envelope
+from hub.ivo.summary import parse_intervention_map
 from hub.ivo.worklist import REPORT_TYPE, REPORT_VERSION, Reporter, Row, build_row, write_csv
-from hub.services.ivo_tracking import TrackResult, open_tracked, track_events
+from hub.services.ivo_summaries import track
+from hub.services.ivo_tracking import TrackResult, open_tracked
 from hub.services.principal import Kind, Principal
 from hub.storage import ivo as ivo_rows
 
@@ -83,7 +86,12 @@ def reporter_for(hub: Hub, district: str) -> Reporter:
             f"(e.g. {district}=Vård- och omsorgsnämnden, or *=…)",
             key="ivo_administrations",
         )
-    return Reporter(s.ivo_municipality.strip(), name, parse_references(s.ivo_legal_references))
+    return Reporter(
+        s.ivo_municipality.strip(),
+        name,
+        parse_references(s.ivo_legal_references),
+        parse_intervention_map(s.ivo_intervention_map),
+    )
 
 
 def _check_agreement(hub: Hub, district: str) -> None:
@@ -120,6 +128,8 @@ def _rows(
     rows: list[Row] = []
     subjects: dict[str, tuple[str, str]] = {}
     unreadable: list[str] = []
+    codes: dict[str, set[str]] = defaultdict(set)  # per person (keyed hash): their IVO codes
+    persons: dict[str, str] = {}  # reference -> the person's keyed hash
     months = hub.settings.ivo_period_months
     with hub.engine.begin() as conn:
         stored = ivo_rows.decisions(conn, district)
@@ -130,11 +140,13 @@ def _rows(
             except KeyShredded:
                 unreadable.append(stored_row.decision_id)
                 continue
+            codes[stored_row.subject_ref].add(tracked.decision.person.code or "")
             due = report_for(tracked.decision, quarter, months)
             if due is not None:
-                row = build_row(tracked.decision, due, quarter, reporter)
+                row = build_row(tracked.decision, due, quarter, reporter, tracked.summary)
                 rows.append(row)
                 subjects[row.reference] = (tracked.scheme, tracked.subject)
+                persons[row.reference] = stored_row.subject_ref
             # every read is audited: exported if reported, decrypted if only checked
             events.append(
                 principal.did(
@@ -150,8 +162,19 @@ def _rows(
             if progress is not None and (done % 200 == 0 or done == len(stored)):
                 progress("read", done, len(stored))
         hub.guards.record(conn, events)
+    rows = [_one_code(row, codes[persons[row.reference]]) for row in rows]
     rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.decision_date, r.decision_id))
     return rows, subjects, unreadable
+
+
+def _one_code(row: Row, codes: set[str]) -> Row:
+    """IVO must see one code per person through the period: where the person's decisions got
+    different codes (the case system sent different genders), the officer decides."""
+    if len(codes) < 2:
+        return row
+    found = ", ".join(sorted(c for c in codes if c))
+    text = f"the person's decisions carry different IVO codes ({found}): their genders differ"
+    return replace(row, disagreements=(*row.disagreements, text))
 
 
 def _current(
@@ -170,7 +193,7 @@ def _current(
     reason = "IVO worklist" if destination == "worklist" else "IVO submission"
     if destination != "worklist":  # no route for the reports: refused before anything is read
         destination = ",".join(hub.routing.destinations_for(REPORT_TYPE, district))
-    tracked = track_events(hub, principal)
+    tracked = track(hub, principal)
     rows, subjects, unreadable = _rows(
         hub, principal, district, q, reason=reason, destination=destination, progress=progress
     )

@@ -58,6 +58,10 @@ class TrackResult:
     refused: int = 0  # events no agreement allows for IVO reporting: left untracked
     skipped: int = 0  # events that cannot be applied (shredded key, another person)
     changed: set[tuple[str, str]] = field(default_factory=set)  # (district, decision id)
+    # the case system's GetClientSummary (hub.services.ivo_summaries)
+    summaries_read: int = 0  # decisions whose summary was read and kept
+    summaries_refused: int = 0  # no agreement lets the hub ask for them
+    summaries_failed: int = 0  # the case system did not answer: kept as they were
 
     @property
     def decisions(self) -> int:
@@ -65,14 +69,16 @@ class TrackResult:
         return len(self.changed)
 
 
-def _aad(district: str, decision_id: str, key_version: int) -> bytes:
+def sealed_aad(district: str, decision_id: str, key_version: int) -> bytes:
     return crypto.payload_aad(f"ivo:{decision_id}", district, SEALED_TYPE, key_version)
 
 
 def open_tracked(hub: Hub, conn: Connection, row: DecisionRow) -> Tracked:
     """Unseal a tracked decision (the caller audits the read)."""
     key = hub.guards.key(conn, row.district, row.key_version)
-    plain = crypto.unseal(key.key, row.ciphertext, _aad(row.district, row.decision_id, key.version))
+    plain = crypto.unseal(
+        key.key, row.ciphertext, sealed_aad(row.district, row.decision_id, key.version)
+    )
     return load(plain)
 
 
@@ -152,18 +158,30 @@ def _apply(
     ids = {r.decision_id for _, r in readings}
     rows = ivo_rows.decisions(conn, district, ids) if ids else []
     existing = {row.decision_id for row in rows}
-    states = {row.decision_id: open_tracked(hub, conn, row) for row in rows}
+    states: dict[str, Tracked] = {}
+    unreadable: set[str] = set()  # a state under a shredded key version: never read again
+    for row in rows:
+        try:
+            states[row.decision_id] = open_tracked(hub, conn, row)
+        except KeyShredded:
+            unreadable.add(row.decision_id)
     refs: dict[str, str] = {row.decision_id: row.subject_ref for row in rows}
     events = []
     for message, reading in readings:
         identity = parse_identity(reading.subject, reading.scheme)
         ref = hub.guards.hmacs.subject_ref(identity.canonical)
-        if refs.setdefault(reading.decision_id, ref) != ref:
-            result.skipped += 1  # the case system named another person for this decision
-            continue
-        states[reading.decision_id] = _fold(hub, district, states.get(reading.decision_id), reading)
-        result.applied += 1
-        events.append(
+        if reading.decision_id in unreadable:
+            result.skipped += 1
+            outcome = "not applied: the decision's tracked state was erased (key shredded)"
+        elif refs.setdefault(reading.decision_id, ref) != ref:
+            result.skipped += 1
+            outcome = "not applied: the decision is tracked for another person"
+        else:
+            decision_id = reading.decision_id
+            states[decision_id] = _fold(hub, district, states.get(decision_id), reading)
+            result.applied += 1
+            outcome = "applied"
+        events.append(  # every event read is audited, applied or not
             principal.did(
                 AuditAction.DECRYPTED,
                 purpose=hub.settings.ivo_purpose,
@@ -171,7 +189,9 @@ def _apply(
                 agreement=message.agreement_ref,
                 message_id=message.id,
                 subject_ref=ref,
-                reason=f"IVO tracking: event applied to decision {reading.decision_id}",
+                reason=f"IVO tracking: event {outcome} to decision {reading.decision_id}"
+                if outcome == "applied"
+                else f"IVO tracking: event for decision {reading.decision_id} {outcome}",
             )
         )
     key = hub.guards.current_key(conn, district, principal.name)
@@ -182,7 +202,7 @@ def _apply(
             subject_ref=refs[decision_id],
             key_version=key.version,
             ciphertext=crypto.seal(
-                key.key, dump(tracked), _aad(district, decision_id, key.version)
+                key.key, dump(tracked), sealed_aad(district, decision_id, key.version)
             ),
             events=len(tracked.decision.events),
         )
@@ -221,7 +241,7 @@ def _fold(hub: Hub, district: str, tracked: Tracked | None, reading: ReadEvent) 
         person=person,
         events=(*(before.events if before else ()), reading.event),
     )
-    return Tracked(decision, reading.scheme, reading.subject)
+    return Tracked(decision, reading.scheme, reading.subject, tracked.summary if tracked else None)
 
 
 def reseal_tracked(hub: Hub, conn: Connection, district: str) -> int:
@@ -236,7 +256,7 @@ def reseal_tracked(hub: Hub, conn: Connection, district: str) -> int:
         except KeyShredded:
             continue
         sealed = crypto.seal(
-            current.key, dump(tracked), _aad(district, row.decision_id, current.version)
+            current.key, dump(tracked), sealed_aad(district, row.decision_id, current.version)
         )
         moved.append(replace(row, key_version=current.version, ciphertext=sealed))
     ivo_rows.save(conn, moved, {r.decision_id for r in moved}, hub.clock())

@@ -91,6 +91,8 @@ class Settings:
     login_max_failures: int
     login_address_max_failures: int
     login_lockout_seconds: int
+    ivo_intervention_map: str
+    ivo_track_seconds: float
 
     @property
     def embedded(self) -> bool:

@@ -63,6 +63,20 @@ class CapabilitySettings(BaseSettings):
         "`DISTRICT=NAME` entries separated by `;` (`*=NAME` for every other district), e.g. "
         "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
     )
+    ivo_intervention_map: str = Field(
+        default="",
+        description="The case system's service codes (GetClientSummary) to IVO's kinds of "
+        "intervention, `[LAW:]CODE=KIND` entries separated by `;`, e.g. "
+        "`SoL:home_care=sol_home_care; LSS:personal_assistance=lss_personal_assistance`. "
+        "A code not named here is never guessed: the worklist lists it as missing.",
+    )
+    ivo_track_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="`serve` runs the IVO tracking (new execution events, then the case "
+        "system's summaries) every this many seconds; 0: off (`ivo track|report|submit` run it "
+        "anyway). Safe with several hubs at once.",
+    )
 
     timereport_purpose: str = Field(
         default="time_reporting",

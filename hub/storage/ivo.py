@@ -102,6 +102,12 @@ def decisions(
     return [_row(r) for r in conn.execute(query.order_by(ivo_decisions.c.decision_id))]
 
 
+def tracked_ids(conn: Connection) -> list[tuple[str, str]]:
+    """Every tracked decision as ``(district, decision id)``."""
+    query = select(ivo_decisions.c.district, ivo_decisions.c.decision_id)
+    return [(r.district, r.decision_id) for r in conn.execute(query)]
+
+
 def save(
     conn: Connection, rows: Sequence[DecisionRow], existing: Collection[str], now: datetime
 ) -> None:

@@ -79,7 +79,9 @@ def test_a_report_with_missing_fields_is_not_sent() -> None:
     assert "DelayReason, Consequences" in caught.value.detail
 
 
-@pytest.mark.parametrize("number", ["19380215-9842", "3802159842", "380215-9842"])
+@pytest.mark.parametrize(
+    "number", ["19380215-9842", "3802159842", "380215-9842", "150238-1234", "311299-0007"]
+)  # the last two: Danish CPR numbers (no check digit), caught by their date
 def test_a_text_with_an_identity_number_is_not_sent(number: str) -> None:
     body = example_body(**{"planeras i januari": f"planeras i januari ({number})"})
     with pytest.raises(PermanentDeliveryError) as caught:
@@ -93,6 +95,12 @@ def test_a_reference_with_digits_inside_is_no_identity_number() -> None:
     # "761268-2026" inside it is a valid coordination number standing alone; inside a code not.
     body = example_body(**{"OH-BN-2026-0457-2026Q4-N": "OH-B-761268-2026Q3-executed"})
     assert form_answers(body).reference == "OH-B-761268-2026Q3-executed"
+
+
+def test_a_date_range_or_phone_number_is_no_cpr_number() -> None:
+    text = "planeras i januari (tel 040-123456, vecka 321399-2026)"
+    body = example_body(**{"planeras i januari": text})
+    assert form_answers(body).values["fritext"].endswith("vecka 321399-2026).")
 
 
 def test_another_document_is_refused() -> None:
