@@ -48,6 +48,7 @@ class Injector:
     rng: random.Random
     say: Callable[[str], None]
     timers: list[threading.Timer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # clock steps: how far, which processes
 
     def inject(self, name: str) -> None:
         action = {
@@ -177,14 +178,21 @@ class Injector:
     # -- the clock ---------------------------------------------------------------------------
 
     def clock_step(self) -> None:
-        step = self.timings.clock_step_seconds
+        """Forward by the step, then as far behind, each for the hold; which processes it
+        reached (and how) goes to the report."""
+        clock, step = self.rig.clock, self.timings.clock_step_seconds
+        hold = self.timings.hold_seconds
+        reached = clock.reach(self.rig.processes.values())
         try:
-            self.rig.clock_file.write_text(str(step))
-            time.sleep(self.timings.hold_seconds)
-            self.rig.clock_file.write_text(str(-step))
-            time.sleep(self.timings.hold_seconds)
+            clock.step(step)
+            time.sleep(hold)
+            clock.step(-step)
+            time.sleep(hold)
         finally:
-            self.rig.clock_file.write_text("0")
+            clock.step(0)
+        self.notes.append(
+            f"{step:+g} s for {hold:g} s, then {-step:+g} s for {hold:g} s; {reached}"
+        )
 
 
 def _run(*args: str) -> None:

@@ -37,6 +37,7 @@ class ChaosOptions:
     timings: Timings
     settle_seconds: float
     disk_mb: int
+    clock: str  # auto | system | hub (proof.chaos.stepper)
     postgres_url: str
     amqp_url: str
     keep: Path | None
@@ -60,7 +61,7 @@ class ChaosOptions:
             clients=args.clients, rate=args.rate,
             timings=Timings(args.outage_seconds, args.hold_seconds, args.clock_step_seconds,
                             args.server_down_seconds),
-            settle_seconds=args.settle_seconds, disk_mb=args.disk_mb,
+            settle_seconds=args.settle_seconds, disk_mb=args.disk_mb, clock=args.clock,
             postgres_url=args.postgres_url, amqp_url=args.amqp_url, keep=args.keep,
         )  # fmt: skip
 
@@ -85,9 +86,12 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
     signal.signal(signal.SIGTERM, _exit_cleanly)  # undo mounts, servers and processes
     began = time.monotonic()
     with rig(
-        options.mode, options.postgres_url, options.amqp_url, options.disk_mb, options.keep
-    ) as r:
+        options.mode, options.postgres_url, options.amqp_url, options.disk_mb, options.keep,
+        options.clock,
+    ) as r:  # fmt: skip
         say(f"chaos: processes up in {r.folder}; sending")
+        if "clock-step" in options.faults:
+            say(f"chaos: clock-step moves {r.clock.what}")
         load = Load(r.url, r.token, docs, options.clients, options.rate)
         sender = threading.Thread(target=load.run, name="chaos-load")
         sender.start()
@@ -106,7 +110,7 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
         verified = r.hub_command("audit", "verify")
         audit = (verified.returncode == 0, (verified.stdout + verified.stderr).strip()[-400:])
         figures = count(load.accepted, r.double, r.engine, audit)
-        say(report(figures, done, skipped))
+        say(report(figures, done, skipped, injector.notes))
         # The leak scan of what the run left (issue 17 §4): data folder, database, logs; the
         # destination's documents are the control that the scan can find these people.
         scanned = scan_run(
