@@ -21,16 +21,17 @@ from proof.chaos.processes import Supervised, group_pids
 
 CLOCK_WAYS = ("auto", "system", "hub")
 HUB_ONLY = (
-    "ONLY the hub's own clock (build_hub's clock) was stepped, libfaketime is not installed "
-    f"({faketime.INSTALL_HINT}): time.time(), datetime.now(), SQLite, uvicorn, httpx, Celery "
-    "and kombu saw the real clock"
+    "ONLY the hub's own clock (build_hub's clock) was stepped, {why}: time.time(), "
+    "datetime.now(), SQLite, uvicorn, httpx, Celery and kombu saw the real clock"
 )
+NOT_INSTALLED = f"libfaketime is not installed ({faketime.INSTALL_HINT})"
 
 
 @dataclass(frozen=True)
 class ClockStepper:
     file: Path
     library: Path | None  # None: the hub's clock only
+    why_hub_only: str = ""
 
     @classmethod
     def choose(cls, how: str, file: Path) -> ClockStepper:
@@ -39,14 +40,15 @@ class ClockStepper:
             raise ConfigError(
                 f"--clock system needs libfaketime, not found ({faketime.INSTALL_HINT})"
             )
-        stepper = cls(file, library)
+        why = "as --clock hub asks" if how == "hub" else NOT_INSTALLED
+        stepper = cls(file, library, "" if library else why)
         stepper.step(0)
         return stepper
 
     @property
     def what(self) -> str:
         if self.library is None:
-            return "the hub's own clock only (no libfaketime)"
+            return f"the hub's own clock only ({self.why_hub_only})"
         return f"the system clock of the hub's processes (libfaketime, {self.library})"
 
     def env(self, base: Mapping[str, str]) -> dict[str, str]:
@@ -62,7 +64,7 @@ class ClockStepper:
         """Which processes the step reaches now: each with its pids, and for libfaketime whether
         every pid has it loaded (a pid without it is named: its clock did not move)."""
         if self.library is None:
-            return HUB_ONLY
+            return HUB_ONLY.format(why=self.why_hub_only)
         parts = []
         for process in processes:
             popen = process.popen if process.alive() else None

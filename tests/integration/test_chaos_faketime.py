@@ -102,7 +102,7 @@ def test_what_libfaketime_leaves_in_dev_shm_after_a_kill_is_removed(
     stepper: ClockStepper, tmp_path: Path
 ) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.time(); print(1, flush=True); time.sleep(60)"],
+        [sys.executable, "-c", "import signal, time; time.time(); print(1, flush=True); signal.pause()"],
         env=stepper.env(os.environ), stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert child.stdout is not None

@@ -80,6 +80,7 @@ def test_without_libfaketime_the_step_falls_back_to_the_hubs_clock_and_says_so(
     assert env[OFFSET_ENV] == str(tmp_path / "offset")
     assert "LD_PRELOAD" not in env
     assert "ONLY the hub's own clock" in stepper.reach([])  # never a silent pretence
+    assert "libfaketime is not installed" in stepper.reach([])
 
 
 def test_with_libfaketime_a_hub_process_gets_the_preload_and_not_the_hub_clock_offset(
