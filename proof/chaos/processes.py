@@ -60,6 +60,8 @@ class Supervised:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "proof.chaos.clocked", *self.args]
+        if self.popen is not None:  # the one before, killed or dead by itself
+            faketime.remove_shared_memory([self.popen.pid])
         with self.log.open("ab") as out:
             out.write(f"\n=== start {self.starts + 1}: {' '.join(self.args)}\n".encode())
             out.flush()

@@ -28,6 +28,7 @@ from proof.chaos.processes import group_pids
 from proof.chaos.stepper import ClockStepper
 
 STEP = 600.0
+PAUSED = "import signal, time; time.time(); print(1, flush=True); signal.pause()"
 SLACK = 2.0  # seconds between the probe's reading and ours on a loaded machine
 
 
@@ -102,7 +103,7 @@ def test_what_libfaketime_leaves_in_dev_shm_after_a_kill_is_removed(
     stepper: ClockStepper, tmp_path: Path
 ) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", "import signal, time; time.time(); print(1, flush=True); signal.pause()"],
+        [sys.executable, "-c", PAUSED],
         env=stepper.env(os.environ), stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert child.stdout is not None
