@@ -10,6 +10,7 @@ breaks it; the launcher mends it). Skipped only where libfaketime is not install
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -49,7 +50,8 @@ def probe(stepper: ClockStepper) -> Iterator[subprocess.Popen[str]]:
     try:
         yield child
     finally:
-        os.killpg(child.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have died (the planted fault)
+            os.killpg(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         faketime.remove_shared_memory([child.pid])
 
