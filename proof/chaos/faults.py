@@ -61,6 +61,7 @@ class Injector:
             "disk-full": self.disk_full,
             "db-readonly": self.db_readonly,
             "clock-step": self.clock_step,
+            "clock-skew": self.clock_skew,
         }[name]
         action()
 
@@ -178,20 +179,30 @@ class Injector:
     # -- the clock ---------------------------------------------------------------------------
 
     def clock_step(self) -> None:
-        """Forward by the step, then as far behind, each for the hold; which processes it
-        reached (and how) goes to the report."""
+        """Every hub process's clock forward by the step, then as far behind, each for the hold
+        (one machine's clock stepped, as by NTP); which processes, and how, goes to the report."""
+        self._step(list(self.rig.processes))
+
+    def clock_skew(self) -> None:
+        """The same, for one hub process drawn from the seed while the others keep the real
+        clock: scaled out, one host whose clock is wrong."""
+        self._step([self.rng.choice(sorted(self.rig.processes))])
+
+    def _step(self, names: list[str]) -> None:
         clock, step = self.rig.clock, self.timings.clock_step_seconds
         hold = self.timings.hold_seconds
-        reached = clock.reach(self.rig.processes.values())
+        reached = clock.reach(self.rig.processes[name] for name in names)
         try:
-            clock.step(step)
+            clock.step(step, names)
             time.sleep(hold)
-            clock.step(-step)
+            clock.step(-step, names)
             time.sleep(hold)
         finally:
-            clock.step(0)
+            clock.step(0, names)
+        others = sorted(set(self.rig.processes) - set(names))
         self.notes.append(
             f"{step:+g} s for {hold:g} s, then {-step:+g} s for {hold:g} s; {reached}"
+            + (f"; {', '.join(others)} kept the real clock" if others else "")
         )
 
 

@@ -28,6 +28,10 @@ FAULTS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"embedded", "scaled"}),
         "the system clock of every hub process stepped forward, then back (--clock)",
     ),
+    "clock-skew": (
+        frozenset({"scaled"}),
+        "the same for one hub process drawn from the seed, the others on the real clock",
+    ),
 }
 SHORT = {
     "embedded": "kill-serve:2,outage,clock-step",

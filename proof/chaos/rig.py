@@ -156,7 +156,7 @@ def rig(
             engine=reader(engine), url=f"http://127.0.0.1:{port}", mounted=not problem,
             mount_problem=problem, database_name=database_name, admin_url=postgres_url,
             database_url=database_url, env=_env(home, database_url, broker_url),
-            clock=ClockStepper.choose(clock, folder / "clock-offset"),
+            clock=ClockStepper.choose(clock, folder),
         )  # fmt: skip
         stack.callback(_stop_all, the_rig)
         _start(the_rig, port, logs)
@@ -174,21 +174,25 @@ def _env(home: Path, database_url: str, broker_url: str) -> dict[str, str]:
 
 
 def _start(r: Rig, port: int, logs: Path) -> None:
-    env = r.clock.env(r.env)
     serve = ["hub", "serve", "--port", str(port)]
     if r.mode == "scaled":
         serve.append("--no-worker")
     r.processes["serve"] = Supervised(
-        "serve", serve, env, logs / "serve.log", ready=lambda: _serve_ready(r.url)
-    )
+        "serve", serve, r.clock.env(r.env, "serve"), logs / "serve.log",
+        ready=lambda: _serve_ready(r.url),
+    )  # fmt: skip
     if r.mode == "scaled":
-        r.processes["relay"] = Supervised("relay", ["hub", "relay"], env, logs / "relay.log")
+        r.processes["relay"] = Supervised(
+            "relay", ["hub", "relay"], r.clock.env(r.env, "relay"), logs / "relay.log"
+        )
         worker = [
             "celery", "-A", "worker", "worker", "--pool", "prefork", "--concurrency", "2",
             "-Q", CELERY_QUEUE, "-l", "WARNING", "-n", f"chaos-{uuid.uuid4().hex[:6]}@%h",
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
-        r.processes["worker"] = Supervised("worker", worker, env, logs / "worker.log")
+        r.processes["worker"] = Supervised(
+            "worker", worker, r.clock.env(r.env, "worker"), logs / "worker.log"
+        )
     for process in r.processes.values():
         process.start()
     for process in r.processes.values():

@@ -1,11 +1,12 @@
-"""The clock-step fault's two ways of moving the hub processes' time, and what it tells.
+"""The clock faults' two ways of moving the hub processes' time, and what they tell.
 
 ``system`` (the default wherever libfaketime is installed): the wall clock of every hub process
 (serve, relay, the Celery worker and its pool), through libfaketime (``proof.chaos.faketime``).
 ``hub``: only the clock ``build_hub`` hands the hub (``proof.chaos.clocked``), the fallback
 where libfaketime is missing; the run says plainly that nothing else saw the step. Either way
-one file of the run holds the offset (``+600``, ``-600``, ``+0``), which both read, and neither
-the machine's clock nor PostgreSQL, RabbitMQ or the doubles are touched.
+each process reads its offset (``+600``, ``-600``, ``+0``) from a file of its own in the run's
+folder, so ``clock-step`` moves them all at once and ``clock-skew`` one alone; neither the
+machine's clock nor PostgreSQL, RabbitMQ or the doubles are touched.
 """
 
 from __future__ import annotations
@@ -29,21 +30,19 @@ NOT_INSTALLED = f"libfaketime is not installed ({faketime.INSTALL_HINT})"
 
 @dataclass(frozen=True)
 class ClockStepper:
-    file: Path
+    folder: Path  # holds clock-offset-NAME for each hub process NAME
     library: Path | None  # None: the hub's clock only
     why_hub_only: str = ""
 
     @classmethod
-    def choose(cls, how: str, file: Path) -> ClockStepper:
+    def choose(cls, how: str, folder: Path) -> ClockStepper:
         library = faketime.find_library() if how in ("auto", "system") else None
         if how == "system" and library is None:
             raise ConfigError(
                 f"--clock system needs libfaketime, not found ({faketime.INSTALL_HINT})"
             )
         why = "as --clock hub asks" if how == "hub" else NOT_INSTALLED
-        stepper = cls(file, library, "" if library else why)
-        stepper.step(0)
-        return stepper
+        return cls(folder, library, "" if library else why)
 
     @property
     def what(self) -> str:
@@ -51,14 +50,20 @@ class ClockStepper:
             return f"the hub's own clock only ({self.why_hub_only})"
         return f"the system clock of the hub's processes (libfaketime, {self.library})"
 
-    def env(self, base: Mapping[str, str]) -> dict[str, str]:
-        """The environment of a hub process (never of the doubles or of ``audit verify``)."""
-        if self.library is None:
-            return dict(base) | {OFFSET_ENV: str(self.file)}
-        return faketime.preload_env(self.library, self.file, base)
+    def file(self, name: str) -> Path:
+        return self.folder / f"clock-offset-{name}"
 
-    def step(self, seconds: float) -> None:
-        faketime.write_offset(self.file, seconds)
+    def env(self, base: Mapping[str, str], name: str) -> dict[str, str]:
+        """The environment of the hub process ``name`` (never of the doubles or of ``audit
+        verify``), its clock right to begin with."""
+        self.step(0, [name])
+        if self.library is None:
+            return dict(base) | {OFFSET_ENV: str(self.file(name))}
+        return faketime.preload_env(self.library, self.file(name), base)
+
+    def step(self, seconds: float, names: Iterable[str]) -> None:
+        for name in names:
+            faketime.write_offset(self.file(name), seconds)
 
     def reach(self, processes: Iterable[Supervised]) -> str:
         """Which processes the step reaches now: each with its pids, and for libfaketime whether

@@ -37,14 +37,14 @@ SLACK = 2.0  # seconds between the probe's reading and ours on a loaded machine
 def stepper(tmp_path: Path) -> ClockStepper:
     if faketime.find_library() is None:
         pytest.skip(f"libfaketime is not installed ({faketime.INSTALL_HINT})")
-    return ClockStepper.choose("system", tmp_path / "clock-offset")
+    return ClockStepper.choose("system", tmp_path)
 
 
 @pytest.fixture
 def probe(stepper: ClockStepper) -> Iterator[subprocess.Popen[str]]:
     child = subprocess.Popen(
         [sys.executable, "-m", "proof.chaos.clocked", "tests.integration.clock_probe"],
-        cwd=REPO_ROOT, env=stepper.env(os.environ), stdin=subprocess.PIPE,
+        cwd=REPO_ROOT, env=stepper.env(os.environ, "probe"), stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -76,13 +76,13 @@ def test_the_step_moves_the_wall_clock_of_a_preloaded_process_and_not_its_monoto
 ) -> None:
     start = _ask(probe)
     assert abs(_offset(start, clock)) < SLACK  # +0: the real time
-    stepper.step(STEP)
+    stepper.step(STEP, ["probe"])
     ahead = _ask(probe)
     assert abs(_offset(ahead, clock) - STEP) < SLACK, ahead
-    stepper.step(-STEP)
+    stepper.step(-STEP, ["probe"])
     behind = _ask(probe)
     assert abs(_offset(behind, clock) + STEP) < SLACK, behind
-    stepper.step(0)
+    stepper.step(0, ["probe"])
     back = _ask(probe)
     assert abs(_offset(back, clock)) < SLACK, back
     # Monotonic time never jumps (a real step leaves it alone), and sleeping still works.
@@ -105,8 +105,8 @@ def test_what_libfaketime_leaves_in_dev_shm_after_a_kill_is_removed(
     stepper: ClockStepper, tmp_path: Path
 ) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", PAUSED],
-        env=stepper.env(os.environ), stdout=subprocess.PIPE, text=True, start_new_session=True,
+        [sys.executable, "-c", PAUSED], env=stepper.env(os.environ, "probe"),
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert child.stdout is not None
     assert child.stdout.readline()

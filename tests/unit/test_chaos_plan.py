@@ -73,11 +73,12 @@ def test_without_libfaketime_the_step_falls_back_to_the_hubs_clock_and_says_so(
 ) -> None:
     monkeypatch.setenv(faketime.LIBRARY_ENV, str(tmp_path / "no-such-libfaketime.so.1"))
     with pytest.raises(ConfigError, match="--clock system needs libfaketime"):
-        ClockStepper.choose("system", tmp_path / "offset")
-    stepper = ClockStepper.choose("auto", tmp_path / "offset")
+        ClockStepper.choose("system", tmp_path)
+    stepper = ClockStepper.choose("auto", tmp_path)
     assert stepper.library is None
-    env = stepper.env({"PATH": "/bin"})
-    assert env[OFFSET_ENV] == str(tmp_path / "offset")
+    env = stepper.env({"PATH": "/bin"}, "relay")
+    assert env[OFFSET_ENV] == str(tmp_path / "clock-offset-relay")
+    assert (tmp_path / "clock-offset-relay").read_text().strip() == "+0"  # right to begin with
     assert "LD_PRELOAD" not in env
     assert "ONLY the hub's own clock" in stepper.reach([])  # never a silent pretence
     assert "libfaketime is not installed" in stepper.reach([])
@@ -89,14 +90,14 @@ def test_with_libfaketime_a_hub_process_gets_the_preload_and_not_the_hub_clock_o
     library = tmp_path / "libfaketime.so.1"
     library.write_bytes(b"")
     monkeypatch.setenv(faketime.LIBRARY_ENV, str(library))
-    stepper = ClockStepper.choose("auto", tmp_path / "offset")
-    env = stepper.env({"LD_PRELOAD": "/lib/other.so", "FAKETIME": "@2000-01-01 00:00:00"})
+    stepper = ClockStepper.choose("auto", tmp_path)
+    env = stepper.env({"LD_PRELOAD": "/lib/other.so", "FAKETIME": "@2000-01-01 00:00:00"}, "serve")
     assert env["LD_PRELOAD"] == f"{library}:/lib/other.so"
-    assert env["FAKETIME_TIMESTAMP_FILE"] == str(tmp_path / "offset")
+    assert env["FAKETIME_TIMESTAMP_FILE"] == str(tmp_path / "clock-offset-serve")
     assert (env["FAKETIME_NO_CACHE"], env["FAKETIME_DONT_FAKE_MONOTONIC"]) == ("1", "1")
     assert "FAKETIME" not in env  # it would override the file
     assert OFFSET_ENV not in env  # never stepped twice
-    assert ClockStepper.choose("hub", tmp_path / "offset").library is None
+    assert ClockStepper.choose("hub", tmp_path).library is None
 
 
 def test_the_offset_file_reads_the_same_for_libfaketime_and_the_hub_clock(tmp_path: Path) -> None:
