@@ -86,8 +86,8 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
         options.clock,
     ) as r:  # fmt: skip
         say(f"chaos: processes up in {r.folder}; sending")
-        if "clock-step" in options.faults:
-            say(f"chaos: clock-step moves {r.clock.what}")
+        if {"clock-step", "clock-skew"} & options.faults.keys():
+            say(f"chaos: the clock faults move {r.clock.what}")
         load = Load(r.url, r.token, docs, options.clients, options.rate)
         sender = threading.Thread(target=load.run, name="chaos-load")
         sender.start()
