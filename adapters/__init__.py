@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import TypeVar, cast
@@ -37,6 +38,9 @@ ADAPTERS: dict[str, str] = {
     "http": "adapters.http:HttpAdapter",
     "case-soap": "adapters.case_management.adapter:CaseManagementAdapter",
     "ubw": "adapters.finance_ubw.adapter:UbwFinanceAdapter",
+    "sdk": "adapters.sdk.adapter:SdkAdapter",
+    "medcom": "adapters.medcom.adapter:MedcomAdapter",
+    "ivo": "adapters.ivo.adapter:IvoAdapter",
 }
 
 ENTRY_POINT_GROUP = "omsorgshub.adapters"
@@ -142,6 +146,22 @@ class StrictOptions:
     def optional(self, key: str, expected: type[_T]) -> _T | None:
         value = self._options.get(key)
         return None if value is None else self._typed(key, value, expected)
+
+    def seconds(self, key: str, default: float) -> float:
+        """A positive, finite number of seconds (a timeout), ``default`` when not given."""
+        value = self.get(key, float, default)
+        if not (math.isfinite(value) and value > 0):
+            raise self.fail(key, "must be a positive number of seconds")
+        return value
+
+    def retries(self, key: str, default: int) -> int:
+        """How many times to retry inside a call: 0 to ``MAX_RETRIES``."""
+        from adapters.transience import MAX_RETRIES  # tenacity is imported only when used
+
+        value = self.get(key, int, default)
+        if not 0 <= value <= MAX_RETRIES:
+            raise self.fail(key, f"must be between 0 and {MAX_RETRIES}")
+        return value
 
     def fail(self, key: str, problem: str) -> ConfigError:
         """The error for a value of the right type that is still not allowed."""

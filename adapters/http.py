@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import httpx
@@ -141,11 +142,13 @@ class HttpAdapter:
             raise
 
 
-def map_outcome(destination: str, send: Callable[[], httpx.Response]) -> Receipt:
-    """The one place where an HTTP exchange becomes a ``Receipt`` or a hub delivery error."""
+@contextmanager
+def map_http_errors(destination: str, transience: Transience = TRANSIENCE) -> Iterator[None]:
+    """httpx errors raised inside as hub errors: transient where ``transience`` says so,
+    any other permanent (shared with the SDK adapter, whose declaration is the same)."""
     try:
-        response = send()
-    except TRANSIENCE.errors as exc:
+        yield
+    except transience.errors as exc:
         raise TransientDeliveryError(
             f"{destination}: no HTTP answer ({type(exc).__name__})", error=type(exc).__name__
         ) from exc
@@ -153,6 +156,12 @@ def map_outcome(destination: str, send: Callable[[], httpx.Response]) -> Receipt
         raise PermanentDeliveryError(
             f"{destination}: request failed ({type(exc).__name__})", error=type(exc).__name__
         ) from exc
+
+
+def map_outcome(destination: str, send: Callable[[], httpx.Response]) -> Receipt:
+    """The one place where an HTTP exchange becomes a ``Receipt`` or a hub delivery error."""
+    with map_http_errors(destination):
+        response = send()
     status = response.status_code
     if 200 <= status < 300:
         return _receipt_from(response)

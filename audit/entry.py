@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     REFUSED = "refused"
     DECRYPTED = "decrypted"
     DELIVERED = "delivered"
+    SENT = "sent"  # handed to a message service; the recipient's receipt is awaited (SDK)
     DELIVERY_FAILED = "delivery_failed"
     DEAD = "dead"
     VIEWED = "viewed"

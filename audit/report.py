@@ -23,7 +23,8 @@ from audit.search import to_csv_text
 from audit.tables import ENTRY_COLUMNS, audit_entries
 
 # Actions that put the person's data in someone's hands when they succeed.
-DISCLOSING = frozenset({AuditAction.DELIVERED})
+# SENT: handed to a message service (SDK) that carries it on; the data has left the hub.
+DISCLOSING = frozenset({AuditAction.DELIVERED, AuditAction.SENT})
 ACCESSING = frozenset(
     {
         AuditAction.DECRYPTED,
@@ -40,6 +41,7 @@ _DESCRIPTIONS: dict[str, str] = {
     AuditAction.REFUSED: "refused by the hub: no agreement allowed it",
     AuditAction.DECRYPTED: "decrypted by the hub for delivery to {destination}",
     AuditAction.DELIVERED: "disclosed to {destination}",
+    AuditAction.SENT: "handed to {destination}, awaiting the recipient's receipt",
     AuditAction.DELIVERY_FAILED: "delivery to {destination} failed (not disclosed)",
     AuditAction.DEAD: "delivery to {destination} abandoned (not disclosed)",
     AuditAction.VIEWED: "viewed by {actor}",
@@ -113,6 +115,7 @@ def _access(entry: AuditEntry) -> SubjectAccess:
         who = entry.source or entry.actor
     elif entry.action in (
         AuditAction.DELIVERED,
+        AuditAction.SENT,
         AuditAction.DELIVERY_FAILED,
         AuditAction.DEAD,
     ):

@@ -35,6 +35,9 @@ class AuditQuery:
     subject_ref: str | None = None
     actor: str | None = None
     district: str | None = None
+    # The districts the asking principal may see (None: all). Applied in the query, before
+    # the limit, so that a scoped search is not cut short by entries it may not see.
+    districts: frozenset[str] | None = None
     message_id: str | None = None
     action: AuditAction | None = None
     since: datetime | None = None
@@ -62,6 +65,8 @@ def search(conn: Connection, query: AuditQuery) -> list[AuditEntry]:
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if query.districts is not None:
+        stmt = stmt.where(t.district.in_(sorted(query.districts)))
     if query.since is not None:
         stmt = stmt.where(t.at >= format_at(query.since))
     if query.until is not None:

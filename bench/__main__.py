@@ -22,7 +22,17 @@ from collections.abc import Callable
 from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
-from bench.scenarios import end_to_end, guards, http_ingest, pipeline, scaled, soap
+from bench.scenarios import (
+    end_to_end,
+    guards,
+    http_ingest,
+    ivo,
+    medcom_inbound,
+    pipeline,
+    scaled,
+    sdk,
+    soap,
+)
 from bench.workload import Options
 
 SCENARIOS: dict[str, ModuleType] = {
@@ -31,6 +41,9 @@ SCENARIOS: dict[str, ModuleType] = {
     "end-to-end-embedded": end_to_end,
     "guards": guards,
     "soap": soap,
+    "sdk": sdk,
+    "medcom-inbound": medcom_inbound,
+    "ivo": ivo,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

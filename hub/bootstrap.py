@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from adapters.sdk.ids import sdk_message_id
 from audit.signing import load_signer
 from audit.timestamping import TimestampWitness
 from audit.trail import AuditTrail
 from audit.witness import FileWitness, SyslogWitness, Witness, parse_syslog_address
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
+from hub.envelope import DeliveryState
 from hub.guards import Guards
 from hub.ingest.pipeline import Ingestor
 from hub.ingest.routing import RoutingTable, load_routing
@@ -32,9 +34,12 @@ from hub.keys.store import KeyStore, load_master_key
 from hub.outbox.adapter_pool import AdapterPool
 from hub.outbox.delivery import AttemptOutcome, DeliveryExecutor
 from hub.outbox.dispatch import InProcessDispatcher
+from hub.outbox.receipts import ReceiptChecker
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
 from hub.ports import Dispatcher, MessageGuards
+from hub.referrals.calendar import CallbackCalendar
+from hub.referrals.follow_up import ReferralFollowUp
 from hub.services.authentication import Authenticator
 from hub.services.lookups import Lookups
 from hub.settings import Settings
@@ -81,6 +86,7 @@ class Hub:
     message_guards: MessageGuards[Connection]  # what ingest and delivery consult (``guards``)
     agreement_store: AgreementStore
     ingestor: Ingestor[Connection]
+    follow_up: ReferralFollowUp
     lookups: Lookups
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
@@ -175,7 +181,22 @@ def build_hub(
     )
     if dispatcher is None:
         dispatcher = InProcessDispatcher(executor.execute, settings.workers)
+    receipts = ReceiptChecker(
+        store=store,
+        waits=outbox,
+        routing=routing,
+        adapters=adapters.get,
+        audit=message_guards.audit,
+        clock=clock,
+        lease_seconds=settings.lease_seconds,
+        batch=settings.relay_batch,
+        on_outcome=outcome,
+    )
+    listeners.append(
+        lambda o: receipts.wake() if o.state is DeliveryState.AWAITING_RECEIPT else None
+    )
     relay = Relay(
+        receipts=receipts.run_once,
         store=store,
         outbox=outbox,
         dispatcher=dispatcher,
@@ -187,6 +208,12 @@ def build_hub(
     )
     if isinstance(dispatcher, InProcessDispatcher):
         dispatcher.set_on_done(relay.wake)
+    follow_up = ReferralFollowUp(
+        CallbackCalendar(
+            time_zone=settings.time_zone, working_days=settings.referral_callback_working_days
+        ),
+        answer_id=sdk_message_id,  # what a district's SDK reply refers to
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -198,6 +225,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
+        follow_ups=follow_up,
     )
     return Hub(
         settings=settings,
@@ -208,6 +236,7 @@ def build_hub(
         message_guards=message_guards,
         agreement_store=agreement_store,
         ingestor=ingestor,
+        follow_up=follow_up,
         lookups=Lookups(
             engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
         ),

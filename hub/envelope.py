@@ -17,6 +17,8 @@ class DeliveryState(StrEnum):
     PENDING = "pending"  # stored, due, not yet handed to a worker
     IN_FLIGHT = "in_flight"  # claimed by a worker under a lease
     RETRYING = "retrying"  # an attempt failed transiently; due again at next_attempt_at
+    # Handed over and validated; the destination's receipt is polled at next_attempt_at (SDK)
+    AWAITING_RECEIPT = "awaiting_receipt"
     DELIVERED = "delivered"  # the destination acknowledged it
     DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
     REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
@@ -68,6 +70,40 @@ class Receipt:
     reference: str | None = None
     duplicate: bool = False  # the destination had seen this idempotency key already
     details: dict[str, str] = field(default_factory=dict)
+    # Taken but not yet acknowledged by the final recipient (SDK: 201 is "received and
+    # validated" only): the delivery waits in ``awaiting_receipt`` and the relay polls the
+    # adapter's ``ReceiptPoller.poll_receipt(reference)``.
+    awaiting_receipt: bool = False
+
+
+class ReceiptState(StrEnum):
+    PENDING = "pending"  # no receipt yet: poll again later
+    ACCEPTED = "accepted"  # the recipient acknowledged it: delivered
+    REJECTED = "rejected"  # the recipient refused it, or the exchange failed: dead
+
+
+@dataclass(frozen=True)
+class ReceiptStatus:
+    """What a destination says of a delivery that awaits its receipt.
+
+    ``reason`` is a stable code (``receipt_rejected``, ``message_exchange_error``) and
+    ``detail`` the readable reason a user sees; ``status`` is the system's own word for it
+    (SDK ``messageStatus``)."""
+
+    state: ReceiptState
+    status: str
+    reason: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundDocument:
+    """An envelope a pulled system (an SDK mailbox) has for the hub, sent by ``sender`` (a
+    registered system) under the idempotency key ``key``."""
+
+    sender: str
+    key: str
+    envelope: bytes
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,17 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 from audit.checkpoint import Checkpoint
 from audit.entry import AuditEvent
 from contracts.policy import Decision
-from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
+from hub.envelope import (
+    InboundDocument,
+    LookupRequest,
+    LookupResult,
+    OutboundDelivery,
+    Receipt,
+    ReceiptStatus,
+)
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.keys.versions import DataKey
-from hub.outbox.records import ClaimedDelivery, OutcomeRow
+from hub.outbox.records import ClaimedDelivery, OutcomeRow, WaitingDelivery
 
 Tx = TypeVar("Tx")
 Tx_contra = TypeVar("Tx_contra", contravariant=True)
@@ -67,6 +74,32 @@ class LookupAdapter(Protocol):
     def close(self) -> None: ...
 
     def lookup(self, request: LookupRequest) -> LookupResult: ...
+
+
+@runtime_checkable
+class ReceiptPoller(Protocol):
+    """An adapter whose ``deliver`` may answer ``Receipt(awaiting_receipt=True)``: the relay
+    asks it later what became of the delivery. ``poll_receipt`` is one quick request, never a
+    wait; it raises ``TransientDeliveryError`` when the system cannot be asked now (asked
+    again later) and ``PermanentDeliveryError`` when it never can. A delivery still pending
+    ``receipt_timeout_seconds`` after it was handed over is dead (``receipt_timeout``)."""
+
+    receipt_timeout_seconds: float
+
+    def poll_receipt(self, reference: str) -> ReceiptStatus: ...
+
+
+@runtime_checkable
+class InboxPoller(Protocol):
+    """An adapter that also pulls messages for the hub (an SDK functional mailbox).
+
+    ``poll_inbox`` answers the envelopes of the messages waiting whose key ``known`` does not
+    know yet (so a message ingested already is not fetched again); ``inbox_interval`` is how
+    often to ask (seconds), ``None`` when this instance has no inbox."""
+
+    inbox_interval: float | None
+
+    def poll_inbox(self, known: Callable[[str, str], bool]) -> list[InboundDocument]: ...
 
 
 class AdapterFactory(Protocol):
@@ -126,6 +159,15 @@ class MessageWrites(Protocol[Tx_contra]):
         ...
 
 
+class FollowUps(Protocol[Tx_contra]):
+    """What ingest writes beside a batch of new messages, in the same transaction and
+    savepoint, after ``MessageWrites.insert``: the referral follow-up (``hub.referrals``) opens
+    a callback deadline for a referral and closes the referral a message answers, found by
+    its business keys. Raising rolls back the batch with it."""
+
+    def stored(self, tx: Tx_contra, batch: Sequence[NewMessage]) -> None: ...
+
+
 class IdempotencyLookup(Protocol[Tx_contra]):
     """Finding a repeat: the message a sender already stored under its message id."""
 
@@ -167,6 +209,26 @@ class DeliveryAttempts(Protocol[Tx_contra]):
     def load(self, tx: Tx_contra, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]: ...
 
     def record(self, tx: Tx_contra, now: datetime, outcomes: Sequence[OutcomeRow]) -> set[str]: ...
+
+
+class ReceiptWaits(Protocol[Tx_contra]):
+    """The receipt poller's side of the outbox (``hub.outbox.receipts``).
+
+    ``claim_waiting`` takes up to ``limit`` ``awaiting_receipt`` deliveries whose poll is due,
+    bumps each one's claim counter and moves its next poll ``lease`` ahead (so that no other
+    relay polls it meanwhile; a poller that dies only delays the poll). ``record_receipts``
+    writes each outcome where its claim still holds and it still awaits its receipt, and
+    returns the ids it recorded: ``delivered``, ``dead``, or ``awaiting_receipt`` again with
+    the next poll time.
+    """
+
+    def claim_waiting(
+        self, tx: Tx_contra, now: datetime, lease: timedelta, limit: int
+    ) -> list[WaitingDelivery]: ...
+
+    def record_receipts(
+        self, tx: Tx_contra, now: datetime, outcomes: Sequence[OutcomeRow]
+    ) -> set[str]: ...
 
 
 # -- the guards ---------------------------------------------------------------------------------

@@ -17,56 +17,25 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
 from lxml import etree
 
+from schemas.business_keys import BusinessKey as BusinessKey
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.locations import clean_message, readable, resolve_libxml2_path
 from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
+from schemas.message_type import CATEGORIES as CATEGORIES
+from schemas.message_type import MessageType as MessageType
 from schemas.subjects import SubjectPath as SubjectPath
-
-CATEGORIES: frozenset[str] = frozenset(
-    {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
-)
 
 XSD_DIR = Path(__file__).parent / "xsd"
 ENVELOPE_XSD = "envelope-1.xsd"
 ENVELOPE_NS = "urn:omsorgshub:envelope:1"
 ENVELOPE_ROOT = f"{{{ENVELOPE_NS}}}Envelope"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-@dataclass(frozen=True)
-class MessageType:
-    """One version of one message type. ``root`` is the body's root tag in Clark notation.
-
-    ``subjects`` says where the body holds the identity numbers of the persons it is about
-    (``schemas.subjects``); a type with the ``identity`` category must declare them, so that
-    ingest links every person a message names (the registry's tests hold every type to it).
-    """
-
-    name: str
-    version: str
-    xsd: str
-    root: str
-    categories: frozenset[str]
-    description: str
-    subjects: tuple[SubjectPath, ...] = ()
-
-    def __post_init__(self) -> None:
-        unknown = self.categories - CATEGORIES
-        if unknown:
-            raise ValueError(f"{self.name} v{self.version}: unknown categories {sorted(unknown)}")
-        if not self.root.startswith("{") or "}" not in self.root:
-            raise ValueError(f"{self.name} v{self.version}: root must be '{{namespace}}Local'")
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} v{self.version}"
 
 
 class Registry:
@@ -233,6 +202,12 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:case.referral:1}CaseReferral",
                 categories=frozenset({"identity", "contact", "case"}),
                 subjects=(SubjectPath("DataSubject/IdentityNumber", scheme_attribute="scheme"),),
+                keys=(
+                    BusinessKey("case_id", "CaseId"),
+                    BusinessKey("urgency", "Urgency", protected=False),
+                    BusinessKey("affected_unit", "AffectedUnit/@id", protected=False),
+                    BusinessKey("registered_at", "RegisteredAt", protected=False),
+                ),
                 description=(
                     "A contact-centre case (Äldre direkt) referred to a city district: "
                     "category, type, class, affected unit, urgency, callback wish and the person."
@@ -257,9 +232,28 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:case.execution_event:1}ExecutionEvent",
                 categories=frozenset({"identity", "case", "decisions"}),
                 subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
+                keys=(BusinessKey("decision_id", "DecisionId"),),
                 description=(
                     "A decision executed, interrupted, resumed or closed (SoL/LSS), with dates: "
                     "what the IVO report of decisions not executed within three months needs."
+                ),
+            ),
+            MessageType(
+                name="case.execution_event",
+                version="2",
+                xsd="case.execution_event-2.xsd",
+                root="{urn:omsorgshub:case.execution_event:2}ExecutionEvent",
+                categories=frozenset({"identity", "case", "decisions"}),
+                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
+                # ReferralCaseId names the contact centre's case: it closes that referral.
+                keys=(
+                    BusinessKey("decision_id", "DecisionId"),
+                    BusinessKey("answers_referral", "ReferralCaseId"),
+                ),
+                description=(
+                    "Version 1 with what IVO reporting needs: decided, partly executed and "
+                    "declined offers, the intervention, delay reasons, consequences, interim "
+                    "measures, protected identity, gender and the referral that led to it."
                 ),
             ),
             MessageType(
@@ -275,6 +269,26 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="mailbox.message",
+                version="1",
+                xsd="mailbox.message-1.xsd",
+                root="{urn:omsorgshub:mailbox.message:1}MailboxMessage",
+                categories=frozenset({"identity", "case"}),
+                subjects=(SubjectPath("Subject"),),
+                # SDK ids are UUIDs the message service assigned or the hub derived from its
+                # own delivery ids (stored plain beside them): plain, like those ids.
+                keys=(
+                    BusinessKey("sdk_message_id", "SdkMessageId", protected=False),
+                    BusinessKey("sdk_conversation_id", "ConversationId", protected=False),
+                    BusinessKey("sdk_ref_to_message_id", "RefToMessageId", protected=False),
+                ),
+                description=(
+                    "A message that arrived in one of the hub's functional mailboxes over SDK "
+                    "(e.g. a district's answer to a referral): SDK ids, parties, subject line, "
+                    "the persons it names, text bodies and attachments."
+                ),
+            ),
+            MessageType(
                 name="finance.deferral",
                 version="1",
                 xsd="finance.deferral-1.xsd",
@@ -284,6 +298,33 @@ def default_registry() -> Registry:
                 description=(
                     "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
                     "granted by the contact centre."
+                ),
+            ),
+            MessageType(
+                name="care.communication",
+                version="1",
+                xsd="care.communication-1.xsd",
+                root="{urn:omsorgshub:care.communication:1}CareCommunication",
+                categories=frozenset({"identity", "contact", "health"}),
+                subjects=(
+                    SubjectPath("Patient/IdentityNumber", scheme="dk", scheme_attribute="scheme"),
+                ),
+                description=(
+                    "A MedCom CareCommunication (Denmark) in the hub's neutral form: sender and "
+                    "receiver by SOR and EAN, the patient by CPR, category, topic, texts and "
+                    "attachments with their authors (schemas/medcom maps it to and from FHIR)."
+                ),
+            ),
+            MessageType(
+                name="ivo.individual_report",
+                version="1",
+                xsd="ivo.individual_report-1.xsd",
+                root="{urn:omsorgshub:ivo.individual_report:1}IndividualReport",
+                categories=frozenset({"pseudonym", "case", "decisions", "health"}),
+                pseudonymous=True,
+                description=(
+                    "One individual report to IVO of a decision not executed within three "
+                    "months (or executed, or closed): the person as IVO's code, never a number."
                 ),
             ),
         ]

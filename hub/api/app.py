@@ -18,7 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from hub.api.admin import admin_router
+from hub.api.fhir import fhir_router
 from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
+from hub.api.ivo import ivo_router
 from hub.api.logs import event
 from hub.api.metrics import RequestLatency, metrics_registry, render
 from hub.api.problems import (
@@ -27,6 +29,7 @@ from hub.api.problems import (
     problem_responses,
     problem_schema,
 )
+from hub.api.referrals import referrals_router
 from hub.bootstrap import Hub
 from hub.errors import HubError, PayloadTooLarge, policy_for
 from hub.services.health import audit_alarm_check, broker_check, database_check, first_failure
@@ -70,7 +73,11 @@ def _delivery_view(row: DeliveryRow) -> dict[str, object]:
         "destination": row.destination,
         "state": row.state,
         "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.state == "retrying" else None,
+        "next_attempt_at": row.next_attempt_at.isoformat()
+        if row.state in ("retrying", "awaiting_receipt")
+        else None,
+        "receipt_ref": row.receipt_ref,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
         "last_error": row.last_error,
         "last_reason": row.last_reason,
         "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
@@ -187,9 +194,12 @@ def create_app(hub: Hub) -> FastAPI:
         )
         return {"lookup": body.lookup, "district": body.district, "data": result.data}
 
+    app.include_router(fhir_router(hub))
     app.include_router(
         admin_router(hub), responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503)
     )
+    app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
+    app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)
 

@@ -6,8 +6,8 @@ the ``omsorgshub.events`` logger with their fields as structured attributes:
 
 - ``accepted``: ``message_id``, ``sender``, ``deliveries`` (how many), ``duplicate``;
 - ``refused``: ``sender`` (when known), ``status``, ``reason`` (the reason code);
-- ``delivered``, ``retrying``, ``dead``, ``refused_delivery``: ``delivery_id``,
-  ``destination``, ``reason``.
+- ``delivered``, ``retrying``, ``dead``, ``refused_delivery``, ``awaiting_receipt`` (handed to
+  an SDK message service, its receipt awaited): ``delivery_id``, ``destination``, ``reason``.
 
 Ids and reason codes only: never a payload, a name, an identity number, nor a refusal's detail
 (which may quote the document). The text format shows the same events as ``key=value`` lines.

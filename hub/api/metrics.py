@@ -7,6 +7,8 @@
   they started by this process or, with ``metrics_dir``, by every process that shares the
   folder (Celery workers included; see ``hub.outbox.outcome_metrics``);
 - ``omsorgshub_up`` — 1 when the database answered the scrape;
+- ``omsorgshub_referrals{district,state}`` — referrals now ``open`` (in time) and ``overdue``
+  (past their callback deadline, not answered), from the database;
 - ``omsorgshub_http_request_duration_seconds{method,route,status}`` — a histogram of this API
   process's request latency, by route template (``/api/v1/messages/{message_id}``, never the
   id itself) and status; requests no route matched count as ``route="unmatched"``.
@@ -25,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.outbox.outcome_metrics import OutcomeCounter, count_outcomes
 from hub.services.health import deliveries_by_state
+from hub.services.referrals import open_referral_counts
 
 if TYPE_CHECKING:
     from hub.bootstrap import Hub
@@ -55,6 +58,15 @@ class HubCollector(Collector):
                     current.add_metric([destination, state], n)
         yield up
         yield current
+        referrals = GaugeMetricFamily(
+            "omsorgshub_referrals",
+            "Referrals now open in time and overdue (callback deadline passed), per district",
+            labels=["district", "state"],
+        )
+        for district, states in sorted((open_referral_counts(self._hub) or {}).items()):
+            for state, n in sorted(states.items()):
+                referrals.add_metric([district, state], n)
+        yield referrals
         yield from self._outcomes.collect()
 
 

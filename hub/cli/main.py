@@ -1,8 +1,8 @@
 """The ``omsorgshub`` command line (also ``python -m hub``).
 
 The root group and the commands that set up and run the hub; each other group lives in a module
-of its own beside this one (``systems``, ``messages``, ``keys``, ``agreements``, ``audit``) and
-imports only ``hub.cli.context``.
+of its own beside this one (``systems``, ``messages``, ``keys``, ``agreements``, ``audit``,
+``ivo``) and imports only ``hub.cli.context``.
 
 Errors are printed as one line with their reason code and exit with status 2 (usage, settings,
 input the user can fix) or 1 (anything else); no traceback for an expected failure.
@@ -11,6 +11,7 @@ input the user can fix) or 1 (anything else); no traceback for an expected failu
 from __future__ import annotations
 
 import signal
+import threading
 
 import click
 
@@ -171,6 +172,7 @@ def serve(
 
     from hub.api.app import create_app
     from hub.api.logs import log_outcomes
+    from hub.services.mailbox_inbox import start_inbox_polling
 
     _configure_logging(obj.settings, log_format)
     hub = obj.hub
@@ -178,6 +180,9 @@ def serve(
     app = create_app(hub)
     if not no_worker:
         hub.start()
+    # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
+    stop_inboxes = threading.Event()
+    start_inbox_polling(hub, stop_inboxes)
     uvicorn.run(
         app,
         host=host or obj.settings.api_host,
@@ -185,6 +190,7 @@ def serve(
         log_level=obj.settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through the hub's handler (text or JSON)
     )
+    stop_inboxes.set()
 
 
 @cli.command()
@@ -221,7 +227,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, keys, messages, systems
+    from hub.cli import agreements, audit, ivo, keys, messages, referrals, sdk, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -232,6 +238,9 @@ def register_subcommands() -> None:
         keys.keys,
         agreements.agreements,
         audit.audit_group,
+        referrals.referrals,
+        sdk.sdk,
+        ivo.ivo,
         demo_command,
     ):
         cli.add_command(command)

@@ -71,7 +71,7 @@ def messages_show(obj: CliContext, message_id: str, payload: bool, reason: str |
     click.echo("deliveries:")
     for r in detail.deliveries:
         click.echo(
-            f"  {r.id}  {r.destination:<24} {r.state:<10} attempts {r.attempts}"
+            f"  {r.id}  {r.destination:<24} {r.state:<16} attempts {r.attempts}"
             + (f"  last: {r.last_reason}: {r.last_error}" if r.last_error else "")
         )
     if payload:

@@ -1,7 +1,8 @@
 """The demo's doubles of the external systems, started together on 127.0.0.1.
 
 The districts' case system (SOAP, one ``CaseManagementDouble`` behind every ``case-*``
-destination), Pulsen Combine (an ``HttpDouble``) and Unit4 Business World (``UbwDouble``);
+destination), Pulsen Combine (an ``HttpDouble``), Unit4 Business World (``UbwDouble``) and
+an SDK message service (``SdkDouble``, ``hub.demo.sdk_step``);
 ``Doubles.saw`` tells what each stored, once per idempotency key, for the summary.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from adapters.doubles.case_management_double import CaseManagementDouble
 from adapters.doubles.http_double import HttpDouble
+from adapters.doubles.sdk_double import SdkDouble
 from adapters.doubles.ubw_double import UbwDouble
 from hub.demo.scenario import FINANCE, TIMEREPORTS, case_destination
 
@@ -23,6 +25,7 @@ class Doubles:
     case: CaseManagementDouble
     combine: HttpDouble
     ubw: UbwDouble
+    sdk: SdkDouble
 
     def saw(self, destination: str) -> int:
         """What the destination's double stored, once per idempotency key."""
@@ -36,20 +39,22 @@ class Doubles:
         return sum(1 for s in stored if case_destination(s.logical_address) == destination)
 
     def stop(self) -> None:
-        for double in (self.case, self.combine, self.ubw):
+        for double in (self.case, self.combine, self.ubw, self.sdk):
             double.stop()
 
 
 def start_doubles() -> Doubles:
-    """Start the case system, Combine and UBW doubles on free 127.0.0.1 ports (all or none)."""
+    """Start the case system, Combine, UBW and SDK doubles on free 127.0.0.1 ports (all or
+    none)."""
     case, combine, ubw = CaseManagementDouble(), HttpDouble(), UbwDouble(password=UBW_PASSWORD)
+    sdk = SdkDouble()
     started: list[Any] = []
     try:
-        for double in (case, combine, ubw):
+        for double in (case, combine, ubw, sdk):
             double.start()
             started.append(double)
     except BaseException:
         for double in started:
             double.stop()
         raise
-    return Doubles(case, combine, ubw)
+    return Doubles(case, combine, ubw, sdk)

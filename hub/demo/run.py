@@ -19,6 +19,8 @@ from hub.api.app import create_app
 from hub.bootstrap import Hub
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
+from hub.demo.follow_up import show_overdue
+from hub.demo.ivo_step import IvoStep
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
 from hub.demo.sandbox import Sandbox
@@ -37,6 +39,7 @@ from hub.demo.scenario import (
     flow_routes,
     free_port,
 )
+from hub.demo.sdk_step import SDK_INBOX, sdk_agreements, sdk_destinations, sdk_routes, show_sdk
 from hub.demo.stream import (
     DemoStream,
     Outgoing,
@@ -59,6 +62,7 @@ class DemoRun:
         self.destinations: list[str] = []
         self.meant_dead: list[tuple[str, str, str]] = []  # (message id, destination, reason)
         self.meant_dead_lock = threading.Lock()
+        self.ivo: IvoStep | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def _start(self) -> tuple[Hub, dict[str, str], str]:
@@ -75,7 +79,12 @@ class DemoRun:
             case_url=doubles.case.url, timereport_url=doubles.combine.url, ubw=ubw
         )
         self.destinations = list(destinations)
-        self.sandbox.write_routes(destinations, demo_routes() + flow_routes())
+        self.ivo = IvoStep()
+        self.ivo.start()
+        self.sandbox.write_routes(
+            {**destinations, **sdk_destinations(doubles.sdk), **self.ivo.destinations()},
+            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes(),
+        )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
             f"{len(doubles.case.seeded)} seeded clients), Pulsen Combine (REST), "
@@ -92,9 +101,12 @@ class DemoRun:
                 (TIME_APP, "home-care app"),
                 (EXECUTION_APP, "providers' execution reporting"),
                 (CASE_SYSTEM, "case system, payments"),
+                (SDK_INBOX, "the hub's SDK functional mailbox"),
             ]
         }
-        agreements = demo_agreements(hub.clock()) + flow_agreements(hub.clock())
+        now = hub.clock()
+        agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
+        agreements += self.ivo.agreements(hub)
         stored = add_agreements(hub, agreements, actor="demo")
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
@@ -192,9 +204,14 @@ class DemoRun:
         kept = show_meant_dead(client, tokens[CONTACT_CENTRE], self.meant_dead) and kept
         for e in errors[:5]:
             click.echo(f"  unexpected answer: {e}")
+        sdk_ok = show_sdk(hub, self.doubles.sdk, self.people)
         answered = ask_lookups(client, tokens[CONTACT_CENTRE], self.stream)
+        followed = show_overdue(hub, client)
+        assert self.ivo is not None
+        reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        return done and kept and not errors and answered and audit_ok
+        flows = answered and followed and reported and sdk_ok
+        return done and kept and not errors and flows and audit_ok
 
     def _send(
         self, client: httpx.Client, stream: list[Outgoing], rate: float, outage: float
@@ -298,3 +315,5 @@ class DemoRun:
             self.hub.close()
         if self.doubles is not None:
             self.doubles.stop()
+        if self.ivo is not None:
+            self.ivo.stop()

@@ -28,8 +28,12 @@ class DestinationSpec:
 
 
 def _toml_inline(values: Mapping[str, object]) -> str:
-    # JSON scalars are valid TOML scalars for the strings and numbers used here.
-    return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items()) + " }"
+    # JSON scalars are valid TOML scalars for the strings and numbers used here; a table
+    # (an SDK destination's recipients) is written as a nested inline table, keys quoted.
+    def value(v: object) -> str:
+        return _toml_inline(v) if isinstance(v, Mapping) else json.dumps(v)
+
+    return "{ " + ", ".join(f"{json.dumps(k)} = {value(v)}" for k, v in values.items()) + " }"
 
 
 def routes_toml(

@@ -56,6 +56,9 @@ class IdentityNumber:
         return f"IdentityNumber({self.scheme!r}, {self.kind!r}, {self.masked()!r})"
 
 
+MAX_AGE_YEARS = 130  # older than anyone alive (the oldest recorded person: 122 years)
+
+
 def parse_identity(text: str, scheme: str = "se", today: date | None = None) -> IdentityNumber:
     """Check and canonicalize ``text``; raises :class:`InvalidIdentityNumber` saying why."""
     if scheme not in SCHEMES:
@@ -108,6 +111,12 @@ def _parse_swedish(text: str, today: date) -> IdentityNumber:
     birth_date = _date_or_raise(year, month, day, kind)
     if birth_date > today:
         raise InvalidIdentityNumber(f"the {kind}'s birth date lies in the future")
+    if today.year - year > MAX_AGE_YEARS:
+        # The 12-digit form states its century and '+' moves a 10-digit one back: either can
+        # name a birth year no living person has (0099, 1066), which is a typo, not a person.
+        raise InvalidIdentityNumber(
+            f"the {kind}'s birth year {year} is more than {MAX_AGE_YEARS} years ago"
+        )
     expected = luhn_check_digit(short[:9])
     if int(short[9]) != expected:
         raise InvalidIdentityNumber(

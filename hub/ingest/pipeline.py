@@ -7,8 +7,11 @@
     routing                              which destinations (hub.ingest.routing)
     authorize (contracts/ via Guards)    default deny: sender, purpose, type, categories,
                                          consent, and every recipient
+    business keys                        the type's declared values (hub.ingest.keys), keyed
+                                         HMACs where protected
     one transaction:                     idempotency, data key, AES-256-GCM seal,
-                                         message + subjects + deliveries (the outbox) + audit
+                                         message + subjects + keys + deliveries (the outbox)
+                                         + follow-ups (referral deadlines) + audit
 
 The first four steps are CPU work in the caller's thread. The last is *group commit*
 (``GroupCommitter``): concurrent requests are written together, each in a savepoint of one
@@ -50,12 +53,20 @@ from hub.errors import (
     audit_reason,
 )
 from hub.ingest.group_commit import GroupCommitter
+from hub.ingest.keys import stored_keys
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
 from hub.ingest.subjects import named_subjects
 from hub.keys import crypto
 from hub.keys.crypto import Hmacs
-from hub.ports import IdempotencyLookup, MessageGuards, MessageWrites, UnitOfWork, per_subject
+from hub.ports import (
+    FollowUps,
+    IdempotencyLookup,
+    MessageGuards,
+    MessageWrites,
+    UnitOfWork,
+    per_subject,
+)
 from schemas.envelope import ParsedEnvelope, read_envelope
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.parser import ParseLimits
@@ -98,6 +109,7 @@ class Prepared:
     digest: str
     agreement_ref: str | None
     received_at: datetime
+    business_keys: tuple[tuple[str, str], ...] = ()
 
 
 class Ingestor(Generic[Tx]):
@@ -115,6 +127,7 @@ class Ingestor(Generic[Tx]):
         clock: Callable[[], datetime],
         on_stored: Callable[[], None] = lambda: None,
         max_batch: int = 200,
+        follow_ups: FollowUps[Tx] | None = None,
     ) -> None:
         self._store = store
         self._messages = messages
@@ -125,6 +138,7 @@ class Ingestor(Generic[Tx]):
         self._guards = guards
         self._hmacs = hmacs
         self._clock = clock
+        self._follow_ups = follow_ups
         self._committer: GroupCommitter[Tx, Prepared, IngestResult] = GroupCommitter(
             store.write, self._write, max_batch=max_batch, on_committed=on_stored
         )
@@ -187,6 +201,7 @@ class Ingestor(Generic[Tx]):
             digest=self._digest(envelope),
             agreement_ref=decision.agreement_ref,
             received_at=now,
+            business_keys=stored_keys(envelope, self._hmacs),
         )
 
     def _subject_refs(self, sender: str, envelope: ParsedEnvelope) -> tuple[str, ...]:
@@ -241,14 +256,14 @@ class Ingestor(Generic[Tx]):
         try:
             with self._store.savepoint(tx):
                 made = [(i, *self._new_message(tx, batch[i])) for i in fresh]
-                self._messages.insert(tx, [m for _, m, _, _ in made])
+                self._insert(tx, [m for _, m, _, _ in made])
         except Conflict:
             made = []
             for i in fresh:
                 try:
                     with self._store.savepoint(tx):
                         one = (i, *self._new_message(tx, batch[i]))
-                        self._messages.insert(tx, [one[1]])
+                        self._insert(tx, [one[1]])
                     made.append(one)
                 except Conflict:
                     continue  # another process stored this key just now: a repeat, below
@@ -261,6 +276,11 @@ class Ingestor(Generic[Tx]):
             if results[i] is None:
                 results[i] = self._answer_repeat(tx, p)
         return [r for r in results if r is not None]
+
+    def _insert(self, tx: Tx, new: list[NewMessage]) -> None:
+        self._messages.insert(tx, new)
+        if self._follow_ups is not None:
+            self._follow_ups.stored(tx, new)
 
     def _answer_repeat(self, tx: Tx, p: Prepared) -> IngestResult | HubError:
         assert p.envelope.message_id is not None
@@ -301,6 +321,7 @@ class Ingestor(Generic[Tx]):
             ciphertext=crypto.seal(key.key, envelope.body_bytes, aad),
             subject_refs=p.subject_refs,
             delivery_ids=delivery_ids,
+            business_keys=p.business_keys,
         )
         events = per_subject(
             AuditEvent(

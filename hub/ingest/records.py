@@ -31,9 +31,12 @@ class StoredMessage:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """A message to insert, with its sealed payload, its subjects and one delivery each."""
+    """A message to insert, with its sealed payload, its subjects, one delivery each and its
+    business keys as stored: ``(name, value)``, the value a keyed HMAC where the key is
+    protected (``hub.ingest.keys``)."""
 
     message: StoredMessage
     ciphertext: bytes
     subject_refs: tuple[str, ...]
     delivery_ids: tuple[tuple[str, str], ...]  # (delivery id, destination)
+    business_keys: tuple[tuple[str, str], ...] = ()

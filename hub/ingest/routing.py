@@ -13,9 +13,10 @@ a strict TOML file (``routes_file``)::
     district = "sdn-sodermalm"             # or "*" for every district
     destinations = ["paraplyet-sodermalm"]
 
-Explicit recipients in an envelope must be among the routed destinations; they narrow the
-delivery to themselves. Routing is decided at ingest; the agreement check is repeated at every
-delivery attempt (contracts/).
+MedCom receivers (SOR/EAN → district) are the table's ``[medcom]`` part
+(``hub.ingest.medcom_routing``). Explicit recipients in an envelope must be among the routed
+destinations; they narrow the delivery to themselves. Routing is decided at ingest; the
+agreement check is repeated at every delivery attempt (contracts/).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from hub.errors import ConfigError, RoutingError
+from hub.ingest.medcom_routing import MedcomReceiver, parse_medcom
 from hub.outbox.retry import RetryPolicy
 
 
@@ -50,6 +52,7 @@ class Route:
 class RoutingTable:
     destinations: Mapping[str, Destination]
     routes: tuple[Route, ...] = field(default=())
+    medcom_receivers: tuple[MedcomReceiver, ...] = ()  # [medcom] (hub.ingest.medcom_routing)
 
     def destinations_for(
         self, message_type: str, district: str, recipients: Sequence[str] = ()
@@ -83,7 +86,7 @@ class RoutingTable:
 
 _DEST_KEYS = {"adapter", "options", "retry"}
 _ROUTE_KEYS = {"type", "district", "destinations"}
-_TOP_KEYS = {"destinations", "routes"}
+_TOP_KEYS = {"destinations", "routes", "medcom"}
 
 
 def _check_keys(table: Mapping[str, object], allowed: set[str], where: str) -> None:
@@ -138,7 +141,14 @@ def parse_routing(data: Mapping[str, object], defaults: RetryPolicy, origin: str
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(f"{where}: unknown destination {d!r}{hint}")
         routes.append(Route(mtype, district, tuple(dests)))
-    return RoutingTable(MappingProxyType(destinations), tuple(routes))
+    medcom = parse_medcom(data["medcom"], origin) if "medcom" in data else ()
+    for receiver in medcom:
+        for d in receiver.recipients:
+            if d not in destinations:
+                raise ConfigError(
+                    f"{origin}: medcom receiver {receiver.sor}: unknown destination {d!r}"
+                )
+    return RoutingTable(MappingProxyType(destinations), tuple(routes), medcom)
 
 
 def load_routing(path: Path, defaults: RetryPolicy) -> RoutingTable:

@@ -12,6 +12,9 @@ the message type's registry entry says the body holds them (``schemas.subjects``
   number (``19121212-1212`` and ``121212-1212`` are one person). Anything else is
   ``subject_mismatch``, the message refused rather than half linked.
 
+A pseudonymous type (``ivo.individual_report``: the body has only IVO's code, never a number)
+is the exception: its header must name the person, and that is whom the message is linked to.
+
 Lookups do the same with their subject and any parameter that holds an identity number.
 Error details say where a number is (element path, line, parameter) and never the number.
 """
@@ -35,10 +38,20 @@ class NamedSubjects:
 
     header: tuple[IdentityNumber, ...]
     body: tuple[IdentityNumber, ...]
+    pseudonymous: bool = False
 
     def linked(self) -> tuple[IdentityNumber, ...]:
         """Whom the message is about: the header's persons, or the body's when the header
-        names none. Raises :class:`SubjectMismatch` when both name persons and they differ."""
+        names none. Raises :class:`SubjectMismatch` when both name persons and they differ,
+        or when a pseudonymous message's header names no one."""
+        if self.pseudonymous:
+            if not self.header:
+                raise SubjectMismatch(
+                    "the body names its person only by a pseudonymous code; list the person "
+                    "in the header's DataSubjects so that the message can be found by person",
+                    path=HEADER_PATH,
+                )
+            return _unique(self.header)
         if not self.header:
             return _unique(self.body)
         header, body = _keys(self.header), _keys(self.body)
@@ -75,7 +88,9 @@ def named_subjects(envelope: ParsedEnvelope, today: date | None = None) -> Named
             body.append(
                 _checked(found.text, found.scheme, today, where=found.path, line=found.line)
             )
-    return NamedSubjects(tuple(header), tuple(body))
+    return NamedSubjects(
+        tuple(header), tuple(body), pseudonymous=envelope.message_type_info.pseudonymous
+    )
 
 
 def check_identity_params(

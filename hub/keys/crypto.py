@@ -48,6 +48,8 @@ _aead_table: dict[bytes, AESGCM] = {}
 _PAYLOAD_AAD_LABEL = b"omsorgshub/payload-aad/v1"
 _SUBJECT_REF_LABEL = b"omsorgshub/subject-ref/v1\x00"
 _CONTENT_DIGEST_LABEL = b"omsorgshub/content-digest/v1\x00"
+_BUSINESS_KEY_LABEL = b"omsorgshub/business-key/v1\x00"
+_PERSON_CODE_LABEL = b"omsorgshub/person-code/v1\x00"
 
 
 def _aead(key: bytes) -> AESGCM:
@@ -151,3 +153,20 @@ class Hmacs:
     def content_digest(self, data: bytes) -> str:
         """Hex HMAC-SHA256 of a document: tells a repeat from a conflict without storing it."""
         return self._hex(_CONTENT_DIGEST_LABEL, data)
+
+    def business_key(self, value: str) -> str:
+        """Hex HMAC-SHA256 of a protected business key's value (``schemas.business_keys``).
+
+        The key's name is not bound in: the same case number stored as one type's ``case_id``
+        and another's ``answers_referral`` must give the same HMAC, so that the one finds the
+        other. Searching HMACs the query the same way.
+        """
+        return self._hex(_BUSINESS_KEY_LABEL, value.encode("utf-8"))
+
+    def person_code(self, canonical_identity: str, scope: str) -> int:
+        """A number stable per person and ``scope`` (a district) that tells nothing of the
+        identity number: what IVO's code for the person is made from (``hub.ivo.codes``)."""
+        if not canonical_identity:
+            raise CryptoError("cannot make a person code of an empty identity")
+        data = _field(scope) + _field(canonical_identity)
+        return int(self._hex(_PERSON_CODE_LABEL, data)[:16], 16)

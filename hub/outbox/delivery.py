@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from audit.entry import AuditAction, AuditEvent, Outcome
@@ -238,7 +238,19 @@ class DeliveryExecutor(Generic[Tx]):
         """What an attempt's result means: the row to record, the outcome, the audit."""
         claimed = item.claimed
         d = claimed.delivery
-        if isinstance(result, Receipt):
+        if isinstance(result, Receipt) and result.awaiting_receipt:
+            # Taken, not yet acknowledged: the relay polls the receipt (hub.outbox.receipts).
+            policy = self._routing.destination(d.destination).retry
+            row = OutcomeRow(
+                d.id, d.claim, DeliveryState.AWAITING_RECEIPT,
+                next_attempt_at=now + timedelta(seconds=policy.base_seconds),
+                receipt_ref=result.reference, sent_at=now,
+            )  # fmt: skip
+            events = self._events(
+                claimed, item.subjects, AuditAction.SENT, item.agreement_ref,
+                reason=result.reference,
+            )  # fmt: skip
+        elif isinstance(result, Receipt):
             row = OutcomeRow(d.id, d.claim, DeliveryState.DELIVERED, receipt_ref=result.reference)
             events = self._events(
                 claimed,

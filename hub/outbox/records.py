@@ -29,6 +29,7 @@ class DeliveryRow:
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
+    sent_at: datetime | None = None  # handed over, awaiting the destination's receipt
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,23 @@ class OutcomeRow:
     error: str | None = None
     reason: str | None = None
     receipt_ref: str | None = None
+    sent_at: datetime | None = None  # set when it starts awaiting a receipt
+
+
+@dataclass(frozen=True)
+class WaitingDelivery:
+    """A delivery claimed for a receipt poll, with what its audit entries need (no payload:
+    polling a receipt decrypts nothing)."""
+
+    delivery_id: str
+    claim: int
+    destination: str
+    receipt_ref: str
+    sent_at: datetime
+    message_id: str
+    sender: str
+    district: str
+    purpose: str
+    agreement_ref: str | None
+    received_at: datetime
+    subject_refs: tuple[str, ...] = ()

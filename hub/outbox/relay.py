@@ -7,7 +7,9 @@ One pass:
 2. *Claim and dispatch*: due deliveries are claimed in batches (``in_flight`` under a lease,
    claim counter bumped) and committed **before** the ids are handed to the dispatcher, so a
    crash between the two only delays them until the lease expires.
-3. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
+3. *Receipts*: deliveries ``awaiting_receipt`` whose poll is due are polled
+   (``hub.outbox.receipts``, given as ``receipts``), one quick request each.
+4. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
    the witnesses outside the host (and note what time-stamping anchored).
 
 Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
@@ -50,6 +52,7 @@ class Relay(Generic[Tx]):
         lease_seconds: float,
         batch: int,
         interval: float,
+        receipts: Callable[[], int] | None = None,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -59,6 +62,7 @@ class Relay(Generic[Tx]):
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch
         self._interval = interval
+        self._receipts = receipts
         self._wake = threading.Event()
         self._stop = threading.Event()
 
@@ -90,6 +94,11 @@ class Relay(Generic[Tx]):
                 break
             if len(batch) < self._batch:
                 break
+        if self._receipts is not None:
+            try:
+                self._receipts()
+            except Exception:  # a destination that cannot be asked now is asked next pass
+                log.exception("polling receipts failed; trying again next pass")
         try:
             self.checkpoint_if_due()
         except Exception:  # a late checkpoint lets nothing through; log it and go on delivering

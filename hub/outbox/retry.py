@@ -42,6 +42,19 @@ class RetryPolicy:
             return None
         return due
 
+    def next_receipt_poll(self, sent_at: datetime, now: datetime, timeout: float) -> datetime:
+        """When to ask again for the receipt of a delivery handed over at ``sent_at``.
+
+        The wait grows with the time already waited (a quarter of it, at least ``base_seconds``,
+        at most ``cap_seconds``): a receipt that comes in seconds is seen in seconds, one that
+        takes hours is not asked for every few seconds. Never later than the receipt deadline
+        ``sent_at + timeout``, so a lost receipt is found out on time.
+        """
+        waited = max(0.0, (now - sent_at).total_seconds())
+        delay = min(self.cap_seconds, max(self.base_seconds, waited / 4))
+        deadline = sent_at + timedelta(seconds=timeout)
+        return min(now + timedelta(seconds=delay), max(deadline, now))
+
     def exhausted_reason(self, attempts: int) -> str:
         if attempts >= self.max_attempts:
             return f"attempts exhausted ({attempts} of {self.max_attempts})"

@@ -65,6 +65,7 @@ def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEn
         subject_ref=_subject_ref(hub, f.subject, f.scheme) if f.subject else None,
         actor=f.actor,
         district=f.district,
+        districts=principal.districts,
         message_id=f.message_id,
         since=f.since,
         until=f.until,
@@ -72,8 +73,6 @@ def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEn
     )
     with hub.engine.begin() as conn:
         found = search(conn, query)
-        if principal.districts is not None:
-            found = [e for e in found if e.district is not None and principal.covers(e.district)]
         hub.guards.record(
             conn,
             [

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from hub.errors import NotFound
 from hub.guards import AuditAction, AuditEvent
 from hub.keys.store import KeyInfo
+from hub.services.ivo_tracking import reseal_tracked
 from hub.services.principal import Kind, Principal
 
 if TYPE_CHECKING:
@@ -86,7 +87,14 @@ def rewrap_keys(
             total += moved
             if moved == 0:
                 break
-        done.append((d, total))
+        with hub.engine.begin() as conn:  # IVO tracking states are sealed like payloads
+            states = reseal_tracked(hub, conn, d)
+            if states:
+                hub.guards.record(
+                    conn,
+                    [_event(principal, AuditAction.KEY_REWRAPPED, d, f"{states} tracked states")],
+                )
+        done.append((d, total + states))
     return done
 
 

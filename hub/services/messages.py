@@ -78,8 +78,13 @@ def list_messages(
     """The newest messages with their delivery states, of the principal's districts."""
     principal.require(Kind.OPERATOR)
     with hub.reader.connect() as conn:
-        rows = message_rows.list_messages(conn, state=state, destination=destination, limit=limit)
-    return principal.only_visible(rows, lambda r: r.message.district)
+        return message_rows.list_messages(
+            conn,
+            state=state,
+            destination=destination,
+            districts=principal.districts,
+            limit=limit,
+        )
 
 
 def _detail(hub: Hub, message_id: str) -> MessageDetail | None:

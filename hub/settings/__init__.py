@@ -72,6 +72,13 @@ class Settings:
     token_expiry_days: int
     token_overlap_hours: float
     time_zone: str
+    referral_callback_working_days: int
+    ivo_purpose: str
+    ivo_sender: str
+    ivo_period_months: int
+    ivo_legal_references: str
+    ivo_municipality: str
+    ivo_administrations: str
 
     @property
     def embedded(self) -> bool:

@@ -185,6 +185,51 @@ class DeclaredSettings(BaseSettings):
         description="The districts' time zone (IANA name): agreement dates are shown as the "
         "calendar dates of this zone.",
     )
+    referral_callback_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description="Working days a district has to call back on a referral that is not "
+        "urgent (urgent: the same day), counted in time_zone from the day after the hub "
+        "received it; weekends and Swedish public and de facto holidays do not count.",
+    )
+
+    ivo_purpose: str = Field(
+        default="ivo_reporting",
+        description="The purpose IVO reporting runs under: an execution event is tracked, and "
+        "a report built or submitted, only where an agreement of its district allows it.",
+    )
+    ivo_sender: str = Field(
+        default="omsorgshub",
+        description="The hub's own system identity: the sender of the ivo.individual_report "
+        "messages `ivo submit` sends through the hub's ingest (agreements name it as sender).",
+    )
+    ivo_period_months: int = Field(
+        default=3,
+        ge=1,
+        le=24,
+        description="Months after a decision (or an interruption) without execution before it "
+        "is reported to IVO (SoL/LSS: three).",
+    )
+    ivo_legal_references: str = Field(
+        default="SoL=4 kap. 1 § socialtjänstlagen (2001:453); "
+        "SoL@2025-07-01=socialtjänstlagen (2025:400); "
+        "LSS=9 § lagen (1993:387) om stöd och service till vissa funktionshindrade",
+        description="The legal references shown on IVO reports, `LAW[@FROM]=TEXT` entries "
+        "separated by `;`: an entry applies to decisions made on or after FROM, the newest wins "
+        "(SoL was replaced on 1 July 2025; paragraph numbers change).",
+    )
+    ivo_municipality: str = Field(
+        default="",
+        description="The municipality that reports to IVO, as the e-service names it, e.g. "
+        "Helsingborgs kommun. Needed by `ivo report` and `ivo submit`.",
+    )
+    ivo_administrations: str = Field(
+        default="",
+        description="The committee or administration that reports for each district, "
+        "`DISTRICT=NAME` entries separated by `;` (`*=NAME` for every other district), e.g. "
+        "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod

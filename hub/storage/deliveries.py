@@ -36,6 +36,7 @@ __all__ = [
     "make_due_again",
     "pull_back_future",
     "record_outcomes",
+    "still_held",
 ]
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,7 @@ _RECORD = (
             bindparam("b_delivered_at", type_=UtcDateTime()), deliveries.c.delivered_at
         ),
         receipt_ref=func.coalesce(bindparam("b_receipt"), deliveries.c.receipt_ref),
+        sent_at=func.coalesce(bindparam("b_sent_at", type_=UtcDateTime()), deliveries.c.sent_at),
     )
 )
 
@@ -225,16 +227,7 @@ def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[OutcomeR
     """
     if not outcomes:
         return set()
-    rows = conn.execute(
-        select(deliveries.c.id, deliveries.c.claim)
-        .where(
-            deliveries.c.id.in_([o.delivery_id for o in outcomes]),
-            deliveries.c.state == DeliveryState.IN_FLIGHT.value,
-        )
-        .with_for_update()
-    )
-    held = {delivery_id: claim for delivery_id, claim in rows}
-    valid = [o for o in outcomes if held.get(o.delivery_id) == o.claim]
+    valid = still_held(conn, outcomes, DeliveryState.IN_FLIGHT)
     if valid:
         conn.execute(
             _RECORD,
@@ -249,11 +242,29 @@ def record_outcomes(conn: Connection, now: datetime, outcomes: Sequence[OutcomeR
                     "b_next": o.next_attempt_at,
                     "b_delivered_at": now if o.state is DeliveryState.DELIVERED else None,
                     "b_receipt": o.receipt_ref,
+                    "b_sent_at": o.sent_at,
                 }
                 for o in valid
             ],
         )
     return {o.delivery_id for o in valid}
+
+
+def still_held(
+    conn: Connection, outcomes: Sequence[OutcomeRow], state: DeliveryState
+) -> list[OutcomeRow]:
+    """The outcomes whose claim still holds, their deliveries still in ``state``; the claims
+    are read and locked (PostgreSQL) first, so the update that follows cannot race them."""
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.claim)
+        .where(
+            deliveries.c.id.in_([o.delivery_id for o in outcomes]),
+            deliveries.c.state == state.value,
+        )
+        .with_for_update()
+    )
+    held = {delivery_id: claim for delivery_id, claim in rows}
+    return [o for o in outcomes if held.get(o.delivery_id) == o.claim]
 
 
 def for_message(conn: Connection, message_id: str) -> list[DeliveryRow]:

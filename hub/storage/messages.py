@@ -9,7 +9,7 @@ pipeline writes a message, its deliveries and its audit entries in one transacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, func, insert, select
 
 from hub.envelope import DeliveryState
 from hub.ingest.records import NewMessage, StoredMessage
-from hub.storage.tables import deliveries, message_subjects, messages
+from hub.storage.tables import business_keys, deliveries, message_subjects, messages
 
 __all__ = [
     "MessageSummary",
@@ -35,7 +35,8 @@ __all__ = [
 
 
 def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
-    """Insert messages with their subjects and deliveries: three statements for the batch."""
+    """Insert messages with their subjects, business keys and deliveries: one statement per
+    table for the whole batch (none for a table the batch has no rows for)."""
     if not batch:
         return
     conn.execute(
@@ -68,6 +69,13 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
     ]
     if subjects:
         conn.execute(insert(message_subjects), subjects)
+    keys = [
+        {"message_id": new.message.id, "name": name, "value": value}
+        for new in batch
+        for name, value in dict.fromkeys(new.business_keys)
+    ]
+    if keys:
+        conn.execute(insert(business_keys), keys)
     conn.execute(
         insert(deliveries),
         [
@@ -160,7 +168,15 @@ class MessageSummary:
     @property
     def state(self) -> str:
         """One word for the message: the least advanced state of its deliveries."""
-        for state in ("in_flight", "pending", "retrying", "dead", "refused", "delivered"):
+        for state in (
+            "in_flight",
+            "pending",
+            "retrying",
+            "awaiting_receipt",
+            "dead",
+            "refused",
+            "delivered",
+        ):
             if self.states.get(state):
                 return state
         return "pending"
@@ -171,9 +187,14 @@ def list_messages(
     *,
     state: str | None = None,
     destination: str | None = None,
+    districts: Collection[str] | None = None,
     limit: int = 50,
 ) -> list[MessageSummary]:
+    """The newest messages, of ``districts`` only when given (in the query, before the limit:
+    a scoped list is never cut short by messages its reader may not see)."""
     ids_query = select(messages.c.id).order_by(messages.c.received_at.desc()).limit(limit)
+    if districts is not None:
+        ids_query = ids_query.where(messages.c.district.in_(sorted(districts)))
     if state or destination:
         sub = select(deliveries.c.message_id)
         if state:

@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.errors import Conflict
 from hub.ingest.records import NewMessage, StoredMessage
-from hub.outbox.records import ClaimedDelivery, OutcomeRow
+from hub.outbox.records import ClaimedDelivery, OutcomeRow, WaitingDelivery
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
+from hub.storage import receipt_waits
 from hub.storage.engine import reader
 
 
@@ -61,7 +62,8 @@ class SqlMessages:
 
 
 class SqlOutbox:
-    """``hub.ports.OutboxClaims`` and ``DeliveryAttempts`` on the ``deliveries`` table.
+    """``hub.ports.OutboxClaims``, ``DeliveryAttempts`` and ``ReceiptWaits`` on the
+    ``deliveries`` table.
 
     ``skip_locked``: claim with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL, several relays side by
     side); SQLite's write lock already serializes claims.
@@ -84,3 +86,13 @@ class SqlOutbox:
 
     def record(self, tx: Connection, now: datetime, outcomes: Sequence[OutcomeRow]) -> set[str]:
         return delivery_rows.record_outcomes(tx, now, outcomes)
+
+    def claim_waiting(
+        self, tx: Connection, now: datetime, lease: timedelta, limit: int
+    ) -> list[WaitingDelivery]:
+        return receipt_waits.claim_waiting(tx, now, lease, limit, skip_locked=self._skip_locked)
+
+    def record_receipts(
+        self, tx: Connection, now: datetime, outcomes: Sequence[OutcomeRow]
+    ) -> set[str]:
+        return receipt_waits.record_receipts(tx, now, outcomes)

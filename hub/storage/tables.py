@@ -124,6 +124,8 @@ deliveries = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    # When it was handed to a destination that acknowledges later (awaiting_receipt, SDK).
+    Column("sent_at", UtcDateTime(), nullable=True),
 )
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_message", deliveries.c.message_id)
@@ -141,4 +143,83 @@ district_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("retired_at", UtcDateTime(), nullable=True),
     Column("shredded_at", UtcDateTime(), nullable=True),
+)
+
+# MedCom's receiver-side de-duplication (hub/services/medcom_inbound.py). Every Bundle.id a
+# sender used, with the MessageHeader.id it carried: a Bundle.id seen again with another header
+# is an error. And the acknowledgement answered to each MessageHeader.id, kept to answer a
+# repeat with the same bytes. Ids, organisation codes and codes only: no personal data.
+medcom_bundles = Table(
+    "medcom_bundles",
+    metadata,
+    Column("bundle_id", String(64), primary_key=True),
+    Column("header_id", String(64), nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+Index("ix_medcom_bundles_header", medcom_bundles.c.header_id)
+
+medcom_acknowledgements = Table(
+    "medcom_acknowledgements",
+    metadata,
+    Column("header_id", String(64), primary_key=True),
+    Column("sender", String(100), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("acknowledgement", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# A message's business keys (``schemas.business_keys``): one row per key with a value. A
+# protected key's value is its keyed HMAC, never the plain value; search is exact match on
+# (name, value), which the primary key's order serves without a second index (written for
+# every message: each index is one more B-tree insert). The referral follow-up also writes here
+# the ``sdk_message_id`` of each delivery of a referral, which a reply names.
+business_keys = Table(
+    "business_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    sqlite_with_rowid=False,  # SQLite: the primary key is the table, one B-tree, not two
+)
+
+# Callback deadlines of referrals to districts (``hub.referrals``). Metadata only: the case
+# number stays in ``business_keys`` as an HMAC, the person in ``message_subjects``.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("district", String(100), nullable=False),
+    Column("urgency", String(20), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=True),  # the contact centre's own time
+    Column("received_at", UtcDateTime(), nullable=False),  # the deadline counts from here
+    Column("deadline", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("closed_how", String(40), nullable=True),  # the answering message's key name
+    Column("closed_by", String(36), nullable=True),  # the answering message's hub id
+)
+# Overdue lists and counts read the open ones by deadline; a district is a filter on those.
+Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
+# IVO reporting (``hub.services.ivo_tracking``): one row per tracked decision, its state (events,
+# the person's birth date, gender and IVO code, the identity number) sealed under the district's
+# data key like a payload; the person only as a keyed HMAC in clear. ``ivo_tracked_messages``
+# names the execution events already applied, so the tracking job applies each exactly once.
+ivo_decisions = Table(
+    "ivo_decisions",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("decision_id", String(64), primary_key=True),
+    Column("subject_ref", String(64), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+Index("ix_ivo_decisions_subject_ref", ivo_decisions.c.subject_ref)
+
+ivo_tracked_messages = Table(
+    "ivo_tracked_messages",
+    metadata,
+    Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
+    Column("tracked_at", UtcDateTime(), nullable=False),
 )

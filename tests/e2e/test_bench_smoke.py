@@ -29,7 +29,13 @@ def test_every_embedded_scenario_runs_and_reports_a_baseline() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     rows = {row["scenario"]: row for row in report["rows"]}
-    for scenario in ("pipeline", "http-ingest", "end-to-end-embedded", "soap:case-refer"):
+    for scenario in (
+        "pipeline",
+        "http-ingest",
+        "end-to-end-embedded",
+        "soap:case-refer",
+        "medcom-inbound",
+    ):
         assert scenario in rows, f"{scenario} missing from {sorted(rows)}"
     for name, row in rows.items():
         assert row["skipped"] is None, (name, row["skipped"])

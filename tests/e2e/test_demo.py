@@ -93,6 +93,16 @@ def test_the_demo_runs_every_flow_through_an_outage(tmp_path: Path) -> None:
     assert re.search(r"client summary in sdn-\w+ \(consent recorded\): 200 — \w+ \w+: ", out)
     assert re.search(r"invoice status by OCR reference \(consent recorded\): 200 — invoice", out)
     assert "invoice status without recorded consent: 403 consent_missing" in out
+    assert "Referral follow-up: 30 referrals wait for a callback in 3 districts" in out
+    assert "; 1 closed by the district's answer (the SDK reply above)" in out
+    overdue = re.search(r"GET /api/v1/referrals/overdue as at .*: (\d+) overdue", out)
+    assert overdue, out
+    assert int(overdue[1]) > 0
+    assert re.search(r"\n    [0-9a-f-]{36}  (normal|urgent)\s+deadline .* h late\n", out), out
+    entered = re.search(r"submitted (\d+) complete reports.*\n.*the ivo robot entered (\d+)", out)
+    assert entered, out
+    assert entered[1] == entered[2] != "0"
+    assert f"submitted again: 0 new, {entered[1]} already sent; IVO holds {entered[1]}" in out
     assert re.search(r"Audit trail: \d+ entries, \d+ signed checkpoints — verifies", out)
     extract = out[out.index("Art. 15 extract") :]
     assert ",queried,looked up by aldre-direkt," in extract

@@ -21,6 +21,7 @@ from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.demo.scenario import demo_agreements
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import deliveries as delivery_rows
+from schemas.registry import default_registry
 
 DISTRICT = "sdn-sodermalm"
 DESTINATION = "case-sodermalm"
@@ -107,7 +108,10 @@ def open_spine(
     *,
     agreement_to: datetime | None = None,
     retry: Mapping[str, float] = RETRY,
+    types: Sequence[str] = (),
 ) -> Spine:
+    """``types``: message types routed to the destination besides ``case.referral`` (from
+    ``DISTRICT``; the agreement then allows them and the data categories they carry too)."""
     double = HttpDouble()
     double.start()
     clock = Clock()
@@ -116,7 +120,11 @@ def open_spine(
     sandbox = Sandbox(home, database_url=database_url, overrides={"lease_seconds": str(LEASE)})
     sandbox.write_routes(
         {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 2}, dict(retry))},
-        [("case.referral", DISTRICT, [DESTINATION]), ("case.referral", "sdn-norr", [DESTINATION])],
+        [
+            ("case.referral", DISTRICT, [DESTINATION]),
+            ("case.referral", "sdn-norr", [DESTINATION]),
+            *((t, DISTRICT, [DESTINATION]) for t in types),
+        ],
     )
     hub = sandbox.open(dispatcher=dispatcher, clock=clock)
     dispatcher.execute = hub.executor.execute
@@ -134,6 +142,13 @@ def open_spine(
     agreement = spine.agreement()
     if agreement_to is not None:
         agreement = replace(agreement, valid_to=agreement_to)
+    if types:
+        carried = {c for t in default_registry().types() if t.name in types for c in t.categories}
+        agreement = replace(
+            agreement,
+            message_types=agreement.message_types | set(types),
+            categories=agreement.categories | carried,
+        )
     add_agreements(hub, [agreement], "test")
     return spine
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, select
 
+from hub.bootstrap import Hub
 from hub.demo.fictional import FictionalPerson
 from hub.services.messages import view_payload
 from hub.storage.tables import messages
@@ -32,9 +33,9 @@ def _needles(people: list[FictionalPerson]) -> Iterator[bytes]:
             yield text.encode()
 
 
-def _stored_values(spine: Spine) -> Iterator[tuple[str, bytes]]:
+def stored_values(hub: Hub) -> Iterator[tuple[str, bytes]]:
     """``("table.column", value)`` for every non-null value of every table in the database."""
-    with spine.hub.reader.connect() as conn:
+    with hub.reader.connect() as conn:
         reflected = MetaData()
         reflected.reflect(bind=conn)
         assert {"messages", "deliveries", "audit_entries"} <= set(reflected.tables)
@@ -61,7 +62,7 @@ def test_no_name_or_identity_number_in_any_stored_column_or_file(
     spine.clock.advance(3600)
     spine.hub.relay.run_once()
 
-    values = list(_stored_values(spine))
+    values = list(stored_values(spine.hub))
     assert any(where == "messages.ciphertext" for where, _ in values)
     for needle in _needles(people):
         found = [where for where, value in values if needle in value]

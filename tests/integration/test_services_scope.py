@@ -5,10 +5,12 @@ leave them out; the unscoped operator sees them. Real database, real hub (the sp
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from hub.errors import AuthenticationError, NotFound
+from hub.services.agreements import add_agreements
 from hub.services.audit_queries import AuditFilter, search_audit
 from hub.services.data_keys import list_keys, rotate_keys, shred_key
 from hub.services.lookup_requests import ask_lookup
@@ -88,3 +90,23 @@ def test_a_lookup_outside_the_scope_and_kinds_that_may_not_act(spine: Spine) -> 
         list_messages(spine.hub, admin)
     with pytest.raises(AuthenticationError):
         list_systems(spine.hub, Principal.system(SENDER))
+
+
+SODERMALM = Principal("operator:sodermalm", Kind.OPERATOR, frozenset({DISTRICT}))
+
+
+def test_a_scoped_list_is_not_cut_short_by_what_it_may_not_see(spine: Spine) -> None:
+    # The scope is part of the query, before its limit: newer messages (and older audit
+    # entries) of another district must not crowd out the principal's own.
+    hub = spine.hub
+    norr = replace(spine.agreement(), id="dpa-norr-test", district="sdn-norr")
+    add_agreements(hub, [norr], "test")
+    start = spine.clock()
+    for i in range(3):
+        hub.ingestor.ingest(SENDER, spine.envelope(f"norr-old{i}", district="sdn-norr"))
+    (own,) = spine.send(1)
+    for i in range(3):
+        hub.ingestor.ingest(SENDER, spine.envelope(f"norr-new{i}", district="sdn-norr"))
+    assert [r.message.id for r in list_messages(hub, SODERMALM, limit=2)] == [own]
+    found = search_audit(hub, SODERMALM, AuditFilter(since=start, limit=1))
+    assert [e.district for e in found] == [DISTRICT]

@@ -15,7 +15,7 @@ from schemas.registry import CATEGORIES as REGISTRY_CATEGORIES
 from schemas.registry import default_registry
 
 CATEGORIES = frozenset(
-    {"identity", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
+    {"identity", "pseudonym", "contact", "case", "decisions", "fees", "invoices", "health", "time"}
 )
 TYPES = frozenset({"case.referral", "timereport.visit"})
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "agreement-sodermalm.toml"

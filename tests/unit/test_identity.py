@@ -64,7 +64,8 @@ def test_plus_rule_both_sides() -> None:
     assert se(f"{born_jul[:6]}+{born_jul[6:]}").birth_date == date(1924, 7, 1)
     assert "future" in se_error(f"{born_jul[:6]}-{born_jul[6:]}")
     assert se(f"{nine_ago[:6]}-{nine_ago[6:]}").birth_date == date(1925, 1, 1)
-    assert se(f"{nine_ago[:6]}+{nine_ago[6:]}").birth_date == date(1825, 1, 1)
+    # '+' on someone born in '25 would mean 1825: older than anyone alive.
+    assert "1825 is more than 130 years ago" in se_error(f"{nine_ago[:6]}+{nine_ago[6:]}")
 
 
 def test_plus_is_not_allowed_in_the_twelve_digit_form() -> None:
@@ -173,3 +174,15 @@ def test_unknown_scheme() -> None:
 
 def test_default_today_is_the_real_date() -> None:
     assert parse_identity("19121212-1212").birth_date == date(1912, 12, 12)
+
+
+def test_a_birth_year_no_one_alive_has_is_refused() -> None:
+    # The 12-digit form states its century: 0099 or 1893 is a typo, not a person. 130 years
+    # back from TODAY (2024) is 1894, the oldest accepted year.
+    ten = complete("940601123")
+    assert se(f"18{ten[:6]}-{ten[6:]}").canonical == f"18{ten}"
+    assert "1893 is more than 130 years ago" in se_error(f"1893{ten[2:6]}-{ten[6:]}")
+    assert "more than 130 years ago" in se_error(f"0099{ten[2:6]}-{ten[6:]}")
+    # '+' moves a 10-digit number back a century: born 1890 would be 134.
+    old = complete("900601123")
+    assert "1890 is more than 130 years ago" in se_error(f"{old[:6]}+{old[6:]}")

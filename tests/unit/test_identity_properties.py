@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.errors import InvalidIdentityNumber
-from hub.ingest.identity import IdentityNumber, parse_identity
+from hub.ingest.identity import MAX_AGE_YEARS, IdentityNumber, parse_identity
 from tests.unit.test_identity import complete
 
 TODAY = date(2026, 3, 1)
 BOUNDED = settings(max_examples=300, deadline=None, database=None)
 
-birth_dates = st.dates(min_value=TODAY.replace(year=TODAY.year - 199), max_value=TODAY)
+# Everyone a personnummer can name: born this century back to the oldest plausible year.
+birth_dates = st.dates(min_value=date(TODAY.year - MAX_AGE_YEARS, 1, 1), max_value=TODAY)
 
 
 @st.composite

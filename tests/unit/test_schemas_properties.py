@@ -17,11 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from adapters.doubles.sdk_fixtures import sdk_answer
+from adapters.sdk.mailbox import mailbox_message_body
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
+from hub.demo.ivo_reports import ivo_report_body
+from hub.demo.medcom_world import care_communication
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
+from schemas.medcom.document import to_xml
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 
@@ -37,6 +42,12 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return execution_event_body(person, rng)
     if message_type == "finance.payment":
         return payment_body(person, rng, granted_hours=Decimal(100))
+    if message_type == "mailbox.message":
+        return mailbox_message_body(sdk_answer(person.identity.formatted(), rng))
+    if message_type == "care.communication":
+        return to_xml(care_communication(person, rng, attachment=True))
+    if message_type == "ivo.individual_report":
+        return ivo_report_body(person, rng)
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -46,6 +57,9 @@ TYPES = (
     "case.execution_event",
     "finance.payment",
     "finance.deferral",
+    "mailbox.message",
+    "ivo.individual_report",
+    "care.communication",  # about a Dane, so last: the people below give it a CPR number
 )
 
 
@@ -58,7 +72,8 @@ def registry() -> Registry:
 def seeds() -> tuple[tuple[FictionalPerson, bytes], ...]:
     """One valid envelope per message type, each naming its own fictional person."""
     rng = random.Random(17)
-    people = FictionalPeople(17, kind="personnummer").take(len(TYPES))
+    swedes = FictionalPeople(17, kind="personnummer").take(len(TYPES) - 1)
+    people = [*swedes, *FictionalPeople(17, kind="cpr").take(1)]
     return tuple(
         (
             person,

@@ -12,8 +12,10 @@ from lxml import etree
 
 from hub.demo.fictional import PROVIDERS, FictionalPeople, referral_body
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
+from hub.demo.medcom_world import care_communication
 from hub.ingest.identity import parse_identity
 from schemas.errors import SchemaDefinitionError, SchemaError
+from schemas.medcom.document import to_xml
 from schemas.parser import parse_xml
 from schemas.registry import (
     CATEGORIES,
@@ -90,8 +92,12 @@ def test_default_types_and_categories(registry: Registry) -> None:
         ("case.referral", "1"),
         ("timereport.visit", "1"),
         ("case.execution_event", "1"),
+        ("case.execution_event", "2"),
         ("finance.payment", "1"),
         ("finance.deferral", "1"),
+        ("mailbox.message", "1"),
+        ("care.communication", "1"),
+        ("ivo.individual_report", "1"),
     }
     assert types["case.referral", "1"].categories == {"identity", "contact", "case"}
     assert types["timereport.visit", "1"].categories == {"identity", "time"}
@@ -337,6 +343,10 @@ def _sample_bodies() -> dict[str, tuple[bytes, set[str]]]:
         "finance.deferral": (
             deferral_body("7100002", None, se[0].identity, 10, rng),
             {se[0].identity.canonical},
+        ),
+        "care.communication": (
+            to_xml(care_communication(dk, rng, attachment=True)),
+            {dk.identity.canonical},
         ),
     }
 

@@ -1,0 +1,1 @@
+"""SDK (säker digital kommunikation): the secure-mailbox adapter over DIGG's REST API."""

@@ -1,0 +1,1 @@
+"""Referral follow-up: callback deadlines of referrals to districts, closed by their answers."""
