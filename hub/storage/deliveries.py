@@ -85,7 +85,12 @@ def claim_due(
 # A row written less than this far ahead of the sweeper's clock is left alone (clocks of hosts
 # kept by NTP differ by milliseconds; a step of the system clock by seconds to hours).
 FUTURE_SLACK = timedelta(seconds=1)
-_LIVE_STATES = (*_DUE_STATES, DeliveryState.IN_FLIGHT.value)
+# Every state whose row holds a time to act at: due, leased, or the next receipt poll.
+_LIVE_STATES = (
+    *_DUE_STATES,
+    DeliveryState.IN_FLIGHT.value,
+    DeliveryState.AWAITING_RECEIPT.value,
+)
 
 
 def pull_back_future(conn: Connection, now: datetime) -> timedelta:
