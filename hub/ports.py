@@ -185,7 +185,9 @@ class OutboxClaims(Protocol[Tx_contra]):
     bumps each one's claim counter and attempt count, and returns ``(delivery id, claim,
     destination)``; several relays may claim side by side where the store allows it
     (``SKIP LOCKED``). ``sweep`` makes in-flight deliveries whose lease ran out due again and
-    says how many: a lost batch is delayed, never lost.
+    says how many: a lost batch is delayed, never lost. Before that it moves back the due
+    times and leases that a clock ahead of ``now`` wrote (a stepped clock delays by seconds,
+    not by the size of the step).
     """
 
     def claim(

@@ -66,7 +66,10 @@ class ReceiptChecker(Generic[Tx]):
 
     def run_once(self, *, max_batches: int = 5) -> int:
         """Poll the receipts now due; returns how many deliveries were polled."""
-        if self._idle_until is not None and self._clock() < self._idle_until:
+        now = self._clock()
+        # Idle for at most IDLE_RECHECK of the clock as it reads now: a clock set back after
+        # the pass that went idle must not hold the polls back by the size of the step.
+        if self._idle_until is not None and now < self._idle_until <= now + IDLE_RECHECK:
             return 0
         polled = 0
         for _ in range(max_batches):

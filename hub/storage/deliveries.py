@@ -11,6 +11,7 @@ The values (``DeliveryRow``, ``ClaimedDelivery``, ``OutcomeRow``) are the outbox
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,10 +34,12 @@ __all__ = [
     "get",
     "load_claimed",
     "make_due_again",
+    "pull_back_future",
     "record_outcomes",
     "still_held",
 ]
 
+log = logging.getLogger(__name__)
 _DUE_STATES = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
 
 
@@ -77,6 +80,56 @@ def claim_due(
         .returning(deliveries.c.id, deliveries.c.claim, deliveries.c.destination)
     )
     return [(r.id, r.claim, r.destination) for r in result]
+
+
+# A row written less than this far ahead of the sweeper's clock is left alone (clocks of hosts
+# kept by NTP differ by milliseconds; a step of the system clock by seconds to hours).
+FUTURE_SLACK = timedelta(seconds=1)
+# Every state whose row holds a time to act at: due, leased, or the next receipt poll.
+_LIVE_STATES = (
+    *_DUE_STATES,
+    DeliveryState.IN_FLIGHT.value,
+    DeliveryState.AWAITING_RECEIPT.value,
+)
+
+
+def pull_back_future(conn: Connection, now: datetime) -> timedelta:
+    """Move back the due time and lease of deliveries that were written by a clock ahead of
+    this one, by how far ahead they were written; returns the largest such distance.
+
+    A row's ``updated_at`` is stamped with its due time or lease: when it lies in the future,
+    the clock that wrote it was (or still is) ahead of this one by at least that much. Without
+    this, a clock stepped forward and back again (a bad clock corrected by NTP) would leave
+    every delivery it stamped due only when the real time reached the wrong one, however far
+    ahead that was (found by ``python -m proof chaos`` stepping the hub's system clock).
+    Each row is updated only if no one else changed it meanwhile (``updated_at`` unchanged).
+    """
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.updated_at,
+            deliveries.c.next_attempt_at,
+            deliveries.c.lease_until,
+        ).where(deliveries.c.state.in_(_LIVE_STATES), deliveries.c.updated_at > now + FUTURE_SLACK)
+    ).all()
+    furthest = timedelta(0)
+    for row in rows:
+        ahead = row.updated_at - now
+        lease = row.lease_until - ahead if row.lease_until is not None else None
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id, deliveries.c.updated_at == row.updated_at)
+            .values(next_attempt_at=row.next_attempt_at - ahead, lease_until=lease, updated_at=now)
+        )
+        furthest = max(furthest, ahead)
+    if rows:
+        log.warning(
+            "clock: %d deliveries were written by a clock up to %.0f s ahead of this one; "
+            "their due times and leases moved back by as much",
+            len(rows),
+            furthest.total_seconds(),
+        )
+    return furthest
 
 
 def expire_leases(conn: Connection, now: datetime) -> int:

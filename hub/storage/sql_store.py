@@ -78,6 +78,7 @@ class SqlOutbox:
         return delivery_rows.claim_due(tx, now, lease, limit, skip_locked=self._skip_locked)
 
     def sweep(self, tx: Connection, now: datetime) -> int:
+        delivery_rows.pull_back_future(tx, now)  # a clock stepped back: see there
         return delivery_rows.expire_leases(tx, now)
 
     def load(self, tx: Connection, claims: Sequence[tuple[str, int]]) -> list[ClaimedDelivery]:

@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the clock steps this far forward, then as far behind (600)",
     )  # fmt: skip
     parser.add_argument(
+        "--clock", choices=("auto", "system", "hub"), default="auto",
+        help="what clock-step moves: system = the wall clock of every hub process (libfaketime);"
+        " hub = only the hub's own clock; auto = system where libfaketime is installed (auto)",
+    )  # fmt: skip
+    parser.add_argument(
         "--server-down-seconds", type=float, default=3.0,
         help="RabbitMQ and PostgreSQL stay stopped this long when restarted (3)",
     )  # fmt: skip

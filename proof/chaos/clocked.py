@@ -1,6 +1,15 @@
 """``python -m proof.chaos.clocked MODULE [ARGS...]``: run a hub process with a clock that the
 chaos run can step.
 
+Two ways, chosen by the environment the chaos run gives the process:
+
+- **The system clock** (``FAKETIME_TIMESTAMP_FILE``, libfaketime preloaded;
+  ``proof.chaos.faketime``): everything in the process sees the step. The launcher only mends
+  ``time.sleep`` where libfaketime 0.9.10 breaks it (EINVAL), and changes nothing else.
+- **The hub's clock only** (``PROOF_CLOCK_OFFSET_FILE``), the fallback where libfaketime is
+  missing, and then the run's report says so: only what the hub stamps moves; ``time.time()``,
+  SQLite, Celery and every library see the real clock.
+
 The hub reads the time through one clock, which ``hub.bootstrap.build_hub`` hands to every part
 (ingest, outbox, leases, keys, tokens, the audit trail). This launcher makes that clock's
 default read ``datetime.now(UTC)`` plus the offset in seconds written in the file named by
@@ -19,6 +28,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from proof.chaos import faketime
 
 OFFSET_ENV = "PROOF_CLOCK_OFFSET_FILE"
 REREAD_SECONDS = 0.1
@@ -66,6 +77,8 @@ def main() -> None:
     offset_file = os.environ.get(OFFSET_ENV)
     if offset_file:
         install(Path(offset_file))
+    if os.environ.get("FAKETIME_TIMESTAMP_FILE") and faketime.sleep_is_broken():
+        time.sleep = faketime.sleep_without_deadline  # before MODULE imports anything
     module = sys.argv[1]
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -48,6 +48,7 @@ class Injector:
     rng: random.Random
     say: Callable[[str], None]
     timers: list[threading.Timer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # clock steps: how far, which processes
 
     def inject(self, name: str) -> None:
         action = {
@@ -60,6 +61,7 @@ class Injector:
             "disk-full": self.disk_full,
             "db-readonly": self.db_readonly,
             "clock-step": self.clock_step,
+            "clock-skew": self.clock_skew,
         }[name]
         action()
 
@@ -177,14 +179,31 @@ class Injector:
     # -- the clock ---------------------------------------------------------------------------
 
     def clock_step(self) -> None:
-        step = self.timings.clock_step_seconds
+        """Every hub process's clock forward by the step, then as far behind, each for the hold
+        (one machine's clock stepped, as by NTP); which processes, and how, goes to the report."""
+        self._step(list(self.rig.processes))
+
+    def clock_skew(self) -> None:
+        """The same, for one hub process drawn from the seed while the others keep the real
+        clock: scaled out, one host whose clock is wrong."""
+        self._step([self.rng.choice(sorted(self.rig.processes))])
+
+    def _step(self, names: list[str]) -> None:
+        clock, step = self.rig.clock, self.timings.clock_step_seconds
+        hold = self.timings.hold_seconds
+        reached = clock.reach(self.rig.processes[name] for name in names)
         try:
-            self.rig.clock_file.write_text(str(step))
-            time.sleep(self.timings.hold_seconds)
-            self.rig.clock_file.write_text(str(-step))
-            time.sleep(self.timings.hold_seconds)
+            clock.step(step, names)
+            time.sleep(hold)
+            clock.step(-step, names)
+            time.sleep(hold)
         finally:
-            self.rig.clock_file.write_text("0")
+            clock.step(0, names)
+        others = sorted(set(self.rig.processes) - set(names))
+        self.notes.append(
+            f"{step:+g} s for {hold:g} s, then {-step:+g} s for {hold:g} s; {reached}"
+            + (f"; {', '.join(others)} kept the real clock" if others else "")
+        )
 
 
 def _run(*args: str) -> None:

@@ -24,11 +24,18 @@ FAULTS: dict[str, tuple[frozenset[str], str]] = {
     "outage": (frozenset({"embedded", "scaled"}), "the destination down (--outage-seconds)"),
     "disk-full": (frozenset({"embedded", "scaled"}), "the data folder's tmpfs filled to the brim"),
     "db-readonly": (frozenset({"embedded", "scaled"}), "the database read-only for a while"),
-    "clock-step": (frozenset({"embedded", "scaled"}), "the hub's clock stepped forward, then back"),
+    "clock-step": (
+        frozenset({"embedded", "scaled"}),
+        "the system clock of every hub process stepped forward, then back (--clock)",
+    ),
+    "clock-skew": (
+        frozenset({"scaled"}),
+        "the same for one hub process drawn from the seed, the others on the real clock",
+    ),
 }
 SHORT = {
-    "embedded": "kill-serve:2,outage",
-    "scaled": "kill-serve,kill-relay,kill-worker,broker-restart,outage",
+    "embedded": "kill-serve:2,outage,clock-step",
+    "scaled": "kill-serve,kill-relay,kill-worker,broker-restart,outage,clock-step",
 }
 FIRST_TRIGGER, LAST_TRIGGER = 0.05, 0.90
 

@@ -3,7 +3,8 @@
 Each process runs in a session of its own, so ``kill()`` reaches a Celery worker's pool children
 too, as an OOM kill or a crash of the machine's process would; every start appends to the same
 log file. Processes are started through ``proof.chaos.clocked`` so the clock-step fault can move
-their clock (and only theirs). Every process is stopped by its own id when the run ends.
+their clock (and only theirs; ``proof.chaos.stepper``). Every process is stopped by its own id
+when the run ends, and what libfaketime left in /dev/shm for its pids is removed.
 """
 
 from __future__ import annotations
@@ -19,8 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.processes import REPO_ROOT
+from proof.chaos import faketime
 
 START_TIMEOUT = 120.0
+
+
+def group_pids(leader: int) -> list[int]:
+    """Every live process of the group ``leader`` started (a Celery worker and its pool)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == leader:
+            pids.append(int(entry.name))
+    return sorted(pids)
 
 
 class ProcessFailed(RuntimeError):
@@ -41,6 +60,8 @@ class Supervised:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "proof.chaos.clocked", *self.args]
+        if self.popen is not None:  # the one before, killed or dead by itself
+            faketime.remove_shared_memory([self.popen.pid])
         with self.log.open("ab") as out:
             out.write(f"\n=== start {self.starts + 1}: {' '.join(self.args)}\n".encode())
             out.flush()
@@ -66,9 +87,11 @@ class Supervised:
         """SIGKILL the whole session at once and reap the leader."""
         if self.popen is None:
             return
+        pids = group_pids(self.popen.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=30)
+        faketime.remove_shared_memory([self.popen.pid, *pids])
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM, then SIGKILL of the session after ``grace`` seconds (children too)."""

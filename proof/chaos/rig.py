@@ -31,8 +31,8 @@ from bench.processes import child_env, free_port
 from bench.servers import rabbitmq_vhost
 from bench.workload import prepare_hub
 from hub.storage.engine import make_engine, reader
-from proof.chaos.clocked import OFFSET_ENV
 from proof.chaos.processes import Supervised
+from proof.chaos.stepper import ClockStepper
 from proof.chaos.tally import RecordingDouble
 
 # Short leases and retries so a kill or an outage costs seconds, not minutes; attempts and age
@@ -58,18 +58,15 @@ class Rig:
     double: RecordingDouble
     token: str
     engine: Engine  # read-only view of the hub's database, for the counts
-    env: dict[str, str]
+    env: dict[str, str]  # of `omsorgshub` commands; the hub processes' adds the clock's
     url: str  # serve's base URL
+    clock: ClockStepper
     processes: dict[str, Supervised] = field(default_factory=dict)
     mounted: bool = False
     mount_problem: str = ""
     database_name: str = ""  # scaled: the run's own PostgreSQL database
     admin_url: str = ""  # scaled: the URL the database was made through
     database_url: str = ""
-
-    @property
-    def clock_file(self) -> Path:
-        return self.folder / "clock-offset"
 
     def hub_command(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -123,7 +120,7 @@ def postgres_database(admin_url: str) -> Iterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def rig(
-    mode: str, postgres_url: str, amqp_url: str, disk_mb: int, keep: Path | None
+    mode: str, postgres_url: str, amqp_url: str, disk_mb: int, keep: Path | None, clock: str
 ) -> Iterator[Rig]:
     with contextlib.ExitStack() as stack:
         if keep is not None:
@@ -158,17 +155,17 @@ def rig(
             mode=mode, folder=folder, home=home, double=double, token=prepared.token,
             engine=reader(engine), url=f"http://127.0.0.1:{port}", mounted=not problem,
             mount_problem=problem, database_name=database_name, admin_url=postgres_url,
-            database_url=database_url, env=_env(home, database_url, broker_url, folder),
+            database_url=database_url, env=_env(home, database_url, broker_url),
+            clock=ClockStepper.choose(clock, folder),
         )  # fmt: skip
-        the_rig.clock_file.write_text("0")
         stack.callback(_stop_all, the_rig)
         _start(the_rig, port, logs)
         yield the_rig
 
 
-def _env(home: Path, database_url: str, broker_url: str, folder: Path) -> dict[str, str]:
+def _env(home: Path, database_url: str, broker_url: str) -> dict[str, str]:
     extra = {f"OMSORGSHUB_{k.upper()}": v for k, v in HUB_SETTINGS.items()}
-    extra |= {"OMSORGSHUB_HOME": str(home), OFFSET_ENV: str(folder / "clock-offset")}
+    extra |= {"OMSORGSHUB_HOME": str(home)}
     if database_url:
         extra["OMSORGSHUB_DATABASE_URL"] = database_url
     if broker_url:
@@ -181,16 +178,21 @@ def _start(r: Rig, port: int, logs: Path) -> None:
     if r.mode == "scaled":
         serve.append("--no-worker")
     r.processes["serve"] = Supervised(
-        "serve", serve, r.env, logs / "serve.log", ready=lambda: _serve_ready(r.url)
-    )
+        "serve", serve, r.clock.env(r.env, "serve"), logs / "serve.log",
+        ready=lambda: _serve_ready(r.url),
+    )  # fmt: skip
     if r.mode == "scaled":
-        r.processes["relay"] = Supervised("relay", ["hub", "relay"], r.env, logs / "relay.log")
+        r.processes["relay"] = Supervised(
+            "relay", ["hub", "relay"], r.clock.env(r.env, "relay"), logs / "relay.log"
+        )
         worker = [
             "celery", "-A", "worker", "worker", "--pool", "prefork", "--concurrency", "2",
             "-Q", CELERY_QUEUE, "-l", "WARNING", "-n", f"chaos-{uuid.uuid4().hex[:6]}@%h",
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
-        r.processes["worker"] = Supervised("worker", worker, r.env, logs / "worker.log")
+        r.processes["worker"] = Supervised(
+            "worker", worker, r.clock.env(r.env, "worker"), logs / "worker.log"
+        )
     for process in r.processes.values():
         process.start()
     for process in r.processes.values():

@@ -37,6 +37,7 @@ class ChaosOptions:
     timings: Timings
     settle_seconds: float
     disk_mb: int
+    clock: str  # auto | system | hub (proof.chaos.stepper)
     postgres_url: str
     amqp_url: str
     keep: Path | None
@@ -60,7 +61,7 @@ class ChaosOptions:
             clients=args.clients, rate=args.rate,
             timings=Timings(args.outage_seconds, args.hold_seconds, args.clock_step_seconds,
                             args.server_down_seconds),
-            settle_seconds=args.settle_seconds, disk_mb=args.disk_mb,
+            settle_seconds=args.settle_seconds, disk_mb=args.disk_mb, clock=args.clock,
             postgres_url=args.postgres_url, amqp_url=args.amqp_url, keep=args.keep,
         )  # fmt: skip
 
@@ -78,16 +79,15 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
     docs = [envelope(people[i % len(people)], i, rng) for i in range(options.messages)]
     say(f"chaos: {options.mode}, {options.messages} messages, seed {options.seed}, faults: "
         + (", ".join(f"{f.name}@{f.trigger}" for f in plan) or "none"))  # fmt: skip
-    # A delivery accepted while the clock was ahead is due only when the real clock gets there.
-    settle_seconds = options.settle_seconds + (
-        options.timings.clock_step_seconds if "clock-step" in options.faults else 0.0
-    )
     signal.signal(signal.SIGTERM, _exit_cleanly)  # undo mounts, servers and processes
     began = time.monotonic()
     with rig(
-        options.mode, options.postgres_url, options.amqp_url, options.disk_mb, options.keep
-    ) as r:
+        options.mode, options.postgres_url, options.amqp_url, options.disk_mb, options.keep,
+        options.clock,
+    ) as r:  # fmt: skip
         say(f"chaos: processes up in {r.folder}; sending")
+        if {"clock-step", "clock-skew"} & options.faults.keys():
+            say(f"chaos: the clock faults move {r.clock.what}")
         load = Load(r.url, r.token, docs, options.clients, options.rate)
         sender = threading.Thread(target=load.run, name="chaos-load")
         sender.start()
@@ -102,11 +102,11 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
         say(f"chaos: load sent and faults over at {time.monotonic() - began:.0f} s "
             f"({load.retries} resends); settling")  # fmt: skip
         _restart_the_dead(r, say)
-        _settle(r, load, settle_seconds)
+        _settle(r, load, options.settle_seconds)
         verified = r.hub_command("audit", "verify")
         audit = (verified.returncode == 0, (verified.stdout + verified.stderr).strip()[-400:])
         figures = count(load.accepted, r.double, r.engine, audit)
-        say(report(figures, done, skipped))
+        say(report(figures, done, skipped, injector.notes))
         # The leak scan of what the run left (issue 17 §4): data folder, database, logs; the
         # destination's documents are the control that the scan can find these people.
         scanned = scan_run(

@@ -15,7 +15,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
@@ -167,7 +167,12 @@ def _effects(
     return effects, unknown
 
 
-def report(figures: Figures, faults: Mapping[str, int], skipped: Mapping[str, str]) -> str:
+def report(
+    figures: Figures,
+    faults: Mapping[str, int],
+    skipped: Mapping[str, str],
+    clock_steps: Sequence[str] = (),
+) -> str:
     f = figures
     dead = ", ".join(f"{reason} {n}" for reason, n in f.dead.most_common()) or "none"
     lines = [
@@ -186,5 +191,6 @@ def report(figures: Figures, faults: Mapping[str, int], skipped: Mapping[str, st
         + (", ".join(f"{name} x{n}" for name, n in faults.items()) or "none"),
     ]
     lines += [f"fault skipped:          {name}: {why}" for name, why in skipped.items()]
+    lines += [f"clock stepped:          {step}" for step in clock_steps]
     lines.append("result:                 " + ("OK" if f.ok else "FAILED"))
     return "\n".join(lines)

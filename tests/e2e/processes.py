@@ -38,6 +38,7 @@ import kombu
 import pytest
 
 from adapters.doubles.http_double import HttpDouble
+from proof.chaos.processes import group_pids
 from tests.child_python import REPO_ROOT
 
 POLL_SECONDS = 0.05
@@ -94,19 +95,7 @@ class Process:
 
     def group_pids(self) -> list[int]:
         """Every live process of this process's group (its children included)."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
-            fields = stat.rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == self.pid:
-                pids.append(int(entry.name))
-        return sorted(pids)
+        return group_pids(self.pid)
 
     def kill(self) -> None:
         """SIGKILL the whole process group, at once, and reap the leader."""

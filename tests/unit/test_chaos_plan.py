@@ -10,8 +10,10 @@ import pytest
 
 import hub.bootstrap
 from hub.errors import ConfigError
-from proof.chaos.clocked import SteppedClock, install
+from proof.chaos import faketime
+from proof.chaos.clocked import OFFSET_ENV, SteppedClock, install
 from proof.chaos.plan import applicable, draw, parse_faults
+from proof.chaos.stepper import ClockStepper
 
 
 def test_faults_parse_with_counts_and_all_means_every_fault_of_the_mode_once() -> None:
@@ -64,3 +66,44 @@ def test_install_makes_the_stepped_clock_build_hubs_default(
     monkeypatch.setitem(defaults, "clock", defaults["clock"])  # restored after the test
     install(tmp_path / "offset")
     assert isinstance(defaults["clock"], SteppedClock)
+
+
+def test_without_libfaketime_the_step_falls_back_to_the_hubs_clock_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(faketime.LIBRARY_ENV, str(tmp_path / "no-such-libfaketime.so.1"))
+    with pytest.raises(ConfigError, match="--clock system needs libfaketime"):
+        ClockStepper.choose("system", tmp_path)
+    stepper = ClockStepper.choose("auto", tmp_path)
+    assert stepper.library is None
+    env = stepper.env({"PATH": "/bin"}, "relay")
+    assert env[OFFSET_ENV] == str(tmp_path / "clock-offset-relay")
+    assert (tmp_path / "clock-offset-relay").read_text().strip() == "+0"  # right to begin with
+    assert "LD_PRELOAD" not in env
+    assert "ONLY the hub's own clock" in stepper.reach([])  # never a silent pretence
+    assert "libfaketime is not installed" in stepper.reach([])
+
+
+def test_with_libfaketime_a_hub_process_gets_the_preload_and_not_the_hub_clock_offset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "libfaketime.so.1"
+    library.write_bytes(b"")
+    monkeypatch.setenv(faketime.LIBRARY_ENV, str(library))
+    stepper = ClockStepper.choose("auto", tmp_path)
+    env = stepper.env({"LD_PRELOAD": "/lib/other.so", "FAKETIME": "@2000-01-01 00:00:00"}, "serve")
+    assert env["LD_PRELOAD"] == f"{library}:/lib/other.so"
+    assert env["FAKETIME_TIMESTAMP_FILE"] == str(tmp_path / "clock-offset-serve")
+    assert (env["FAKETIME_NO_CACHE"], env["FAKETIME_DONT_FAKE_MONOTONIC"]) == ("1", "1")
+    assert "FAKETIME" not in env  # it would override the file
+    assert OFFSET_ENV not in env  # never stepped twice
+    assert ClockStepper.choose("hub", tmp_path).library is None
+
+
+def test_the_offset_file_reads_the_same_for_libfaketime_and_the_hub_clock(tmp_path: Path) -> None:
+    offset = tmp_path / "offset"
+    for seconds, text in ((600, "+600"), (-600, "-600"), (0, "+0"), (2.5, "+2.5")):
+        faketime.write_offset(offset, seconds)
+        assert offset.read_text().strip() == text  # libfaketime's relative form
+        clock = SteppedClock(offset)
+        assert clock.offset() == timedelta(seconds=seconds)  # and the fallback's

@@ -210,3 +210,22 @@ def test_serve_polls_the_inbox_periodically(sdk_hub: SdkHub) -> None:
         thread.join(timeout=5)
     assert [e.action for e in found] == ["received"]
     assert not thread.is_alive()
+
+
+def test_a_receipt_poll_scheduled_while_the_clock_was_ahead_runs_once_it_is_set_back(
+    sdk_hub: SdkHub,
+) -> None:
+    """Found by the chaos run's clock step. Two things held the poll back by the step: its time,
+    stamped ahead (the sweeper's pull-back, ``hub.storage.deliveries.pull_back_future``, covers
+    ``awaiting_receipt``), and the poller's "idle until", kept from the clock that stood ahead
+    (``hub.outbox.receipts``: never more than ``IDLE_RECHECK`` ahead of the clock as it reads)."""
+    s = sdk_hub
+    s.double("/_sdk/receipts", {"outcome": "accept", "after": 0})
+    s.clock.advance(600)
+    mid, _ = s.send("sdk-clock")
+    s.relay()  # sent while the clock stands ahead: the first poll is stamped ahead too
+    assert s.delivery(mid).state == "awaiting_receipt"
+    s.clock.advance(-600)  # NTP steps the clock back
+    s.relay(advance=5)
+    s.relay(advance=5)
+    assert s.delivery(mid).state == "delivered"  # polled now, not in ten minutes
