@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,9 +25,12 @@ from audit.trail import AuditTrail
 from audit.witness import FileWitness, SyslogWitness, Witness, parse_syslog_address
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
+from hub.atl.config import load_rule_sets
+from hub.atl.hold import PaymentCheck
 from hub.envelope import DeliveryState
 from hub.guards import Guards
 from hub.ingest.pipeline import Ingestor
+from hub.ingest.records import NewMessage
 from hub.ingest.routing import RoutingTable, load_routing
 from hub.keys.crypto import Hmacs
 from hub.keys.store import KeyStore, load_master_key
@@ -37,7 +40,7 @@ from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.receipts import ReceiptChecker
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
-from hub.ports import Dispatcher, MessageGuards
+from hub.ports import Dispatcher, FollowUps, MessageGuards
 from hub.referrals.calendar import CallbackCalendar
 from hub.referrals.follow_up import ReferralFollowUp
 from hub.services.authentication import Authenticator
@@ -96,6 +99,7 @@ class Hub:
     clock: Callable[[], datetime]
     _threads: list[threading.Thread] = field(default_factory=list)
     _outcome_listeners: list[Callable[[AttemptOutcome], None]] = field(default_factory=list)
+    payment_check: PaymentCheck | None = None  # the working-time check (hub.atl)
 
     @property
     def reader(self) -> Engine:
@@ -214,6 +218,9 @@ def build_hub(
         ),
         answer_id=sdk_message_id,  # what a district's SDK reply refers to
     )
+    payment_check = PaymentCheck(
+        load_rule_sets(settings.atl_rules_dir), message_guards.keys, message_guards.audit, clock
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -225,7 +232,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=follow_up,
+        follow_ups=_Chain([follow_up, payment_check]),
     )
     return Hub(
         settings=settings,
@@ -247,4 +254,16 @@ def build_hub(
         authenticator=Authenticator(reader(engine), clock=clock),
         clock=clock,
         _outcome_listeners=listeners,
+        payment_check=payment_check,
     )
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """Several ``FollowUps`` in order, in the one transaction and savepoint ingest gives."""
+
+    parts: list[FollowUps[Connection]]
+
+    def stored(self, tx: Connection, batch: Sequence[NewMessage]) -> None:
+        for part in self.parts:
+            part.stored(tx, batch)

@@ -22,6 +22,9 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"  # the destination acknowledged it
     DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
     REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
+    # Stopped at ingest by a check (working time, hub.atl) until an officer releases it
+    # (-> pending) or rejects it (-> dead); never claimed by the relay meanwhile.
+    HELD = "held"
 
     @property
     def is_final(self) -> bool:

@@ -226,6 +226,28 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="timereport.assistance_shift",
+                version="1",
+                xsd="timereport.assistance_shift-1.xsd",
+                root="{urn:omsorgshub:timereport.assistance_shift:1}AssistanceShifts",
+                categories=frozenset({"identity", "time"}),
+                subjects=(SubjectPath("Client"),),
+                # The assistant's employee id identifies a person: an HMAC. The provider is an
+                # organisation, the month and the rule set's name identify no one: plain.
+                keys=(
+                    BusinessKey("assistant", "AssistantId"),
+                    BusinessKey("client", "Client"),
+                    BusinessKey("provider", "Provider", protected=False),
+                    BusinessKey("period", "Period", protected=False),
+                    BusinessKey("rule_set", "RuleSet", protected=False),
+                ),
+                description=(
+                    "One personal assistant's shifts with one client in a month (start, end, "
+                    "breaks, ordinary, overtime, on-call or standby), the provider employing "
+                    "them and the rule set (law or collective agreement) they work under."
+                ),
+            ),
+            MessageType(
                 name="case.execution_event",
                 version="1",
                 xsd="case.execution_event-1.xsd",
@@ -263,6 +285,12 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:finance.payment:1}PaymentVoucher",
                 categories=frozenset({"identity", "decisions", "fees"}),
                 subjects=(SubjectPath("Client"), SubjectPath("Recipient/Person")),
+                # The period's dates (no one identified by them): the ATL check (hub/atl) finds
+                # the assistants' shifts of the voucher's period by them.
+                keys=(
+                    BusinessKey("period_from", "Period/From", protected=False),
+                    BusinessKey("period_to", "Period/To", protected=False),
+                ),
                 description=(
                     "A personal-assistance compensation payment voucher from the case system "
                     "to the finance system (Lifecare → Unit4 Business World)."

@@ -231,6 +231,14 @@ class DeclaredSettings(BaseSettings):
         "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
     )
 
+    atl_rules_dir: str = Field(
+        default="",
+        description="Directory of working-time rule sets, one strict TOML file per collective "
+        "agreement (examples in docs/examples/atl/), added to the statutory sets the hub "
+        "ships (atl-1982-673, husligt-1970-943; a file of the same name replaces one). Empty: "
+        "the statutory sets only.",
+    )
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_booleans(cls, value: object) -> object:

@@ -173,6 +173,7 @@ class MessageSummary:
             "pending",
             "retrying",
             "awaiting_receipt",
+            "held",
             "dead",
             "refused",
             "delivered",

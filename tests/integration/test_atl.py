@@ -1,0 +1,186 @@
+"""The working-time check in the hub: a voucher whose period breaks a rule is held at ingest,
+an officer's release sends it to UBW once, a rejection makes it dead, a clean period flows.
+
+Everything is the product: a hub on SQLite (relay run pass by pass), the registry's ``ubw``
+adapter and the UBW double on 127.0.0.1, the provider app's shift reports ingested as any type.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from adapters.doubles.ubw_double import UbwDouble
+from audit.tables import audit_entries
+from hub.atl.rules import Shift
+from hub.atl.shifts import TYPE
+from hub.bootstrap import Hub
+from hub.demo.atl_world import (
+    ASSISTANCE_APP,
+    PURPOSE,
+    SHIFT_ARCHIVE,
+    atl_agreement,
+    clean_month,
+    payment_for,
+    shift_report,
+    short_rest_month,
+)
+from hub.demo.fictional import FictionalPeople, FictionalPerson, build_envelope
+from hub.demo.flows import payment_body
+from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import CASE_SYSTEM, FINANCE, flow_agreements
+from hub.errors import InputError, NotFound
+from hub.services.agreements import add_agreements, register_system
+from hub.services.atl import decide_payment, held_payments, violations_report
+from hub.services.principal import Principal
+from hub.storage import deliveries as delivery_rows
+from tests.integration.spine import Clock, InlineDispatcher
+
+DISTRICT = "sdn-sodermalm"
+PASSWORD = "fiktivt-losenord-3"
+NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+OFFICER = Principal.operator("operator:handlaggare")
+
+
+@pytest.fixture
+def ubw() -> Iterator[UbwDouble]:
+    with UbwDouble(password=PASSWORD) as double:
+        yield double
+
+
+@pytest.fixture
+def hub(tmp_path: Path, ubw: UbwDouble) -> Iterator[Hub]:
+    clock, dispatcher = Clock(), InlineDispatcher()
+    options = {"url": ubw.url, "username": ubw.username, "client": ubw.client,
+               "password": PASSWORD, "timeout": 2, "retries": 2}  # fmt: skip
+    sandbox = Sandbox(tmp_path / "hub")
+    sandbox.write_routes(
+        {
+            FINANCE: DestinationSpec("ubw", options),
+            SHIFT_ARCHIVE: DestinationSpec("memory", {}),
+        },
+        [("finance.payment", DISTRICT, [FINANCE]), (TYPE, DISTRICT, [SHIFT_ARCHIVE])],
+    )
+    opened = sandbox.open(dispatcher=dispatcher, clock=clock)
+    try:
+        dispatcher.execute = opened.executor.execute
+        register_system(opened, CASE_SYSTEM, "case system (test)", "test")
+        register_system(opened, ASSISTANCE_APP, "assistance provider app (test)", "test")
+        payments = [
+            a
+            for a in flow_agreements(clock())
+            if a.district == DISTRICT and "finance.payment" in a.message_types
+        ]
+        add_agreements(opened, [*payments, atl_agreement(clock(), DISTRICT)], "test")
+        yield opened
+    finally:
+        opened.close()
+
+
+def _people(n: int) -> list[FictionalPerson]:
+    return FictionalPeople(11, kind="personnummer").take(n)
+
+
+def _report(hub: Hub, client: FictionalPerson, assistant: str, shifts: list[Shift]) -> None:
+    body = shift_report(
+        assistant=assistant,
+        client=client.identity.canonical,
+        period="2026-11",
+        shifts=shifts,
+        report_id=f"R-{assistant}",
+    )
+    envelope = build_envelope(
+        message_type=TYPE, version="1", district=DISTRICT, purpose=PURPOSE, body=body,
+        message_id=f"shifts-{assistant}-{client.identity.canonical}",
+    )  # fmt: skip
+    hub.ingestor.ingest(ASSISTANCE_APP, envelope)
+
+
+def _pay(hub: Hub, client: FictionalPerson, message_id: str) -> str:
+    body = payment_for(payment_body(client, random.Random(message_id)), NOVEMBER)
+    envelope = build_envelope(
+        message_type="finance.payment", version="1", district=DISTRICT,
+        purpose="assistance_payment", body=body, message_id=message_id,
+    )  # fmt: skip
+    return hub.ingestor.ingest(CASE_SYSTEM, envelope).message_id
+
+
+def _delivery(hub: Hub, message_id: str) -> delivery_rows.DeliveryRow:
+    with hub.reader.connect() as conn:
+        (row,) = delivery_rows.for_message(conn, message_id)
+    return row
+
+
+def _actions(hub: Hub) -> list[str]:
+    with hub.reader.connect() as conn:
+        return list(conn.execute(select(audit_entries.c.action)).scalars())
+
+
+def test_a_violation_holds_the_payment_until_released_then_ubw_gets_it_once(
+    hub: Hub, ubw: UbwDouble
+) -> None:
+    client, other = _people(2)
+    _report(hub, client, "A-100", short_rest_month(2026, 11))
+    _report(hub, other, "A-200", clean_month(2026, 11))
+    held_id = _pay(hub, client, "pay-held")
+    clean_id = _pay(hub, other, "pay-clean")
+    hub.relay.run_once()
+
+    held = _delivery(hub, held_id)
+    assert (held.state, held.last_reason) == ("held", "atl_violation")
+    assert "daily_rest" in (held.last_error or "")
+    assert _delivery(hub, clean_id).state == "delivered"
+    assert ubw.stats()["vouchers"] == 1
+
+    (hold,) = held_payments(hub, OFFICER)
+    assert hold.delivery_id == held.id
+    (violation,) = hold.violations
+    assert violation["rule"] == "daily_rest"
+    assert violation["hours"] == 10.0
+    assert violation["limit"] == 11
+    assert "13 §" in str(violation["source"])
+    assert "held" in _actions(hub)
+    assert "decrypted" in _actions(hub)
+
+    with pytest.raises(InputError, match="reason"):
+        decide_payment(hub, OFFICER, held.id, decision="release", reason=" ")
+    decide_payment(hub, OFFICER, held.id, decision="release", reason="schedule agreed with union")
+    hub.relay.run_once()
+    hub.relay.run_once()
+    assert _delivery(hub, held_id).state == "delivered"
+    assert ubw.stats()["vouchers"] == 2  # the released one, once
+    with pytest.raises(InputError, match="not held"):
+        decide_payment(hub, OFFICER, held.id, decision="release", reason="again")
+    assert "released" in _actions(hub)
+
+
+def test_a_rejected_payment_is_dead_and_never_reaches_ubw(hub: Hub, ubw: UbwDouble) -> None:
+    (client,) = _people(1)
+    _report(hub, client, "A-300", short_rest_month(2026, 11))
+    message_id = _pay(hub, client, "pay-rejected")
+    row = _delivery(hub, message_id)
+    decide_payment(hub, OFFICER, row.id, decision="reject", reason="hours not payable")
+    hub.relay.run_once()
+    after = _delivery(hub, message_id)
+    assert (after.state, after.last_reason) == ("dead", "atl_rejected")
+    assert ubw.stats()["vouchers"] == 0
+    assert "rejected" in _actions(hub)
+    outsider = Principal.district_admin("admin:farsta", ["sdn-farsta"])
+    with pytest.raises(NotFound):
+        decide_payment(hub, outsider, row.id, decision="release", reason="x")
+
+
+def test_the_report_lists_the_months_violations_per_provider_and_assistant(hub: Hub) -> None:
+    client, other = _people(2)
+    _report(hub, client, "A-400", short_rest_month(2026, 11))
+    _report(hub, other, "A-500", clean_month(2026, 11))
+    rows = violations_report(hub, OFFICER, period="2026-11")
+    assert [(r.rule, r.hours, r.limit) for r in rows] == [("daily_rest", 10.0, 11.0)]
+    assert rows[0].provider == "5590001234"
+    assert len(rows[0].assistant) == 16
+    assert violations_report(hub, OFFICER, period="2026-10") == []
