@@ -23,6 +23,7 @@ from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
 from bench.scenarios import (
+    atl,
     end_to_end,
     guards,
     http_ingest,
@@ -44,6 +45,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "sdk": sdk,
     "medcom-inbound": medcom_inbound,
     "ivo": ivo,
+    "atl": atl,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

@@ -20,7 +20,8 @@ not; 5:00 without a break is allowed, 5:01 is not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -100,7 +101,7 @@ def check(shifts: Sequence[Shift], rules: RuleSet, period: tuple[date, date]) ->
                 found.append(_v("weekly_rest", wr.source, window, rest, wr.hours))
     if rules.breaks.enabled:
         found += _breaks(shifts, rules, (p_start, p_end))
-    by_kind = {k: [iv for s in shifts if s.kind is k for iv in s.worked()] for k in Kind}
+    by_kind = {k: _merge([iv for s in shifts if s.kind is k for iv in s.worked()]) for k in Kind}
     if rules.ordinary_time.enabled:
         ot = rules.ordinary_time
         for window in _weeks(p_start, p_end, zone, ot.weeks):
@@ -212,21 +213,27 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def _sum(intervals: list[Interval], window: Interval) -> timedelta:
+    """Time of ``intervals`` (merged: sorted, disjoint) inside ``window``."""
     total = timedelta(0)
-    for start, end in intervals:
-        lo, hi = max(start, window[0]), min(end, window[1])
-        if hi > lo:
-            total += hi - lo
+    for start, end in _within(intervals, window):
+        total += min(end, window[1]) - max(start, window[0])
     return total
+
+
+def _within(intervals: list[Interval], window: Interval) -> Iterator[Interval]:
+    """The merged ``intervals`` that overlap ``window``, found by bisection (their ends are
+    sorted because they are disjoint)."""
+    i = bisect_right(intervals, window[0], key=lambda iv: iv[1])
+    while i < len(intervals) and intervals[i][0] < window[1]:
+        yield intervals[i]
+        i += 1
 
 
 def _longest_free(blocking: list[Interval], window: Interval) -> timedelta:
     """The longest stretch without work inside ``window`` (time with no report is free)."""
     lo, hi = window
     at, best = lo, timedelta(0)
-    for start, end in blocking:
-        if end <= lo or start >= hi:
-            continue
+    for start, end in _within(blocking, window):
         best = max(best, start - at)
         at = max(at, end)
     return max(best, hi - at)

@@ -138,7 +138,7 @@ def violations_report(
         in_period = atl_rows.reports(conn, district, months(*span))
         districts = sorted({r.district for _, _, r in in_period if principal.covers(r.district)})
         for d in districts:
-            employments = sorted({(p, a) for p, a, r in in_period if r.district == d})
+            employments = {(p, a) for p, a, r in in_period if r.district == d}
             found = load(
                 conn,
                 hub.message_guards.keys,
@@ -148,8 +148,8 @@ def violations_report(
                 reason=f"atl report {period}",
                 district=d,
                 months_read=reach(*span),
-                employments=employments,
-            )
+            )  # every employment of the months in one query, then those of the period
+            found = {e: reports for e, reports in found.items() if e in employments}
             rows += [
                 ReportRow(
                     district=d,
