@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -39,6 +40,7 @@ from hub.services.agreements import add_agreements, register_system
 from hub.services.atl import decide_payment, held_payments, violations_report
 from hub.services.principal import Principal
 from hub.storage import deliveries as delivery_rows
+from tests.integration.api_server import problem_of, serve
 from tests.integration.spine import Clock, InlineDispatcher
 
 DISTRICT = "sdn-sodermalm"
@@ -184,3 +186,45 @@ def test_the_report_lists_the_months_violations_per_provider_and_assistant(hub: 
     assert rows[0].provider == "5590001234"
     assert len(rows[0].assistant) == 16
     assert violations_report(hub, OFFICER, period="2026-10") == []
+
+
+def test_the_admin_api_lists_and_releases_held_payments_of_its_districts(
+    hub: Hub, ubw: UbwDouble
+) -> None:
+    (client,) = _people(1)
+    _report(hub, client, "A-600", short_rest_month(2026, 11))
+    message_id = _pay(hub, client, "pay-api")
+    delivery_id = _delivery(hub, message_id).id
+    own = register_system(hub, "sod-admin", "admin", "test", "admin", districts=[DISTRICT])
+    other = register_system(hub, "far-admin", "admin", "test", "admin", districts=["sdn-farsta"])
+    server = serve(hub)
+    try:
+
+        def call(method: str, path: str, token: str, **kw: object) -> httpx.Response:
+            return httpx.request(
+                method, f"{server.url}/api/v1/atl{path}",
+                headers={"Authorization": f"Bearer {token}"}, timeout=30, trust_env=False,
+                **kw,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+        listed = call("GET", "/held", own).json()["held"]
+        assert [h["delivery_id"] for h in listed] == [delivery_id]
+        assert listed[0]["violations"][0]["rule"] == "daily_rest"
+        assert client.identity.canonical not in call("GET", "/held", own).text
+        assert call("GET", "/held", other).json() == {"held": []}
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30, trust_env=False).text
+        assert 'omsorgshub_deliveries{destination="finance-ubw",state="held"} 1.0' in scrape
+        release = f"/held/{delivery_id}/release"
+        problem_of(call("POST", release, other, json={"reason": "x"}), 404, "not_found")
+        assert call("POST", release, own, json={}).status_code == 422
+        answer = call("POST", release, own, json={"reason": "agreed exception"})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["decision"], answer.json()["state"]) == ("released", "pending")
+        problem_of(call("POST", release, own, json={"reason": "again"}), 422, "not_held")
+        report = call("GET", "/report", own, params={"period": "2026-11"}).json()
+        assert [v["rule"] for v in report["violations"]] == ["daily_rest"]
+    finally:
+        server.stop()
+    hub.relay.run_once()
+    assert _delivery(hub, message_id).state == "delivered"
+    assert ubw.stats()["vouchers"] == 1
