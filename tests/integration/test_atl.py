@@ -228,3 +228,33 @@ def test_the_admin_api_lists_and_releases_held_payments_of_its_districts(
     hub.relay.run_once()
     assert _delivery(hub, message_id).state == "delivered"
     assert ubw.stats()["vouchers"] == 1
+
+
+def test_the_rules_apply_per_employment_across_clients_and_an_unknown_rule_set_holds(
+    hub: Hub, ubw: UbwDouble
+) -> None:
+    first, second, third, nobody = _people(4)
+    # A-700 works mornings for one client and one late evening for another: each report is
+    # clean alone; together the rest before the next morning is 10 hours.
+    evening = [s for s in short_rest_month(2026, 11) if s.start.hour == 17]
+    _report(hub, first, "A-700", clean_month(2026, 11))
+    _report(hub, second, "A-700", evening)
+    body = shift_report(
+        assistant="A-800",
+        client=third.identity.canonical,
+        period="2026-11",
+        shifts=clean_month(2026, 11),
+        report_id="R-800",
+    ).replace(b"<RuleSet>atl-1982-673</RuleSet>", b"<RuleSet>ab-unknown-2026</RuleSet>")
+    hub.ingestor.ingest(ASSISTANCE_APP, build_envelope(
+        message_type=TYPE, version="1", district=DISTRICT, purpose=PURPOSE, body=body,
+        message_id="shifts-unknown-rule-set"))  # fmt: skip
+    paid = {p: _pay(hub, p, f"pay-{i}") for i, p in enumerate((first, second, third, nobody))}
+    hub.relay.run_once()
+
+    states = {p: _delivery(hub, m).state for p, m in paid.items()}
+    assert states == {first: "held", second: "held", third: "held", nobody: "delivered"}
+    rules = {h.message_id: [v["rule"] for v in h.violations] for h in held_payments(hub, OFFICER)}
+    assert rules[paid[first]] == ["daily_rest"]
+    assert rules[paid[third]] == ["unknown_rule_set"]
+    assert ubw.stats()["vouchers"] == 1  # only the client with no shift reports to check

@@ -8,6 +8,7 @@ import pytest
 
 from hub.atl.config import ATL, LAW_DEFAULTS, load_rule_set, load_rule_sets
 from hub.errors import ConfigError
+from hub.settings import load_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "atl"
 
@@ -57,3 +58,12 @@ def test_a_bad_file_is_refused_naming_the_file_and_the_key(
 def test_a_missing_directory_is_a_readable_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such directory"):
         load_rule_sets(tmp_path / "absent")
+
+
+def test_the_setting_names_the_directory_relative_to_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    env = {"OMSORGSHUB_HOME": str(tmp_path / "home")}
+    assert load_settings(env, cwd=tmp_path).atl_rules_dir is None
+    env["OMSORGSHUB_ATL_RULES_DIR"] = "agreements/atl"
+    assert load_settings(env, cwd=tmp_path).atl_rules_dir == tmp_path / "agreements" / "atl"
