@@ -60,6 +60,10 @@ def load(
     else:
         for employment in employments:
             rows += atl_rows.reports(conn, district, months_read, employment)
+    # A later report of the same employment, client and month is a correction: it replaces
+    # the earlier one (rows come oldest first).
+    latest = {(p, a, r.client, r.period): (p, a, r) for p, a, r in rows}
+    rows = list(latest.values())
     subjects = subject_refs_for(conn, [r.id for _, _, r in rows])
     out: dict[Employment, list[ShiftReport]] = {}
     events: list[AuditEvent] = []

@@ -29,6 +29,11 @@ SHIFT_TYPE = "timereport.assistance_shift"
 
 @dataclass(frozen=True)
 class SealedReport:
+    """A stored shift report, still sealed, with what names its place: the client's key HMAC
+    and the month (a later report of the same employment, client and month replaces it)."""
+
+    client: str
+    period: str
     id: str
     district: str
     message_type: str
@@ -92,12 +97,16 @@ def reports(
     months: Collection[str],
     employment: tuple[str, str] | None = None,
 ) -> list[tuple[str, str, SealedReport]]:
-    """``(provider, assistant HMAC, sealed report)`` of ``months``, of one employment or all."""
+    """``(provider, assistant HMAC, sealed report)`` of ``months``, of one employment or all,
+    oldest first."""
     provider, assistant, period = _key("provider"), _key("assistant"), _key("period")
+    client = _key("client")
     query = (
         select(
             provider.c.value,
             assistant.c.value,
+            client.c.value,
+            period.c.value,
             messages.c.id,
             messages.c.district,
             messages.c.message_type,
@@ -113,17 +122,15 @@ def reports(
             and_(assistant.c.message_id == messages.c.id, assistant.c.name == "assistant"),
         )
         .join(period, and_(period.c.message_id == messages.c.id, period.c.name == "period"))
+        .join(client, and_(client.c.message_id == messages.c.id, client.c.name == "client"))
         .where(messages.c.message_type == SHIFT_TYPE, period.c.value.in_(sorted(months)))
-        .order_by(messages.c.received_at)
+        .order_by(messages.c.received_at, messages.c.id)
     )
     if district is not None:
         query = query.where(messages.c.district == district)
     if employment is not None:
         query = query.where(provider.c.value == employment[0], assistant.c.value == employment[1])
-    return [
-        (r[0], r[1], SealedReport(r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
-        for r in conn.execute(query)
-    ]
+    return [(r[0], r[1], SealedReport(*r[2:])) for r in conn.execute(query)]
 
 
 def hold(

@@ -258,3 +258,21 @@ def test_the_rules_apply_per_employment_across_clients_and_an_unknown_rule_set_h
     assert rules[paid[first]] == ["daily_rest"]
     assert rules[paid[third]] == ["unknown_rule_set"]
     assert ubw.stats()["vouchers"] == 1  # only the client with no shift reports to check
+
+
+def test_a_corrected_report_replaces_the_earlier_one_of_its_month(hub: Hub, ubw: UbwDouble) -> None:
+    (client,) = _people(1)
+    _report(hub, client, "A-900", short_rest_month(2026, 11))
+    assert isinstance(hub.clock, Clock)
+    hub.clock.advance(60)  # the correction comes later
+    body = shift_report(
+        assistant="A-900", client=client.identity.canonical, period="2026-11",
+        shifts=clean_month(2026, 11), report_id="R-900-corrected",
+    )  # fmt: skip
+    hub.ingestor.ingest(ASSISTANCE_APP, build_envelope(
+        message_type=TYPE, version="1", district=DISTRICT, purpose=PURPOSE, body=body,
+        message_id="shifts-A-900-corrected"))  # fmt: skip
+    message_id = _pay(hub, client, "pay-corrected")
+    hub.relay.run_once()
+    assert _delivery(hub, message_id).state == "delivered"
+    assert violations_report(hub, OFFICER, period="2026-11") == []
