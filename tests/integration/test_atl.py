@@ -38,6 +38,7 @@ from hub.demo.scenario import CASE_SYSTEM, FINANCE, flow_agreements
 from hub.errors import InputError, NotFound
 from hub.services.agreements import add_agreements, register_system
 from hub.services.atl import decide_payment, held_payments, violations_report
+from hub.services.audit_queries import report
 from hub.services.principal import Principal
 from hub.storage import deliveries as delivery_rows
 from tests.integration.api_server import problem_of, serve
@@ -159,6 +160,11 @@ def test_a_violation_holds_the_payment_until_released_then_ubw_gets_it_once(
     with pytest.raises(InputError, match="not held"):
         decide_payment(hub, OFFICER, held.id, decision="release", reason="again")
     assert "released" in _actions(hub)
+    extract = report(hub, OFFICER, client.identity.canonical, "se", "csv")
+    said = [a.description for a in extract.accesses]
+    assert "decrypted by atl-check" in said  # the check read the client's shift report
+    assert "held by atl-check" in said
+    assert "released by operator:handlaggare" in said
 
 
 def test_a_rejected_payment_is_dead_and_never_reaches_ubw(hub: Hub, ubw: UbwDouble) -> None:
