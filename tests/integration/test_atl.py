@@ -1,8 +1,9 @@
 """The working-time check in the hub: a voucher whose period breaks a rule is held at ingest,
 an officer's release sends it to UBW once, a rejection makes it dead, a clean period flows.
 
-Everything is the product: a hub on SQLite (relay run pass by pass), the registry's ``ubw``
-adapter and the UBW double on 127.0.0.1, the provider app's shift reports ingested as any type.
+Everything is the product: a hub on SQLite and on PostgreSQL (relay run pass by pass), the
+registry's ``ubw`` adapter and the UBW double on 127.0.0.1, the provider app's shift reports
+ingested as any type.
 """
 
 from __future__ import annotations
@@ -57,11 +58,11 @@ def ubw() -> Iterator[UbwDouble]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, ubw: UbwDouble) -> Iterator[Hub]:
+def hub(tmp_path: Path, ubw: UbwDouble, database_url: str) -> Iterator[Hub]:
     clock, dispatcher = Clock(), InlineDispatcher()
     options = {"url": ubw.url, "username": ubw.username, "client": ubw.client,
                "password": PASSWORD, "timeout": 2, "retries": 2}  # fmt: skip
-    sandbox = Sandbox(tmp_path / "hub")
+    sandbox = Sandbox(tmp_path / "hub", database_url=database_url)
     sandbox.write_routes(
         {
             FINANCE: DestinationSpec("ubw", options),
