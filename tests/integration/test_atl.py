@@ -40,6 +40,7 @@ from hub.errors import InputError, NotFound
 from hub.services.agreements import add_agreements, register_system
 from hub.services.atl import decide_payment, held_payments, violations_report
 from hub.services.audit_queries import report
+from hub.services.messages import replay_deliveries
 from hub.services.principal import Principal
 from hub.storage import deliveries as delivery_rows
 from tests.integration.api_server import problem_of, serve
@@ -179,6 +180,13 @@ def test_a_rejected_payment_is_dead_and_never_reaches_ubw(hub: Hub, ubw: UbwDoub
     assert (after.state, after.last_reason) == ("dead", "atl_rejected")
     assert ubw.stats()["vouchers"] == 0
     assert "rejected" in _actions(hub)
+    # A rejection is final: no replay of dead deliveries sends it after all.
+    replayed = replay_deliveries(hub, OFFICER, [], reason="replay all dead", all_dead=True)
+    assert replayed.replayed == 0
+    again = replay_deliveries(hub, OFFICER, [row.id], reason="this one")
+    assert (again.replayed, again.skipped) == (0, [(row.id, "dead")])
+    hub.relay.run_once()
+    assert ubw.stats()["vouchers"] == 0
     outsider = Principal.district_admin("admin:farsta", ["sdn-farsta"])
     with pytest.raises(NotFound):
         decide_payment(hub, outsider, row.id, decision="release", reason="x")
