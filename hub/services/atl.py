@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from hub.atl.config import LAW_DEFAULTS
 from hub.atl.hold import PURPOSE, check_employments
 from hub.atl.reading import load, months, reach
 from hub.errors import InputError, NotFound
@@ -132,7 +133,7 @@ def violations_report(
     span = (first, date.fromordinal(last))
     if district is not None:
         principal.visible(district, f"no district {district!r}")
-    rule_sets = hub.payment_check.rule_sets if hub.payment_check else {}
+    rule_sets = hub.payment_check.rule_sets if hub.payment_check else LAW_DEFAULTS
     rows: list[ReportRow] = []
     with hub.engine.begin() as conn:
         in_period = atl_rows.reports(conn, district, months(*span))
