@@ -18,7 +18,8 @@ those employments from the start of the year (the caps) are read, decrypted unde
 violation of any of them holds every delivery of the voucher; a voucher with no shift report
 in its period passes (there is nothing to check: shifts reported later are not checked against
 a voucher already sent). A report naming a rule set the hub does not know holds the payment too
-(``unknown_rule_set``): a check that cannot run must not let the payment through.
+(``unknown_rule_set``), and so does a shift that ends before it starts (``shift_invalid``): a
+check that cannot run must not let the payment through.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def violations_of(
     unknown = [n for n in names if n not in rule_sets]
     if unknown:
         return [{"rule": "unknown_rule_set", "source": ", ".join(unknown), "hours": 0.0}]
+    broken = [s for r in reports for s in r.shifts if s.end <= s.start]
+    if broken:  # a shift that ends before it starts hides its hours: nothing can be checked
+        return [
+            {
+                "rule": "shift_invalid",
+                "source": "timereport.assistance_shift: a shift's End must be after its Start",
+                "from": s.start.isoformat(),
+                "to": s.end.isoformat(),
+                "hours": 0.0,
+            }
+            for s in broken
+        ]
     found: list[Violation] = []
     for name in names:  # normally one; a change of agreement checks each set's own shifts
         shifts = [s for r in reports if r.rule_set == name for s in r.shifts]
