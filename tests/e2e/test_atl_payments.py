@@ -142,6 +142,9 @@ def test_a_held_payment_reaches_ubw_once_after_release_and_a_clean_one_flows(
     assert "daily_rest: 10.0 h (limit 11.0 h)" in held.stdout
     assert PROVIDER in held.stdout
 
+    listed = run(hub_command("messages", "list", "--state", "held"), env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert listed.stdout.count("finance.payment") == 1
     report = run(hub_command("atl", "report", "--period", "2026-11", "--format", "csv"), env)
     assert report.returncode == 0, report.stdout + report.stderr
     rows = list(csv.DictReader(io.StringIO(report.stdout)))
