@@ -56,6 +56,14 @@ class OrdinaryTime(_Rule):
     weeks: int = Field(ge=1, le=52)  # the averaging period, in weeks
 
 
+class TotalTime(_Rule):
+    """All working time (ordinary, overtime, on-call unless it counts as rest) a week on
+    average over ``months`` calendar months."""
+
+    hours_per_week: float = Field(gt=0, le=168)
+    months: int = Field(ge=1, le=12)
+
+
 class Cap(_Rule):
     """A cap per four weeks or per calendar month (``window`` says which the agreement uses),
     and per calendar year (0: none)."""
@@ -80,6 +88,7 @@ class RuleSet(BaseModel):
     weekly_rest: WeeklyRest
     breaks: Breaks
     ordinary_time: OrdinaryTime
+    total_time: TotalTime
     overtime: Cap
     on_call: Cap
 
@@ -98,6 +107,7 @@ LAW_DEFAULTS: Mapping[str, RuleSet] = {
         weekly_rest=WeeklyRest(hours=36, source=f"{_ATL_SOURCE} 14 §"),
         breaks=Breaks(max_hours_without_break=5, source=f"{_ATL_SOURCE} 15 §"),
         ordinary_time=OrdinaryTime(hours_per_week=40, weeks=4, source=f"{_ATL_SOURCE} 5 §"),
+        total_time=TotalTime(hours_per_week=48, months=4, source=f"{_ATL_SOURCE} 10 b §"),
         overtime=Cap(per_four_weeks=48, per_month=50, per_year=200, source=f"{_ATL_SOURCE} 8 §"),
         on_call=Cap(per_four_weeks=48, per_month=50, source=f"{_ATL_SOURCE} 7 §"),
     ),
@@ -108,6 +118,7 @@ LAW_DEFAULTS: Mapping[str, RuleSet] = {
         weekly_rest=WeeklyRest(enabled=False, hours=36, source=_NOT_SET),
         breaks=Breaks(enabled=False, max_hours_without_break=5, source=_NOT_SET),
         ordinary_time=OrdinaryTime(hours_per_week=40, weeks=4, source=f"{_DOMESTIC_SOURCE} 2 §"),
+        total_time=TotalTime(enabled=False, hours_per_week=48, months=4, source=_NOT_SET),
         overtime=Cap(
             per_four_weeks=48, per_month=0, per_year=300, source=f"{_DOMESTIC_SOURCE} 3 §"
         ),

@@ -12,7 +12,8 @@ alone; one that needs later reports to show is found when their period is checke
 
 Windows (local time of the rule set's zone): daily rest, every 24 hours from the start of each
 block of work; the night (00-05 by default) of every day; weekly rest, every week from Monday;
-ordinary time, every run of ``weeks`` weeks from a Monday; caps, every four weeks from a Monday
+ordinary time, every run of ``weeks`` weeks from a Monday; total time, every run of
+``months`` calendar months ending in a month of the period; caps, every four weeks from a Monday
 or every calendar month, and the calendar year. A window is checked when it overlaps the
 checked period. A threshold is a limit reached, not broken: 11:00 of rest is enough, 10:59 is
 not; 5:00 without a break is allowed, 5:01 is not.
@@ -109,6 +110,13 @@ def check(shifts: Sequence[Shift], rules: RuleSet, period: tuple[date, date]) ->
             limit = ot.hours_per_week * ot.weeks
             if hours > limit * HOUR:
                 found.append(_v("ordinary_time", ot.source, window, hours, limit))
+    if rules.total_time.enabled:
+        tt = rules.total_time
+        for window in _months(p_start, p_end, zone, tt.months):
+            hours = _sum(blocking, window)
+            limit = tt.hours_per_week * ((window[1] - window[0]) / timedelta(weeks=1))
+            if hours > limit * HOUR:
+                found.append(_v("total_time", tt.source, window, hours, round(limit, 2)))
     if rules.overtime.enabled:
         found += _caps("overtime", by_kind[Kind.OVERTIME], rules.overtime, zone, (p_start, p_end))
     if rules.on_call.enabled:
@@ -252,14 +260,21 @@ def _weeks(start: datetime, end: datetime, zone: ZoneInfo, weeks: int) -> list[I
     return out
 
 
-def _months(start: datetime, end: datetime, zone: ZoneInfo) -> list[Interval]:
-    day = start.astimezone(zone).date().replace(day=1)
+def _months(start: datetime, end: datetime, zone: ZoneInfo, count: int = 1) -> list[Interval]:
+    """Runs of ``count`` calendar months, one ending in each month that overlaps
+    ``[start, end)``."""
+    last = start.astimezone(zone).date().replace(day=1)
     out: list[Interval] = []
-    while _midnight(day, zone) < end:
-        following = (day + timedelta(days=32)).replace(day=1)
-        out.append((_midnight(day, zone), _midnight(following, zone)))
-        day = following
+    while _midnight(last, zone) < end:
+        following = _add_months(last, 1)
+        out.append((_midnight(_add_months(last, 1 - count), zone), _midnight(following, zone)))
+        last = following
     return out
+
+
+def _add_months(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _v(rule: str, source: str, window: Interval, measured: timedelta, limit: float) -> Violation:

@@ -20,7 +20,10 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 def only(rules: RuleSet, *keep: str) -> RuleSet:
     """The rule set with every rule but ``keep`` switched off."""
-    names = ("daily_rest", "weekly_rest", "breaks", "ordinary_time", "overtime", "on_call")
+    names = (
+        *("daily_rest", "weekly_rest", "breaks"),
+        *("ordinary_time", "total_time", "overtime", "on_call"),
+    )
     update = {n: getattr(rules, n).model_copy(update={"enabled": n in keep}) for n in names}
     return rules.model_copy(update=update)
 
@@ -189,3 +192,33 @@ def test_standby_is_no_working_time_and_a_clean_month_has_no_violation() -> None
     shifts = [with_break(at(d, 8), 8) for d in range(2, 7)]  # Mon-Fri 08-16.30
     shifts.append(Shift(at(6, 17), at(7, 8), Kind.STANDBY))
     assert check(shifts, rules, NOV) == []
+
+
+def spread(hours: float, first: datetime, kind: Kind = Kind.ORDINARY) -> list[Shift]:
+    """``hours`` in days of at most 8 hours from ``first`` on."""
+    shifts, left, day = [], timedelta(hours=hours), 0
+    while left > timedelta(0):
+        piece = min(left, timedelta(hours=8))
+        start = first + timedelta(days=day)
+        shifts.append(Shift(start, start + piece, kind))
+        left -= piece
+        day += 1
+    return shifts
+
+
+@pytest.mark.parametrize(("extra_minutes", "broken"), [(0, False), (1, True)])
+def test_total_time_a_week_on_average_over_four_calendar_months(
+    extra_minutes: int, broken: bool
+) -> None:
+    law = LAW_DEFAULTS[ATL]
+    assert (law.total_time.hours_per_week, law.total_time.months) == (48, 4)
+    # 49 h a week (an agreement's figure) over August-November (122 days) is exactly 854 h.
+    rules = only(law, "total_time").model_copy(
+        update={"total_time": law.total_time.model_copy(update={"hours_per_week": 49})}
+    )
+    shifts = spread(854 + extra_minutes / 60, at(1, 6, month=8))
+    found = [v for v in check(shifts, rules, NOV) if v.rule == "total_time"]
+    assert bool(found) is broken
+    if broken:
+        assert (found[0].start, found[0].end) == (at(1, 0, month=8), at(1, 0, month=12))
+        assert found[0].limit == 854
