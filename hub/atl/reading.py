@@ -34,10 +34,11 @@ def months(first: date, last: date) -> list[str]:
 
 
 def reach(first: date, last: date) -> list[str]:
-    """The months a check of ``first``..``last`` reads: from January of its year (the year's
-    caps; from December before when it starts in January, as four-week windows reach back)."""
-    start = date(first.year - 1, 12, 1) if first.month == 1 else date(first.year, 1, 1)
-    return months(start, last)
+    """The months a check of ``first``..``last`` reads: the twelve months up to ``first``'s
+    (every window reaches back at most that far: the calendar year's caps, a total-time run of
+    at most twelve months, four weeks), then on to ``last``."""
+    index = first.year * 12 + first.month - 1 - 11
+    return months(date(index // 12, index % 12 + 1, 1), last)
 
 
 def load(

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hub.atl.config import ATL, DOMESTIC, LAW_DEFAULTS
 from hub.atl.hold import violations_of
+from hub.atl.reading import reach
 from hub.atl.rules import Shift
 from hub.atl.shifts import ShiftReport, read_report, report_xml
 from hub.demo.atl_world import clean_month, short_rest_month
@@ -44,3 +45,11 @@ def test_a_shift_that_ends_before_it_starts_holds_the_payment() -> None:
     backwards = Shift(start, start - timedelta(hours=1))
     found = violations_of([_report([*clean_month(2026, 11), backwards])], LAW_DEFAULTS, NOV)
     assert [v["rule"] for v in found] == ["shift_invalid"]
+
+
+def test_a_check_reads_the_twelve_months_its_windows_reach_back() -> None:
+    assert reach(date(2026, 11, 1), date(2026, 11, 30)) == ["2025-12"] + [
+        f"2026-{m:02d}" for m in range(1, 12)
+    ]
+    assert reach(date(2026, 1, 1), date(2026, 2, 28))[0] == "2025-02"
+    assert reach(date(2026, 1, 1), date(2026, 2, 28))[-1] == "2026-02"
