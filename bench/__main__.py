@@ -33,6 +33,7 @@ from bench.scenarios import (
     scaled,
     sdk,
     soap,
+    timereports,
 )
 from bench.workload import Options
 
@@ -46,6 +47,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "medcom-inbound": medcom_inbound,
     "ivo": ivo,
     "atl": atl,
+    "timereports": timereports,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

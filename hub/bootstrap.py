@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,7 +30,6 @@ from hub.atl.hold import PaymentCheck
 from hub.envelope import DeliveryState
 from hub.guards import Guards
 from hub.ingest.pipeline import Ingestor
-from hub.ingest.records import NewMessage
 from hub.ingest.routing import RoutingTable, load_routing
 from hub.keys.crypto import Hmacs
 from hub.keys.store import KeyStore, load_master_key
@@ -40,7 +39,7 @@ from hub.outbox.dispatch import InProcessDispatcher
 from hub.outbox.receipts import ReceiptChecker
 from hub.outbox.relay import Relay
 from hub.outbox.retry import RetryPolicy
-from hub.ports import Dispatcher, FollowUps, MessageGuards
+from hub.ports import Dispatcher, MessageGuards
 from hub.referrals.calendar import CallbackCalendar
 from hub.referrals.follow_up import ReferralFollowUp
 from hub.services.authentication import Authenticator
@@ -48,6 +47,8 @@ from hub.services.lookups import Lookups
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
 from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
+from hub.timereports.follow_up import BatchCounter, FollowUpChain
+from hub.timereports.orders import OrderCache
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 
@@ -91,6 +92,7 @@ class Hub:
     ingestor: Ingestor[Connection]
     follow_up: ReferralFollowUp
     lookups: Lookups
+    order_cache: OrderCache  # the case system's orders for time-report checks
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
     relay: Relay[Connection]
@@ -232,7 +234,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=_Chain([follow_up, payment_check]),
+        follow_ups=FollowUpChain(follow_up, BatchCounter(clock), payment_check),
     )
     return Hub(
         settings=settings,
@@ -247,6 +249,7 @@ def build_hub(
         lookups=Lookups(
             engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
         ),
+        order_cache=OrderCache(settings.timereport_order_cache_seconds),
         executor=executor,
         adapters=adapters,
         relay=relay,
@@ -256,14 +259,3 @@ def build_hub(
         _outcome_listeners=listeners,
         payment_check=payment_check,
     )
-
-
-@dataclass(frozen=True)
-class _Chain:
-    """Several ``FollowUps`` in order, in the one transaction and savepoint ingest gives."""
-
-    parts: list[FollowUps[Connection]]
-
-    def stored(self, tx: Connection, batch: Sequence[NewMessage]) -> None:
-        for part in self.parts:
-            part.stored(tx, batch)

@@ -22,13 +22,20 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"  # the destination acknowledged it
     DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
     REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
-    # Stopped at ingest by a check (working time, hub.atl) until an officer releases it
-    # (-> pending) or rejects it (-> dead); never claimed by the relay meanwhile.
+    # Stored but not sent until approved: time reports by the sender's organisation, payments
+    # that broke a working-time rule (hub.atl) by an officer; then pending, or REJECTED (never
+    # sent). Never claimed by the relay meanwhile.
     HELD = "held"
+    REJECTED = "rejected"
 
     @property
     def is_final(self) -> bool:
-        return self in (DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.REFUSED)
+        return self in (
+            DeliveryState.DELIVERED,
+            DeliveryState.DEAD,
+            DeliveryState.REFUSED,
+            DeliveryState.REJECTED,
+        )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
 from schemas.message_type import CATEGORIES as CATEGORIES
 from schemas.message_type import MessageType as MessageType
+from schemas.personal_assistance import ASSISTANCE_SHIFT
 from schemas.subjects import SubjectPath as SubjectPath
 
 XSD_DIR = Path(__file__).parent / "xsd"
@@ -225,26 +226,30 @@ def default_registry() -> Registry:
                     "confirmation at the client's home, the provider's approval, interventions."
                 ),
             ),
+            ASSISTANCE_SHIFT,
             MessageType(
-                name="timereport.assistance_shift",
-                version="1",
-                xsd="timereport.assistance_shift-1.xsd",
-                root="{urn:omsorgshub:timereport.assistance_shift:1}AssistanceShifts",
+                name="timereport.visit",
+                version="2",
+                xsd="timereport.visit-2.xsd",
+                root="{urn:omsorgshub:timereport.visit:2}Visit",
                 categories=frozenset({"identity", "time"}),
-                subjects=(SubjectPath("Client"),),
-                # The assistant's employee id identifies a person: an HMAC. The provider is an
-                # organisation, the month and the rule set's name identify no one: plain.
+                subjects=(SubjectPath("Client", scheme_attribute="scheme"),),
+                # Continuity statistics and overlap checks read these, never the payload.
                 keys=(
-                    BusinessKey("assistant", "AssistantId"),
-                    BusinessKey("client", "Client"),
-                    BusinessKey("provider", "Provider", protected=False),
-                    BusinessKey("period", "Period", protected=False),
-                    BusinessKey("rule_set", "RuleSet", protected=False),
+                    BusinessKey("provider", "ProviderId", protected=False),
+                    BusinessKey("staff_id", "StaffId"),
+                    BusinessKey("second_staff_id", "SecondStaffId"),
+                    BusinessKey("visit_date", "VisitDate", protected=False),
+                    BusinessKey("order_id", "OrderId"),
+                    BusinessKey("batch_id", "BatchId", protected=False),
+                    BusinessKey("actual_start", "ActualStart", protected=False),
+                    BusinessKey("actual_end", "ActualEnd", protected=False),
                 ),
+                held_for_approval=True,  # forwarded once the provider approves the batch
                 description=(
-                    "One personal assistant's shifts with one client in a month (start, end, "
-                    "breaks, ordinary, overtime, on-call or standby), the provider employing "
-                    "them and the rule set (law or collective agreement) they work under."
+                    "Version 1 as one contract for any provider's app (JSON, CSV or XML): the "
+                    "batch, order, staff ids (never identity numbers), double staffing, "
+                    "confirmation by tag, lock or code, and the local visit date."
                 ),
             ),
             MessageType(

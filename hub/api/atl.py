@@ -55,7 +55,7 @@ def atl_router(hub: Hub) -> APIRouter:
 
     @router.post(
         "/held/{delivery_id}/{decision}",
-        summary="Release (to UBW, once) or reject (dead) a held payment, with a reason",
+        summary="Release (to UBW, once) or reject (never sent) a held payment, with a reason",
     )
     async def decide(
         delivery_id: str,

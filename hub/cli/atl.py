@@ -1,9 +1,10 @@
 """``omsorgshub atl …``: working-time checks (ATL) of personal assistance before UBW (issue 13).
 
 A ``finance.payment`` voucher whose period breaks a working-time rule for an assistant of its
-client is ``held`` at ingest; an officer releases it (it goes to UBW once) or rejects it (it is
-dead with the reason), a reason required, audited. ``atl report`` lists a month's violations
-per provider and assistant (the assistant as the start of the HMAC of their employee id).
+client is ``held`` at ingest; an officer releases it (it goes to UBW once) or rejects it
+(``rejected`` with the reason: final, never sent), a reason required, audited. ``atl report``
+lists a month's violations per provider and assistant (the assistant as the start of the HMAC of
+their employee id).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def atl_release(obj: CliContext, delivery_id: str, reason: str) -> None:
 @click.option("--reason", required=True, help="Why it may not go (recorded in the audit trail).")
 @pass_ctx
 def atl_reject(obj: CliContext, delivery_id: str, reason: str) -> None:
-    """Reject a held payment: it becomes dead with the reason and never reaches UBW."""
+    """Reject a held payment: it is rejected with the reason and never reaches UBW."""
     _decide(obj, delivery_id, "reject", reason)
 
 

@@ -228,6 +228,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
     from hub.cli import agreements, atl, audit, ivo, keys, messages, referrals, sdk, systems
+    from hub.cli.timereports import timereports
     from hub.demo.command import demo_command
 
     for command in (
@@ -242,6 +243,7 @@ def register_subcommands() -> None:
         sdk.sdk,
         ivo.ivo,
         atl.atl,
+        timereports,
         demo_command,
     ):
         cli.add_command(command)

@@ -46,6 +46,7 @@ from hub.demo.stream import (
     DemoStream,
     Outgoing,
 )
+from hub.demo.time_step import APPS, register_providers, show_time_reports, time_agreements
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import messages as message_rows
 
@@ -109,13 +110,16 @@ class DemoRun:
                 (EXECUTION_APP, "providers' execution reporting"),
                 (CASE_SYSTEM, "case system, payments"),
                 (SDK_INBOX, "the hub's SDK functional mailbox"),
+                *APPS,
                 (ASSISTANCE_APP, "assistance provider's time app"),
             ]
         }
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
         agreements += [*self.ivo.agreements(hub), atl_agreement(now, "sdn-sodermalm")]
+        agreements += time_agreements(now, [app for app, _ in APPS])
         stored = add_agreements(hub, agreements, actor="demo")
+        register_providers(hub)
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
             f"districts registered; {len(destinations)} destinations routed"
@@ -217,9 +221,10 @@ class DemoRun:
         followed = show_overdue(hub, client)
         assert self.ivo is not None
         reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
+        timed = show_time_reports(hub, client, tokens, self.settings.home, self.doubles.combine)
         held_ok = show_atl(hub, client, tokens, self.doubles.ubw)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        flows = answered and followed and reported and sdk_ok and held_ok
+        flows = answered and followed and reported and sdk_ok and timed and held_ok
         return done and kept and not errors and flows and audit_ok
 
     def _send(

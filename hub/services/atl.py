@@ -5,7 +5,8 @@ Who may act: an operator (every district) and a district administrator (the dist
 token); a held payment of another district is absent (``NotFound``). A release or a rejection
 needs a reason, is made once (a decided hold cannot be decided again) and is audited
 (``released`` / ``rejected``) in the transaction that moves the delivery: released, it is
-``pending`` and the relay sends it to UBW once; rejected, it is ``dead`` with the reason.
+``pending`` and the relay sends it to UBW once; rejected, it is ``rejected`` (final: never
+sent, no replay) with the reason.
 Listings carry no personal data (hub ids, district, period, rules, hours; the assistant as the
 first characters of the HMAC of their employee id) and are audited as ``viewed`` per client.
 The report decrypts the period's shift reports under audit (``hub.atl.reading``).
@@ -70,7 +71,7 @@ def held_payments(hub: Hub, principal: Principal, *, open_only: bool = True) -> 
 def decide_payment(
     hub: Hub, principal: Principal, delivery_id: str, *, decision: str, reason: str
 ) -> HoldRow:
-    """``release`` (→ pending, sent to UBW once) or ``reject`` (→ dead) a held payment."""
+    """``release`` (→ pending, sent to UBW once) or ``reject`` (→ rejected) a held payment."""
     principal.require(*_KINDS)
     if decision not in DECISIONS:
         raise InputError(f"decision: release or reject, not {decision!r}")

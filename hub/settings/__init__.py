@@ -80,6 +80,12 @@ class Settings:
     ivo_municipality: str
     atl_rules_dir: Path | None
     ivo_administrations: str
+    timereport_purpose: str
+    timereport_lock_day: int
+    timereport_reopen_days: int
+    timereport_manual_share: float
+    timereport_order_cache_seconds: float
+    timereport_max_batch: int
 
     @property
     def embedded(self) -> bool:

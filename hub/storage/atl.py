@@ -219,7 +219,8 @@ def _holds(conn: Connection, *conditions: object) -> list[HoldRow]:
 def decide(
     conn: Connection, delivery_id: str, *, decision: str, by: str, reason: str, now: datetime
 ) -> bool:
-    """Release (→ ``pending``, due now) or reject (→ ``dead``) a held delivery, once."""
+    """Release (→ ``pending``, due now) or reject (→ ``rejected``: final, never sent, no
+    replay) a held delivery, once."""
     values: dict[str, object] = {"updated_at": now}
     if decision == "released":
         values.update(
@@ -230,7 +231,7 @@ def decide(
         )
     else:
         values.update(
-            state=DeliveryState.DEAD.value,
+            state=DeliveryState.REJECTED.value,
             last_reason="atl_rejected",
             last_error=f"rejected: {reason}"[:2000],
         )

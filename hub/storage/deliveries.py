@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from hub.envelope import DeliveryState
 from hub.outbox.records import ClaimedDelivery, DeliveryRow, OutcomeRow
@@ -233,18 +233,8 @@ def get(conn: Connection, delivery_id: str) -> DeliveryRow | None:
     return _row(row) if row else None
 
 
-# An officer's rejection of a held payment (``hub.atl``) is final: no replay sends it after all.
-FINAL_REASONS = ("atl_rejected",)
-
-
-def _replayable() -> ColumnElement[bool]:
-    return or_(deliveries.c.last_reason.is_(None), deliveries.c.last_reason.not_in(FINAL_REASONS))
-
-
 def dead_ids(conn: Connection, destination: str | None) -> list[str]:
-    query = select(deliveries.c.id).where(
-        deliveries.c.state == DeliveryState.DEAD.value, _replayable()
-    )
+    query = select(deliveries.c.id).where(deliveries.c.state == DeliveryState.DEAD.value)
     if destination:
         query = query.where(deliveries.c.destination == destination)
     return list(conn.execute(query.order_by(deliveries.c.created_at)).scalars())
@@ -257,7 +247,6 @@ def make_due_again(conn: Connection, delivery_id: str, now: datetime, reason: st
         .where(
             deliveries.c.id == delivery_id,
             deliveries.c.state.in_([DeliveryState.DEAD.value, DeliveryState.REFUSED.value]),
-            _replayable(),
         )
         .values(
             state=DeliveryState.PENDING.value,

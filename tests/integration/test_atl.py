@@ -1,5 +1,6 @@
 """The working-time check in the hub: a voucher whose period breaks a rule is held at ingest,
-an officer's release sends it to UBW once, a rejection makes it dead, a clean period flows.
+an officer's release sends it to UBW once, a rejection is final (never sent, no replay), a
+clean period flows.
 
 Everything is the product: a hub on SQLite and on PostgreSQL (relay run pass by pass), the
 registry's ``ubw`` adapter and the UBW double on 127.0.0.1, the provider app's shift reports
@@ -169,7 +170,7 @@ def test_a_violation_holds_the_payment_until_released_then_ubw_gets_it_once(
     assert "released by operator:handlaggare" in said
 
 
-def test_a_rejected_payment_is_dead_and_never_reaches_ubw(hub: Hub, ubw: UbwDouble) -> None:
+def test_a_rejected_payment_is_final_and_never_reaches_ubw(hub: Hub, ubw: UbwDouble) -> None:
     (client,) = _people(1)
     _report(hub, client, "A-300", short_rest_month(2026, 11))
     message_id = _pay(hub, client, "pay-rejected")
@@ -177,14 +178,14 @@ def test_a_rejected_payment_is_dead_and_never_reaches_ubw(hub: Hub, ubw: UbwDoub
     decide_payment(hub, OFFICER, row.id, decision="reject", reason="hours not payable")
     hub.relay.run_once()
     after = _delivery(hub, message_id)
-    assert (after.state, after.last_reason) == ("dead", "atl_rejected")
+    assert (after.state, after.last_reason) == ("rejected", "atl_rejected")
     assert ubw.stats()["vouchers"] == 0
     assert "rejected" in _actions(hub)
-    # A rejection is final: no replay of dead deliveries sends it after all.
+    # A rejection is final: no replay sends it after all.
     replayed = replay_deliveries(hub, OFFICER, [], reason="replay all dead", all_dead=True)
     assert replayed.replayed == 0
     again = replay_deliveries(hub, OFFICER, [row.id], reason="this one")
-    assert (again.replayed, again.skipped) == (0, [(row.id, "dead")])
+    assert (again.replayed, again.skipped) == (0, [(row.id, "rejected")])
     hub.relay.run_once()
     assert ubw.stats()["vouchers"] == 0
     outsider = Principal.district_admin("admin:farsta", ["sdn-farsta"])

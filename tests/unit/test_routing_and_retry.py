@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,24 @@ def test_a_retry_value_of_nan_or_inf_is_named_not_a_crash(key: str, value: float
     table = {"destinations": {"d": {"adapter": "memory", "retry": {key: value}}}}
     with pytest.raises(ConfigError, match=f"retry {key} must be a finite non-negative number"):
         parse_routing(table, DEFAULTS, "routes.toml")
+
+
+def test_the_example_routing_tables_read_and_make_their_adapters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/examples/routes.toml is what the README copies; routes-ivo.toml is a section to
+    add to it (apart because its robot needs a password in the environment to start)."""
+    import adapters
+    from hub.ingest.routing import load_routing
+
+    examples = Path(__file__).parents[2] / "docs" / "examples"
+    base = (examples / "routes.toml").read_text(encoding="utf-8")
+    table = load_routing(examples / "routes.toml", DEFAULTS)
+    for name in table.destinations:
+        spec = table.destination(name)
+        assert adapters.create(spec.adapter, spec.name, spec.options).name == name
+    both = tmp_path / "routes.toml"
+    both.write_text(base + "\n" + (examples / "routes-ivo.toml").read_text(encoding="utf-8"))
+    monkeypatch.setenv("IVO_ESERVICE_PASSWORD", "made-up")
+    ivo = load_routing(both, DEFAULTS).destination("ivo-eservice")
+    assert adapters.create(ivo.adapter, ivo.name, ivo.options).name == "ivo-eservice"
