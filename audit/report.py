@@ -123,6 +123,8 @@ def _access(entry: AuditEntry) -> SubjectAccess:
     else:
         who = entry.actor
     template = _DESCRIPTIONS.get(entry.action, entry.action.replace("_", " ") + " by {actor}")
+    if entry.action == AuditAction.DECRYPTED and not entry.destination:
+        template = "decrypted by {actor}"  # for a check or a report, not for a delivery
     description = template.format(
         actor=entry.actor,
         source=entry.source or "an unnamed system",

@@ -23,6 +23,7 @@ from types import ModuleType
 
 from bench.report import Progress, Row, machine, table, to_json
 from bench.scenarios import (
+    atl,
     end_to_end,
     guards,
     http_ingest,
@@ -45,6 +46,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "sdk": sdk,
     "medcom-inbound": medcom_inbound,
     "ivo": ivo,
+    "atl": atl,
     "timereports": timereports,
     "end-to-end-scaled": scaled,
 }

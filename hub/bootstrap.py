@@ -25,6 +25,8 @@ from audit.trail import AuditTrail
 from audit.witness import FileWitness, SyslogWitness, Witness, parse_syslog_address
 from contracts.cache import AgreementCache
 from contracts.store import AgreementStore
+from hub.atl.config import load_rule_sets
+from hub.atl.hold import PaymentCheck
 from hub.envelope import DeliveryState
 from hub.guards import Guards
 from hub.ingest.pipeline import Ingestor
@@ -99,6 +101,7 @@ class Hub:
     clock: Callable[[], datetime]
     _threads: list[threading.Thread] = field(default_factory=list)
     _outcome_listeners: list[Callable[[AttemptOutcome], None]] = field(default_factory=list)
+    payment_check: PaymentCheck | None = None  # the working-time check (hub.atl)
 
     @property
     def reader(self) -> Engine:
@@ -217,6 +220,9 @@ def build_hub(
         ),
         answer_id=sdk_message_id,  # what a district's SDK reply refers to
     )
+    payment_check = PaymentCheck(
+        load_rule_sets(settings.atl_rules_dir), message_guards.keys, message_guards.audit, clock
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -228,7 +234,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=FollowUpChain(follow_up, BatchCounter(clock)),
+        follow_ups=FollowUpChain(follow_up, BatchCounter(clock), payment_check),
     )
     return Hub(
         settings=settings,
@@ -251,4 +257,5 @@ def build_hub(
         authenticator=Authenticator(reader(engine), clock=clock),
         clock=clock,
         _outcome_listeners=listeners,
+        payment_check=payment_check,
     )

@@ -22,8 +22,9 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"  # the destination acknowledged it
     DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
     REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
-    # Stored but not sent until its sender's organisation approves it (time reports); then
-    # pending, or REJECTED (never sent) when the organisation rejects it.
+    # Stored but not sent until approved: time reports by the sender's organisation, payments
+    # that broke a working-time rule (hub.atl) by an officer; then pending, or REJECTED (never
+    # sent). Never claimed by the relay meanwhile.
     HELD = "held"
     REJECTED = "rejected"
 

@@ -29,6 +29,7 @@ from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
 from schemas.message_type import CATEGORIES as CATEGORIES
 from schemas.message_type import MessageType as MessageType
+from schemas.personal_assistance import ASSISTANCE_SHIFT
 from schemas.subjects import SubjectPath as SubjectPath
 
 XSD_DIR = Path(__file__).parent / "xsd"
@@ -225,6 +226,7 @@ def default_registry() -> Registry:
                     "confirmation at the client's home, the provider's approval, interventions."
                 ),
             ),
+            ASSISTANCE_SHIFT,
             MessageType(
                 name="timereport.visit",
                 version="2",
@@ -288,6 +290,12 @@ def default_registry() -> Registry:
                 root="{urn:omsorgshub:finance.payment:1}PaymentVoucher",
                 categories=frozenset({"identity", "decisions", "fees"}),
                 subjects=(SubjectPath("Client"), SubjectPath("Recipient/Person")),
+                # The period's dates (no one identified by them): the ATL check (hub/atl) finds
+                # the assistants' shifts of the voucher's period by them.
+                keys=(
+                    BusinessKey("period_from", "Period/From", protected=False),
+                    BusinessKey("period_to", "Period/To", protected=False),
+                ),
                 description=(
                     "A personal-assistance compensation payment voucher from the case system "
                     "to the finance system (Lifecare → Unit4 Business World)."

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from hub.api.admin import admin_router
+from hub.api.atl import atl_router
 from hub.api.fhir import fhir_router
 from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, read_body
 from hub.api.ivo import ivo_router
@@ -202,6 +203,7 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
+    app.include_router(atl_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(
         timereports_router(hub), responses=problem_responses(401, 403, 404, 409, 422, 503)
     )

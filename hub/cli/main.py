@@ -229,7 +229,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, ivo, keys, messages, referrals, sdk, systems, users
+    from hub.cli import agreements, atl, audit, ivo, keys, messages, referrals, sdk, systems, users
     from hub.cli.timereports import timereports
     from hub.demo.command import demo_command
 
@@ -244,6 +244,7 @@ def register_subcommands() -> None:
         referrals.referrals,
         sdk.sdk,
         ivo.ivo,
+        atl.atl,
         timereports,
         users.users,
         demo_command,

@@ -17,6 +17,8 @@ import uvicorn
 from adapters.doubles.ubw_double import seed_invoices
 from hub.api.app import create_app
 from hub.bootstrap import Hub
+from hub.demo.atl_step import atl_destinations, atl_routes, show_atl
+from hub.demo.atl_world import ASSISTANCE_APP, atl_agreement
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
@@ -83,8 +85,13 @@ class DemoRun:
         self.ivo = IvoStep()
         self.ivo.start()
         self.sandbox.write_routes(
-            {**destinations, **sdk_destinations(doubles.sdk), **self.ivo.destinations()},
-            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes(),
+            {
+                **destinations,
+                **sdk_destinations(doubles.sdk),
+                **self.ivo.destinations(),
+                **atl_destinations(),
+            },
+            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes() + atl_routes(),
         )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
@@ -104,11 +111,12 @@ class DemoRun:
                 (CASE_SYSTEM, "case system, payments"),
                 (SDK_INBOX, "the hub's SDK functional mailbox"),
                 *APPS,
+                (ASSISTANCE_APP, "assistance provider's time app"),
             ]
         }
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
-        agreements += self.ivo.agreements(hub)
+        agreements += [*self.ivo.agreements(hub), atl_agreement(now, "sdn-sodermalm")]
         agreements += time_agreements(now, [app for app, _ in APPS])
         stored = add_agreements(hub, agreements, actor="demo")
         register_providers(hub)
@@ -214,8 +222,9 @@ class DemoRun:
         assert self.ivo is not None
         reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
         timed = show_time_reports(hub, client, tokens, self.settings.home, self.doubles.combine)
+        held_ok = show_atl(hub, client, tokens, self.doubles.ubw)
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        flows = answered and followed and reported and sdk_ok and timed
+        flows = answered and followed and reported and sdk_ok and timed and held_ok
         return done and kept and not errors and flows and audit_ok
 
     def _send(

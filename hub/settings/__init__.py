@@ -78,6 +78,7 @@ class Settings:
     ivo_period_months: int
     ivo_legal_references: str
     ivo_municipality: str
+    atl_rules_dir: Path | None
     ivo_administrations: str
     timereport_purpose: str
     timereport_lock_day: int
@@ -176,6 +177,7 @@ def load_settings(
     values["audit_tsa_tokens_file"] = path_or(
         "audit_tsa_tokens_file", home / "audit" / "timestamps.jsonl"
     )
+    values["atl_rules_dir"] = path_or("atl_rules_dir", home) if values["atl_rules_dir"] else None
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{home / 'hub.db'}"
     return Settings(home=home, **values)  # type: ignore[arg-type]

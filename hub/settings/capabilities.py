@@ -158,3 +158,10 @@ class CapabilitySettings(BaseSettings):
         le=24 * 3600,
         description="The first lockout after too many wrong passwords; each further one doubles.",
     )
+    atl_rules_dir: str = Field(
+        default="",
+        description="Directory of working-time rule sets, one strict TOML file per collective "
+        "agreement (examples in docs/examples/atl/), added to the statutory sets the hub "
+        "ships (atl-1982-673, husligt-1970-943; a file of the same name replaces one). Empty: "
+        "the statutory sets only.",
+    )

@@ -224,6 +224,26 @@ ivo_tracked_messages = Table(
     Column("tracked_at", UtcDateTime(), nullable=False),
 )
 
+# Payments held by the working-time check (``hub.atl``): one row per held delivery of a
+# ``finance.payment`` voucher, with the violations found (rule, source, window, hours: no
+# person in them, the assistant only as the HMAC of their employee id) and the officer's
+# decision. The delivery itself is in state ``held`` until then.
+atl_holds = Table(
+    "atl_holds",
+    metadata,
+    Column("delivery_id", String(36), ForeignKey("deliveries.id"), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("period_from", String(10), nullable=False),
+    Column("period_to", String(10), nullable=False),
+    Column("violations", Text, nullable=False),  # JSON list
+    Column("held_at", UtcDateTime(), nullable=False),
+    Column("decision", String(20), nullable=True),  # released | rejected
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("reason", Text, nullable=True),
+)
+Index("ix_atl_holds_district", atl_holds.c.district, atl_holds.c.decision)
 # Time reports (hub/timereports): the providers whose systems report visits, their batches
 # (held until the provider approves or rejects them) and the periods an officer reopened after
 # their lock date. Metadata only: the visits are messages (sealed payloads, business keys).

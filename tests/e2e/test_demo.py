@@ -103,6 +103,9 @@ def test_the_demo_runs_every_flow_through_an_outage(tmp_path: Path) -> None:
     assert entered, out
     assert entered[1] == entered[2] != "0"
     assert f"submitted again: 0 new, {entered[1]} already sent; IVO holds {entered[1]}" in out
+    assert "to UBW: 1 voucher (the clean month); held: 1" in out
+    assert re.search(r"[0-9a-f-]{36}: daily_rest 10.0 h \(limit 11.0 h\)", out), out
+    assert "UBW now holds 2 vouchers of these two, the released one once" in out
     assert re.search(r"Audit trail: \d+ entries, \d+ signed checkpoints — verifies", out)
     extract = out[out.index("Art. 15 extract") :]
     assert ",queried,looked up by aldre-direkt," in extract

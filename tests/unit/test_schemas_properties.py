@@ -19,6 +19,7 @@ from lxml import etree
 
 from adapters.doubles.sdk_fixtures import sdk_answer
 from adapters.sdk.mailbox import mailbox_message_body
+from hub.demo.atl_world import clean_month, shift_report
 from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, build_envelope
 from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
@@ -48,6 +49,15 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
         return to_xml(care_communication(person, rng, attachment=True))
     if message_type == "ivo.individual_report":
         return ivo_report_body(person, rng)
+    if message_type == "timereport.assistance_shift":
+        shifts = clean_month(2026, rng.randrange(1, 13))
+        return shift_report(
+            assistant=f"A-{rng.randrange(10**4)}",
+            client=person.identity.canonical,
+            period=f"{shifts[0].start:%Y-%m}",
+            shifts=shifts,
+            report_id="R-PROP",
+        )
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -59,6 +69,7 @@ TYPES = (
     "finance.deferral",
     "mailbox.message",
     "ivo.individual_report",
+    "timereport.assistance_shift",
     "care.communication",  # about a Dane, so last: the people below give it a CPR number
 )
 
