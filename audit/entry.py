@@ -67,6 +67,9 @@ class AuditAction(StrEnum):
     AUDIT_ACKNOWLEDGED = "audit_acknowledged"  # an operator lifted an integrity alarm
     SYSTEM_REGISTERED = "system_registered"
     SYSTEM_CHANGED = "system_changed"  # (de)activated
+    USER_CHANGED = "user_changed"  # a console account: added, disabled, password, role
+    SIGNED_IN = "signed_in"  # a console sign-in (refused: wrong password or throttled)
+    SIGNED_OUT = "signed_out"
 
 
 class Outcome(StrEnum):

@@ -31,6 +31,7 @@ from hub.api.problems import (
 )
 from hub.api.referrals import referrals_router
 from hub.bootstrap import Hub
+from hub.console.app import install_console
 from hub.errors import HubError, PayloadTooLarge, policy_for
 from hub.services.health import audit_alarm_check, broker_check, database_check, first_failure
 from hub.services.lookup_requests import ask_lookup
@@ -200,6 +201,7 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
+    install_console(app, hub)  # /console: the web console for people (hub.console)
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)
 

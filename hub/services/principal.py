@@ -12,10 +12,13 @@ a district outside the principal's scope is reported as absent (``NotFound``, 40
 answer a truly absent object gets, so a scope cannot be probed, and lists leave such objects
 out.
 
-The kinds are named for the roles of the web console to come (district_admin, dpo, operator,
+The kinds are named for the roles of the web console (district_admin, dpo, operator,
 hub_admin): a console user who holds different roles in different districts becomes, for one
 action, the principal of the role that action needs, scoped to the districts where the user
-holds it. Only the kinds that exist today are declared.
+holds it (``hub.services.users.principal_for``). An operator at the command line holds the
+hub's keys and acts for every district; an operator of the console acts for the districts
+where the role was granted. Use cases that are hub-wide by nature (systems, keys, people)
+call ``require_hub_wide``: a scoped principal of an allowed kind is refused there too.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ T = TypeVar("T")
 class Kind(StrEnum):
     OPERATOR = "operator"  # at the command line of the hub's host: every district
     SYSTEM = "system"  # a registered system: sends messages, asks lookups
-    DISTRICT_ADMIN = "district_admin"  # manages its districts' agreements (an admin token)
+    DISTRICT_ADMIN = "district_admin"  # manages its districts' agreements (token or console)
+    DPO = "dpo"  # a data-protection officer: reads the audit trail of its districts
+    HUB_ADMIN = "hub_admin"  # console: systems, people and keys of the whole hub
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,20 @@ class Principal:
     districts: frozenset[str] | None  # None: every district
 
     @classmethod
-    def operator(cls, name: str) -> Principal:
-        """Someone at the hub's command line: they hold the master key, so every district."""
-        return cls(name, Kind.OPERATOR, None)
+    def operator(cls, name: str, districts: Iterable[str] | None = None) -> Principal:
+        """Someone at the hub's command line: they hold the master key, so every district
+        (``districts`` None). A console operator is scoped to the districts of the role."""
+        if districts is None:
+            return cls(name, Kind.OPERATOR, None)
+        return cls(name, Kind.OPERATOR, _scope(districts, "an operator"))
+
+    @classmethod
+    def dpo(cls, name: str, districts: Iterable[str]) -> Principal:
+        return cls(name, Kind.DPO, _scope(districts, "a data-protection officer"))
+
+    @classmethod
+    def hub_admin(cls, name: str) -> Principal:
+        return cls(name, Kind.HUB_ADMIN, None)
 
     @classmethod
     def system(cls, name: str) -> Principal:
@@ -55,10 +71,7 @@ class Principal:
 
     @classmethod
     def district_admin(cls, name: str, districts: Iterable[str]) -> Principal:
-        scope = frozenset(districts)
-        if not scope:
-            raise ValueError("a district administrator acts for at least one district")
-        return cls(name, Kind.DISTRICT_ADMIN, scope)
+        return cls(name, Kind.DISTRICT_ADMIN, _scope(districts, "a district administrator"))
 
     def did(
         self, action: AuditAction, *, outcome: Outcome = Outcome.OK, **fields: Any
@@ -81,6 +94,16 @@ class Principal:
             allowed = ", ".join(k.value for k in kinds)
             raise AuthenticationError(f"{self.name!r} is a {self.kind.value}; this needs {allowed}")
 
+    def require_hub_wide(self, *kinds: Kind) -> None:
+        """``require``, and refuse a principal scoped to districts: for use cases that concern
+        the whole hub (systems, keys, people), which no district's role reaches."""
+        self.require(*kinds)
+        if self.districts is not None:
+            raise AuthenticationError(
+                f"{self.name!r} acts for {self.scope_text()}; this concerns the whole hub",
+                reason="needs_hub_wide_role",
+            )
+
     def visible(self, district: str, detail: str, reason: str = "not_found") -> None:
         """``NotFound`` for an object of a district outside the scope. Callers pass the very
         detail and reason an absent object gets, so the answer reveals nothing."""
@@ -89,6 +112,13 @@ class Principal:
 
     def only_visible(self, items: Iterable[T], district: Callable[[T], str]) -> list[T]:
         return [i for i in items if self.covers(district(i))]
+
+
+def _scope(districts: Iterable[str], who: str) -> frozenset[str]:
+    scope = frozenset(districts)
+    if not scope:
+        raise ValueError(f"{who} acts for at least one district")
+    return scope
 
 
 def as_principal(actor: Principal | str) -> Principal:

@@ -79,6 +79,12 @@ class Settings:
     ivo_legal_references: str
     ivo_municipality: str
     ivo_administrations: str
+    console_idle_minutes: int
+    console_absolute_hours: int
+    console_secure_cookie: str
+    login_max_failures: int
+    login_address_max_failures: int
+    login_lockout_seconds: int
 
     @property
     def embedded(self) -> bool:

@@ -231,6 +231,45 @@ class DeclaredSettings(BaseSettings):
         "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
     )
 
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes without a request after which a console session ends (sign in again).",
+    )
+    console_absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="Hours after signing in at which a console session ends however active it is.",
+    )
+    console_secure_cookie: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The console's cookies carry `Secure` (sent over TLS only): `auto` when the "
+        "request came over https (behind a TLS proxy: run uvicorn with its forwarded headers), "
+        "`always`, or `never` (plain http on 127.0.0.1 only).",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong passwords in a row that lock a console account for "
+        "`login_lockout_seconds`, doubled at each further lockout (at most a day).",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Wrong passwords in a row from one client address, whatever the account, "
+        "that lock that address the same way (a municipality's shared address needs room).",
+    )
+    login_lockout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="The first lockout after too many wrong passwords; each further one doubles.",
+    )
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_booleans(cls, value: object) -> object:

@@ -223,3 +223,50 @@ ivo_tracked_messages = Table(
     Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
     Column("tracked_at", UtcDateTime(), nullable=False),
 )
+
+# People of the console (``hub.services.users``, ``hub.services.sessions``): accounts with an
+# argon2id hash (None: signs in through an external identity provider only), roles granted per
+# district (``*`` for the hub-wide hub_admin), sessions known by the SHA-256 of their cookie, and
+# the wrong-password counters of accounts and client addresses.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_changed_at", UtcDateTime(), nullable=True),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_name", String(100), ForeignKey("users.name"), primary_key=True),
+    Column("role", String(30), primary_key=True),
+    Column("district", String(100), primary_key=True),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("granted_by", String(200), nullable=False),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(100), ForeignKey("users.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+)
+Index("ix_user_sessions_user_name", user_sessions.c.user_name)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    # "user:<name>" or "address:<client address>"
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -185,7 +185,7 @@ def test_no_module_over_the_limit() -> None:
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
 
 
-FACES = ("hub.api", "hub.cli")
+FACES = ("hub.api", "hub.cli", "hub.console")
 FORBIDDEN_IN_FACES = ("hub.storage", "audit", "sqlalchemy")
 
 

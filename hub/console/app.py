@@ -1,0 +1,22 @@
+"""The console mounted in the hub's application: ``install_console(app, hub)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI
+
+from hub.bootstrap import Hub
+from hub.console.pages import pages_router
+from hub.console.web import Console
+
+# Each section's router factory; other sections add theirs here.
+ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router]
+
+
+def install_console(app: FastAPI, hub: Hub) -> Console:
+    """Add every console router to ``app``."""
+    console = Console(hub)
+    for make in ROUTERS:
+        app.include_router(make(console))
+    return console

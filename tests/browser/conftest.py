@@ -1,0 +1,95 @@
+"""Fixtures of the browser tests: a real hub (``tests/browser/world.py``), Debian's Chromium
+driven by Playwright, signing in, and screenshots for the documentation.
+
+Playwright cannot download its own browser here; it launches ``/usr/bin/chromium`` (Debian's
+``chromium`` package, which ``.ci/run`` installs). Without Playwright or Chromium the tests
+skip, saying which is missing; in CI (``CI=true``) that skip fails the run, as for every server
+(``tests/servers.py``, ``tests/conftest.py``).
+
+The hub is started once per test module (a few seconds); each test gets a browser context of
+its own, so cookies never leak from one test to the next. Names of people should be unique per
+module (``World.add_person``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.browser.world import PASSWORD, World, start_world
+from tests.e2e.processes import Processes
+from tests.servers import in_ci
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path(os.environ.get("OMSORGSHUB_TEST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install -e '.[test]')"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    missing = _missing()
+    if missing:
+        if in_ci():
+            pytest.fail(f"browser tests: {missing}; in CI .ci/run installs it", pytrace=False)
+        pytest.skip(f"browser tests: {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[World]:
+    """One hub per test module, served by its own process (stopped at the module's end)."""
+    folder = tmp_path_factory.mktemp("console")
+    with Processes(folder / "logs") as procs:
+        made = start_world(folder / "hub", procs)
+        try:
+            yield made
+        finally:
+            made.hub.close()
+
+
+@pytest.fixture
+def page(browser: Browser, world: World) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=world.url, viewport={"width": 1280, "height": 800}, locale="sv-SE"
+    )
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form; asserts the home page is reached."""
+    page.goto("/console/login")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the page as ``docs/console/<name>.png`` (linked from the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
