@@ -7,11 +7,13 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from hub.bootstrap import Hub
+from hub.console.agreements import agreements_router
+from hub.console.audit import audit_router
 from hub.console.pages import pages_router
 from hub.console.web import Console
 
 # Each section's router factory; other sections add theirs here.
-ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router]
+ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router, agreements_router, audit_router]
 
 
 def install_console(app: FastAPI, hub: Hub) -> Console:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.console import labels_dpo
+
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
 
@@ -95,6 +97,9 @@ en: dict[str, str] = {
     "error.reason": "Reason",
     "error.back": "Back to home",
 }
+
+sv.update(labels_dpo.sv)  # the Agreements and Audit pages
+en.update(labels_dpo.en)
 
 CATALOGUE: dict[str, dict[str, str]] = {"sv": sv, "en": en}
 

@@ -19,11 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.checkpoint import Checkpoint
 from audit.signing import Ed25519Verifier, load_verifier
+from audit.state import TrailState, trail_state
 from audit.stored import StampCheck, check_stamps, verify_stored
 from audit.verify import VerifyReport, read_export, read_export_head, verify
 from audit.witness import read_witness
 from hub.errors import ConfigError, HubError, InputError
 from hub.guards import AuditAction, Outcome
+from hub.services.audit_queries import require_reader
 from hub.services.principal import Kind, Principal
 from hub.settings import Settings
 from hub.storage.engine import make_engine
@@ -33,12 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StampCheck",
+    "TrailState",
     "Verification",
     "VerifyReport",
     "acknowledge",
     "record_verification",
     "require_hub",
     "require_hub_keys",
+    "trail_status",
     "verify_trail",
 ]
 
@@ -160,6 +164,14 @@ def acknowledge(hub: Hub, principal: Principal, reason: str) -> tuple[int, str]:
     with hub.engine.begin() as conn:
         entry = hub.guards.audit.acknowledge(conn, principal.name, reason)
     return entry.seq, entry.reason or ""
+
+
+def trail_status(hub: Hub, principal: Principal) -> TrailState:
+    """The last verification, the last signed checkpoint and the entries after it: no
+    personal data, so not audited (the trail is one for every district)."""
+    require_reader(principal)
+    with hub.reader.connect() as conn:
+        return trail_state(conn)
 
 
 def _verifier(path: Path) -> Ed25519Verifier:
