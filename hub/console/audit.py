@@ -2,7 +2,7 @@
 
 Search the trail by person, actor, action, district, message and time; one entry's detail;
 the trail's state (last verification, the age of the last signed checkpoint, entries not yet
-signed); a person's art. 15 extract as PDF or CSV.
+signed) and a verification started from the page; a person's art. 15 extract as PDF or CSV.
 
 A person is searched by an identity number typed into a POSTed form: the service turns it into
 its keyed hash (``hub.services.audit_queries``), so the number never appears in a URL, in the
@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from hub.console.web import Console
 from hub.errors import InputError
-from hub.services.audit_integrity import trail_status
+from hub.services.audit_integrity import trail_status, verify_now
 from hub.services.audit_queries import (
     AUDIT_ACTIONS,
     AuditFilter,
@@ -132,6 +132,11 @@ def audit_router(console: Console) -> APIRouter:
                 "Cache-Control": "no-store",
             },
         )
+
+    @router.post(f"{BASE}/verify")
+    def verify(request: Request) -> Response:
+        verify_now(hub, dpo(request))  # recorded in the trail; the page shows the outcome
+        return console.redirect(BASE)
 
     @router.get(BASE + "/entries/{seq}")
     def entry(request: Request, seq: int) -> Response:

@@ -134,6 +134,7 @@ sv: dict[str, str] = {
     "trail.no_checkpoint": "ingen ännu",
     "trail.unsigned": "Poster ännu inte signerade",
     "trail.of": "av",
+    "trail.verify": "Verifiera nu",
 }
 
 en: dict[str, str] = {
@@ -263,4 +264,5 @@ en: dict[str, str] = {
     "trail.no_checkpoint": "none yet",
     "trail.unsigned": "Entries not yet signed",
     "trail.of": "of",
+    "trail.verify": "Verify now",
 }

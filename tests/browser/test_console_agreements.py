@@ -57,6 +57,7 @@ def test_a_version_from_the_form_is_enforced_and_then_revoked(page: Page, world:
     assert fields == ["controller_name"]  # identity unchecked is allowed; no controller is not
     assert page.locator("#f-controller_name").get_attribute("aria-invalid") == "true"
     assert page.input_value("#f-purposes") == "referral\nfollow_up"  # what was typed stays
+    assert SODERMALM in page.locator("form.agreement-form").inner_text()
     screenshot(page, "agreement-form-errors")
 
     page.fill("#f-controller_name", controller)

@@ -37,7 +37,10 @@ def test_a_dpo_searches_by_person_and_downloads_the_extract(page: Page, world: W
 
     sign_in(page, "dpo.erik")
     page.goto("/console/audit")
-    assert page.locator(".trail-state").get_attribute("data-unsigned") is not None
+    assert page.locator("dd[data-verified]").get_attribute("data-verified") == "never"
+    page.click("#verify")
+    page.wait_for_url("**/console/audit")
+    assert page.locator("dd[data-verified]").get_attribute("data-verified") == "ok"
     screenshot(page, "audit")
     page.fill("#a-subject", number.formatted())
     page.click(SEARCH)
@@ -69,6 +72,7 @@ def test_a_dpo_searches_by_person_and_downloads_the_extract(page: Page, world: W
     mine = _entries(world, "user:dpo.erik")
     searched = [r for a, r in mine if a == AuditAction.AUDIT_SEARCHED]
     assert len(searched) == 2  # the search and the entry viewed
+    assert AuditAction.AUDIT_VERIFIED in [a for a, _ in mine]
     assert f"entry {seq} viewed" in searched
     exported = [r for a, r in mine if a == AuditAction.EXPORTED]
     assert len(exported) == 2
@@ -115,10 +119,11 @@ def test_the_search_refuses_a_post_without_its_csrf_token_and_an_agreement_admin
 ) -> None:
     world.add_person("dpo.gun", {"dpo": [SODERMALM]})
     sign_in(page, "dpo.gun")
-    answer = page.request.post("/console/audit/search", form={"actor": "x", "do": "search"})
-    assert answer.status == 403
-    assert "csrf_token_invalid" in answer.text()
-    assert AuditAction.AUDIT_SEARCHED not in [a for a, _ in _entries(world, "user:dpo.gun")]
+    for path in ("/console/audit/search", "/console/audit/verify"):
+        answer = page.request.post(path, form={"actor": "x", "do": "search"})
+        assert answer.status == 403, path
+        assert "csrf_token_invalid" in answer.text(), path
+    assert [a for a, _ in _entries(world, "user:dpo.gun")] == [AuditAction.SIGNED_IN]
     world.add_person("admin.hans", {"district_admin": [SODERMALM]})
     page.context.clear_cookies()
     sign_in(page, "admin.hans")
