@@ -160,7 +160,7 @@ def record_verification(
 def acknowledge(hub: Hub, principal: Principal, reason: str) -> tuple[int, str]:
     """Lift an audit integrity alarm after investigating it: records who and why, and signs
     the trail's head as it stands. Returns the acknowledgement's seq and recorded reason."""
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR)
     require_hub_keys(hub.settings)
     with hub.engine.begin() as conn:
         entry = hub.guards.audit.acknowledge(conn, principal.name, reason)

@@ -2,8 +2,10 @@
 and the export for offline verification. Each of these is itself audited, in the same
 transaction as the read (``audit_searched``, ``exported``, ``audit_exported``).
 
-Verification lives beside this module (``hub.services.audit_integrity``). A search by a
-principal scoped to districts returns only its districts' entries.
+Verification lives beside this module (``hub.services.audit_integrity``). The operator at the
+hub's command line or a data-protection officer (``Kind.DPO``) searches and reports
+(``require_reader``); a principal scoped to districts gets only its districts' entries (a
+person's extract too). The export is hub-wide.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ def _action(name: str | None) -> AuditAction | None:
 
 
 def search_audit(hub: Hub, principal: Principal, f: AuditFilter) -> list[AuditEntry]:
-    """Search the trail; the search itself is audited."""
+    """Search the trail; the search itself is audited. A data-protection officer searches
+    the entries of its districts."""
     require_reader(principal)
     if not any([f.subject, f.actor, f.district, f.message_id, f.action, f.since, f.until]):
         raise InputError("give at least one filter (--subject, --actor, --district, …)")
@@ -174,7 +177,7 @@ def audit_entry(hub: Hub, principal: Principal, seq: int) -> AuditEntry:
 def export_audit(hub: Hub, principal: Principal, output: Path) -> int:
     """Write the whole trail (JSON lines) for offline verification; returns the entry count.
     The export's own entry is committed first, so the file includes it."""
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR)  # every district's entries
     with hub.engine.begin() as conn:
         hub.guards.record(
             conn,

@@ -30,7 +30,9 @@ def _event(principal: Principal, action: AuditAction, district: str, reason: str
 
 
 def list_keys(hub: Hub, principal: Principal) -> list[KeyInfo]:
-    principal.require(Kind.OPERATOR)
+    """The key versions of the principal's districts. Changing keys (rotate, re-wrap, shred)
+    is hub-wide: an operator at the command line or a hub administrator."""
+    principal.require(Kind.OPERATOR, Kind.HUB_ADMIN)
     with hub.reader.connect() as conn:
         infos = hub.guards.keys.list(conn)
     return principal.only_visible(infos, lambda i: i.district)
@@ -38,7 +40,7 @@ def list_keys(hub: Hub, principal: Principal) -> list[KeyInfo]:
 
 def key_districts(hub: Hub, principal: Principal, district: str | None) -> list[str]:
     """``district`` if given (and in scope), else every district in scope that has a key."""
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     if district:
         principal.visible(district, f"no district {district!r} in scope")
         return [district]
@@ -100,7 +102,7 @@ def rewrap_keys(
 
 def shred_key(hub: Hub, principal: Principal, district: str, version: int) -> None:
     """Destroy a key version: payloads under it become unreadable, for ever (retention end)."""
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     if not principal.covers(district):
         raise NotFound(f"no key version {version} of {district}")
     with hub.engine.begin() as conn:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConsoleSession",
     "check_csrf",
+    "expiry",
     "new_csrf_token",
     "open_session",
     "session_for",
@@ -141,6 +142,17 @@ def open_session(hub: Hub, name: str, how: str) -> tuple[str, ConsoleSession]:
     return token, ConsoleSession(person, csrf, _digest(token), now)
 
 
+def expiry(
+    created_at: datetime, last_seen_at: datetime, now: datetime, idle: timedelta, hours: int
+) -> str | None:
+    """Why a session is over at ``now`` (idle too long, or older than ``hours``), or None."""
+    if now - last_seen_at > idle:
+        return "the session ended after a while without activity; sign in again"
+    if now - created_at > timedelta(hours=hours):
+        return "the session reached its longest allowed time; sign in again"
+    return None
+
+
 def _expired(detail: str) -> AuthenticationError:
     return AuthenticationError(detail, reason="session_expired")
 
@@ -156,10 +168,10 @@ def session_for(hub: Hub, token: str | None) -> ConsoleSession:
         row = rows.get_session(conn, digest)
     if row is None or row.ended_at is not None:
         raise _expired("the session has ended; sign in again")
-    if now - row.last_seen_at > timedelta(minutes=s.console_idle_minutes):
-        raise _expired("the session ended after a while without activity; sign in again")
-    if now - row.created_at > timedelta(hours=s.console_absolute_hours):
-        raise _expired("the session reached its longest allowed time; sign in again")
+    idle = timedelta(minutes=s.console_idle_minutes)
+    problem = expiry(row.created_at, row.last_seen_at, now, idle, s.console_absolute_hours)
+    if problem:
+        raise _expired(problem)
     person = find_person(hub, row.user_name)
     if person is None or not person.active:
         raise _expired("the account is disabled")

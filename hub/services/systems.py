@@ -1,7 +1,8 @@
 """Registered systems and administrators: register, list, (de)activate, rotate a token.
 
 Every change is stored together with its audit entry (``system_registered``,
-``system_changed``) in one transaction. Only an operator at the command line manages systems.
+``system_changed``) in one transaction. Only an operator at the command line or a hub
+administrator (console) manages systems.
 
 A ``system`` sends messages and asks lookups; its agreements decide what it may send. An
 ``admin`` (a district administrator's tool) manages agreements through the API for the
@@ -74,7 +75,7 @@ def register_system(
 ) -> str:
     """Register a system; returns its bearer token (shown once, stored hashed)."""
     principal = as_principal(actor)
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
@@ -112,7 +113,7 @@ def register_system(
 
 def list_systems(hub: Hub, actor: Principal | str) -> list[SystemRow]:
     principal = as_principal(actor)
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     with hub.reader.connect() as conn:
         return rows.all_systems(conn)
 
@@ -123,7 +124,7 @@ def set_system_active(
     """(De)activate a system's token, e.g. when it has leaked. Takes effect in every API
     process within the token cache's lifetime (``hub.services.authentication``: 5 s)."""
     principal = as_principal(actor)
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     if not reason.strip():
         raise InputError("a reason is required: it is recorded in the audit trail")
     with hub.engine.begin() as conn:
@@ -153,7 +154,7 @@ def rotate_token(
     own expiry), so the system can switch without an outage. A token still in the overlap of
     an earlier rotation stops at once."""
     principal = as_principal(actor)
-    principal.require(Kind.OPERATOR)
+    principal.require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
     hours = hub.settings.token_overlap_hours if overlap_hours is None else overlap_hours
     if not 0 <= hours <= 24 * 90:
         raise InputError(f"the overlap is 0 to 2160 hours, not {hours:g}")

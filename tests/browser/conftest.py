@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import pytest
 
+from hub.console.web import CSRF_FIELD
 from tests.browser.world import PASSWORD, World, start_world
 from tests.e2e.processes import Processes
 from tests.servers import in_ci
@@ -67,15 +70,48 @@ def world(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterato
             made.hub.close()
 
 
+# An identity number (personnummer, samordningsnummer, CPR) in any form, with or without
+# century and separator: none may ever appear in a URL the console's pages lead to. The hub's
+# own ids (UUIDs) are taken out first: their last group may be twelve digits by chance.
+IDENTITY_IN_URL = re.compile(r"(?<!\d)(\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def identity_in_url(url: str) -> bool:
+    return IDENTITY_IN_URL.search(_UUID.sub("", unquote(url.split("//", 1)[-1]))) is not None
+
+
 @pytest.fixture
 def page(browser: Browser, world: World) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on the world's hub. Every URL the page requests is
+    recorded; at the end of the test none may hold an identity number."""
     context = browser.new_context(
         base_url=world.url, viewport={"width": 1280, "height": 800}, locale="sv-SE"
     )
     context.set_default_timeout(15_000)
     opened = context.new_page()
+    requested: list[str] = []
+    opened.on("request", lambda request: requested.append(request.url))
     yield opened
     context.close()
+    leaking = [u for u in requested if identity_in_url(u)]
+    assert leaking == [], "an identity number in a URL"
+
+
+def refuses_every_form_without_csrf(page: Page, path: str) -> int:
+    """Submit each form of the page at ``path`` with its CSRF field removed: every one must be
+    refused (403, ``csrf_token_invalid``) before it acts. Returns how many forms there were."""
+    page.goto(path)
+    count = page.locator("form[method=post]").count()
+    for i in range(count):
+        page.goto(path)
+        form = page.locator("form[method=post]").nth(i)
+        form.locator(f"input[name={CSRF_FIELD}]").evaluate("field => field.remove()")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            form.evaluate("form => form.submit()")  # no browser-side validation
+        assert answer.value.status == 403, (path, i, answer.value.status)
+        page.locator("[data-reason=csrf_token_invalid]").wait_for()  # the refusal's page
+    return count
 
 
 def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:

@@ -63,11 +63,15 @@ def test_keys_and_audit_entries_of_another_district_are_absent(spine: Spine) -> 
     hub = spine.hub
     assert {k.district for k in list_keys(hub, OPERATOR)} == {DISTRICT}
     assert list_keys(hub, NORR) == []
-    assert rotate_keys(hub, NORR, None) == []
-    with pytest.raises(NotFound):
-        rotate_keys(hub, NORR, DISTRICT)
-    with pytest.raises(NotFound):
-        shred_key(hub, NORR, DISTRICT, 1)
+    # Changing keys is hub-wide (a console hub_admin or the command line), never a district's.
+    for change in (
+        lambda: rotate_keys(hub, NORR, None),
+        lambda: rotate_keys(hub, NORR, DISTRICT),
+        lambda: shred_key(hub, NORR, DISTRICT, 1),
+    ):
+        with pytest.raises(AuthenticationError) as caught:
+            change()
+        assert caught.value.reason == "needs_hub_wide_role"
     query = AuditFilter(district=DISTRICT)
     assert {e.district for e in search_audit(hub, OPERATOR, query)} == {DISTRICT}
     assert search_audit(hub, Principal.dpo("dpo:norr", ["sdn-norr"]), query) == []
