@@ -5,11 +5,13 @@ administrator neither sees nor reaches it; every form refuses a POST without its
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
-from hub.demo.scenario import DISTRICTS
+from contracts.fileformat import dump_agreements
+from hub.demo.scenario import DISTRICTS, demo_agreements
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.world import World
 
@@ -105,6 +107,18 @@ def test_the_new_agreement_form_and_the_import_page(page: Page, world: World) ->
     page.click("form[enctype] button[type=submit]")
     assert page.locator("pre[data-reason=import_failed]").is_visible()
     screenshot(page, "agreement-import")
+
+    (time,) = [a for a in demo_agreements(world.hub.clock()) if a.id == "PUB-SODERMALM-TIME"]
+    imported = replace(time, id="PUB-SODERMALM-IMPORTED", retention_days=400)
+    good: FilePayload = {
+        "name": "avtal.toml",
+        "mimeType": "text/plain",
+        "buffer": dump_agreements([imported]).encode(),
+    }
+    page.set_input_files("#file", files=good)
+    page.click("form[enctype] button[type=submit]")
+    page.wait_for_url("**/console/agreements?done=imported-1")
+    assert page.locator("tr[data-agreement='PUB-SODERMALM-IMPORTED']").count() == 1
 
 
 def test_another_districts_agreements_are_out_of_sight_and_reach(page: Page, world: World) -> None:

@@ -85,6 +85,12 @@ def test_a_dpo_searches_by_person_and_downloads_the_extract(page: Page, world: W
         assert number.formatted() not in url, url
         assert digits not in url, url
         assert digits[2:] not in url, url
+    logs = [p for p in (world.home.parent / "logs").iterdir() if p.is_file()]
+    assert logs
+    for log in logs:  # the served hub's own log (requests, events) and the double's
+        text = log.read_text(encoding="utf-8", errors="replace")
+        assert digits[2:] not in text, log
+        assert number.formatted() not in text, log
 
 
 def test_another_districts_officer_finds_nothing_and_reaches_no_entry(
