@@ -21,6 +21,7 @@ from hub.console.web import Console
 from hub.errors import InputError
 from hub.services.agreement_forms import (
     agreement_choices,
+    find_agreements,
     form_values,
     save_agreement_form,
     versions_compared,
@@ -28,7 +29,6 @@ from hub.services.agreement_forms import (
 from hub.services.agreements import (
     get_agreement,
     import_agreement_file,
-    list_agreements,
     revoke_agreement,
 )
 from hub.services.principal import Principal
@@ -36,22 +36,6 @@ from hub.services.users import Role, principal_for
 
 BASE = "/console/agreements"
 MAX_UPLOAD_BYTES = 1_000_000
-
-
-def _filtered(items: list, district: str, status: str, text: str) -> list:  # type: ignore[type-arg]
-    needle = text.strip().lower()
-    return [
-        a
-        for a in items
-        if (not district or a.district == district)
-        and (not status or a.status == status)
-        and (
-            not needle
-            or needle in a.id.lower()
-            or needle in a.processor.lower()
-            or any(needle in v.lower() for v in a.purposes | a.message_types | a.senders)
-        )
-    ]
 
 
 def agreements_router(console: Console) -> APIRouter:
@@ -67,12 +51,12 @@ def agreements_router(console: Console) -> APIRouter:
         request: Request, district: str = "", status: str = "", q: str = ""
     ) -> Response:
         principal = admin(request)
-        items = list_agreements(hub, principal)
+        found = find_agreements(hub, principal, district=district, status=status, text=q)
         return console.render(
             request,
             "agreements_list.html",
-            agreements=_filtered(items, district, status, q),
-            districts=sorted({a.district for a in items}),
+            agreements=found,
+            districts=sorted(principal.districts or {a.district for a in found}),
             chosen={"district": district, "status": status, "q": q},
             done=request.query_params.get("done", ""),
         )

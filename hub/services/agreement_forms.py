@@ -41,6 +41,7 @@ __all__ = [
     "VersionPair",
     "agreement_choices",
     "agreement_from_form",
+    "find_agreements",
     "form_values",
     "save_agreement_form",
     "versions_compared",
@@ -84,6 +85,26 @@ def agreement_choices(hub: Hub, principal: Principal) -> AgreementChoices:
         senders=tuple(systems),
         recipients=tuple(routed),
     )
+
+
+def find_agreements(
+    hub: Hub, principal: Principal, *, district: str = "", status: str = "", text: str = ""
+) -> list[Agreement]:
+    """The latest versions in scope, filtered: a district, a status, and a text found in the
+    id, the processor, a purpose, a message type or a sender (case-insensitive)."""
+    needle = text.strip().lower()
+    return [
+        a
+        for a in list_agreements(hub, principal)
+        if (not district or a.district == district)
+        and (not status or a.status == status)
+        and (
+            not needle
+            or needle in a.id.lower()
+            or needle in a.processor.lower()
+            or any(needle in v.lower() for v in a.purposes | a.message_types | a.senders)
+        )
+    ]
 
 
 def form_values(agreement: Agreement | None) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from audit.search import AuditQuery, search
 from hub.errors import Conflict, InputError, NotFound
 from hub.services.agreement_forms import (
     agreement_choices,
+    find_agreements,
     form_values,
     save_agreement_form,
     versions_compared,
@@ -105,3 +106,13 @@ def test_another_districts_agreement_is_absent(spine: Spine) -> None:
     with pytest.raises(InputError) as refused:  # a district the form does not offer
         save_agreement_form(spine.hub, NORR, form)
     assert "district" in refused.value.context["fields"]  # type: ignore[operator]
+
+
+def test_finding_agreements_by_district_status_and_text(spine: Spine) -> None:
+    agreement = spine.agreement()
+    assert [a.id for a in find_agreements(spine.hub, ADMIN, text="REFERRAL")] == [agreement.id]
+    assert [a.id for a in find_agreements(spine.hub, ADMIN, text=SENDER)] == [agreement.id]
+    assert find_agreements(spine.hub, ADMIN, status="revoked") == []
+    assert find_agreements(spine.hub, ADMIN, text="no-such-purpose") == []
+    assert find_agreements(spine.hub, NORR) == []
+    assert find_agreements(spine.hub, NORR, district=DISTRICT) == []
