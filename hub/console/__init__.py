@@ -19,9 +19,10 @@ A page, in four steps (``hub.console.web`` has the machinery)::
 
         return router
 
-and ``ROUTERS`` in ``hub.console.app`` lists it (4). A form carries ``{{ csrf_field() }}``;
-the route refuses a POST without the session's token before the endpoint runs. A page that
-shows personal data calls a service that records the view with ``Principal.did`` (the person
-as actor). No identity number in a URL: a person is searched by a POSTed form field, turned
-into its keyed hash by the service.
+and ``ROUTERS`` in ``hub.console.app`` lists it (4). The module has no ``from __future__
+import annotations`` (FastAPI reads the annotations at run time). A form carries
+``{{ csrf_field() }}``; the route refuses a POST without the session's token before the
+endpoint runs. A page that shows personal data calls a service that records the view with
+``Principal.did`` (the person as actor). No identity number in a URL: a person is searched by
+a POSTed form field, turned into its keyed hash by the service.
 """

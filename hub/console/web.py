@@ -10,6 +10,9 @@ A page of the console follows one pattern (see ``hub/console/__init__.py``)::
         found = list_things(console.hub, principal)              # the service scopes & audits
         return console.render(request, "things.html", things=found)
 
+A router module has no ``from __future__ import annotations``: FastAPI evaluates the endpoints'
+annotations at run time, and ``Depends(console.user)`` names the factory's local ``console``.
+
 ``console.router()`` gives routers whose routes (``ConsoleRoute``) check the CSRF token of
 every POST before the endpoint runs (a form only needs ``{{ csrf_field() }}``), send a person
 who is not signed in to the login page, and show a ``HubError`` as an HTML page with its

@@ -17,6 +17,7 @@ import uvicorn
 from adapters.doubles.ubw_double import seed_invoices
 from hub.api.app import create_app
 from hub.bootstrap import Hub
+from hub.demo.console_step import show_console
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
@@ -146,6 +147,7 @@ class DemoRun:
             with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
                 ok = self._run(hub, tokens, client, counts, outage, rate, timeout)
             if serve:
+                show_console(hub, url)
                 click.echo(
                     f"\nServing on {url}; tokens: "
                     + ", ".join(f"{k}={v}" for k, v in tokens.items())

@@ -12,7 +12,7 @@ from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from contracts.fileformat import dump_agreements
 from hub.demo.scenario import DISTRICTS, demo_agreements
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import refuses_every_form_without_csrf, screenshot, sign_in
 from tests.browser.world import World
 
 if TYPE_CHECKING:
@@ -157,5 +157,17 @@ def test_every_form_refuses_a_post_without_its_csrf_token(page: Page, world: Wor
         answer = page.request.post(path, form=form)
         assert answer.status == 403, path
         assert "csrf_token_invalid" in answer.text(), path
+    for path in (
+        "/console/agreements/new",
+        "/console/agreements/PUB-SODERMALM-TIME/edit",
+        "/console/agreements/PUB-SODERMALM-TIME",  # the revocation
+        "/console/agreements/import",
+    ):
+        assert refuses_every_form_without_csrf(page, path) == 3, path  # and the header's two
     page.goto("/console/agreements/PUB-SODERMALM-TIME")
     assert "gällande" in page.locator("h1").inner_text()  # nothing was revoked
+    with world.hub.reader.connect() as conn:
+        assert (
+            search(conn, AuditQuery(actor="user:admin.ulla", action=AuditAction.AGREEMENT_CHANGED))
+            == []
+        )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
 from hub.demo.scenario import DISTRICTS
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import refuses_every_form_without_csrf, screenshot, sign_in
 from tests.browser.world import World
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ def test_the_search_refuses_a_post_without_its_csrf_token_and_an_agreement_admin
         answer = page.request.post(path, form={"actor": "x", "do": "search"})
         assert answer.status == 403, path
         assert "csrf_token_invalid" in answer.text(), path
+    assert refuses_every_form_without_csrf(page, "/console/audit") == 4  # with the header's two
     assert [a for a, _ in _entries(world, "user:dpo.gun")] == [AuditAction.SIGNED_IN]
     world.add_person("admin.hans", {"district_admin": [SODERMALM]})
     page.context.clear_cookies()

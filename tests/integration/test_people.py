@@ -4,6 +4,8 @@ all of it, the ``users`` command line, and a DPO's audit search scoped to its di
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from audit.entry import AuditAction, Outcome
 from audit.search import AuditQuery, search
 from hub.cli.main import cli, register_subcommands
+from hub.demo.console_step import show_console
 from hub.errors import AuthenticationError, Conflict, InputError
 from hub.services.audit_queries import AuditFilter, report, search_audit
 from hub.services.principal import Principal
@@ -220,3 +223,16 @@ def test_the_users_commands(spine: Spine) -> None:
     assert "user_not_found" in missing.output
     actors = {a for a, _, _ in _entries(spine, AuditAction.USER_CHANGED)}
     assert actors == {"operator:cli-test"}
+
+
+def test_the_demo_prints_a_console_sign_in_for_each_role(
+    spine: Spine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    show_console(spine.hub, "http://127.0.0.1:1")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:1/console/" in out
+    logins = re.findall(r"^\s+(\w+)\s+(demo-\S+)\s+(demo-\S+)", out, re.MULTILINE)
+    assert {role for role, _, _ in logins} == {"district_admin", "dpo", "operator", "hub_admin"}
+    for role, name, password in logins:
+        _, session = sign_in(spine.hub, name, password, CLIENT)
+        assert set(session.person.roles) == {role}

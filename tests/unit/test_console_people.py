@@ -115,3 +115,12 @@ def test_hub_wide_use_cases_refuse_a_scoped_principal() -> None:
     assert caught.value.reason == "needs_hub_wide_role"
     with pytest.raises(AuthenticationError):
         principal_for(ANNA, Role.DPO).require_hub_wide(Kind.OPERATOR, Kind.HUB_ADMIN)
+
+
+def test_every_label_exists_in_swedish_and_english() -> None:
+    from hub.console.labels import en, sv, translator
+
+    assert set(sv) == set(en)
+    assert translator("en")("nav.audit") == "Audit trail"
+    assert translator("xx")("nav.audit") == "Granskningslogg"  # Swedish is the default
+    assert translator("en")("no.such.key") == "no.such.key"  # visible, never an error
