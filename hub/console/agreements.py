@@ -72,7 +72,11 @@ def agreements_router(console: Console) -> APIRouter:
             request,
             "agreements_form.html",
             status_code=422 if problems else 200,
-            choices=agreement_choices(hub, principal),
+            choices=agreement_choices(
+                hub,
+                principal,
+                keep=get_agreement(hub, principal, agreement_id) if agreement_id else None,
+            ),
             values=values,
             problems=problems or {},
             agreement_id=agreement_id,

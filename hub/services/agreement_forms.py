@@ -69,7 +69,11 @@ class AgreementChoices:
     recipients: tuple[str, ...]
 
 
-def agreement_choices(hub: Hub, principal: Principal) -> AgreementChoices:
+def agreement_choices(
+    hub: Hub, principal: Principal, keep: Agreement | None = None
+) -> AgreementChoices:
+    """``keep``: the version a form amends; the systems it names stay offered even when they
+    are not (or no longer) registered, so that saving the form never drops one unasked."""
     current = list_agreements(hub, principal)  # also checks the principal may manage them
     if principal.districts is not None:
         districts = sorted(principal.districts)
@@ -77,13 +81,14 @@ def agreement_choices(hub: Hub, principal: Principal) -> AgreementChoices:
         districts = sorted({a.district for a in current})
     with hub.reader.connect() as conn:
         systems = sorted(s.name for s in system_rows.all_systems(conn) if s.role == "system")
-    routed = sorted(set(hub.routing.destinations) | set(systems))
+    kept_senders = keep.senders if keep else frozenset()
+    kept_recipients = keep.recipients if keep else frozenset()
     return AgreementChoices(
         districts=tuple(districts),
         message_types=tuple(sorted(known_types(hub))),
         categories=tuple(sorted(CATEGORIES)),
-        senders=tuple(systems),
-        recipients=tuple(routed),
+        senders=tuple(sorted(set(systems) | kept_senders)),
+        recipients=tuple(sorted(set(hub.routing.destinations) | set(systems) | kept_recipients)),
     )
 
 
@@ -160,7 +165,7 @@ def agreement_from_form(
     Every problem is collected before anything is refused: ``InputError`` (reason
     ``agreement_invalid``) whose context ``fields`` maps each field to its message."""
     problems: dict[str, str] = {}
-    choices = agreement_choices(hub, principal)
+    choices = agreement_choices(hub, principal, keep=base)
     valid_from = _day(_one(form, "valid_from"), "valid_from", problems)
     if valid_from is None and "valid_from" not in problems:
         problems["valid_from"] = "give the first day the agreement is valid"

@@ -4,6 +4,8 @@ the district scope held. Real database, real hub (the spine)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from audit.entry import AuditAction
@@ -16,6 +18,7 @@ from hub.services.agreement_forms import (
     save_agreement_form,
     versions_compared,
 )
+from hub.services.agreements import import_agreements
 from hub.services.principal import Principal
 from tests.integration.spine import DISTRICT, SENDER, Spine
 
@@ -116,3 +119,16 @@ def test_finding_agreements_by_district_status_and_text(spine: Spine) -> None:
     assert find_agreements(spine.hub, ADMIN, text="no-such-purpose") == []
     assert find_agreements(spine.hub, NORR) == []
     assert find_agreements(spine.hub, NORR, district=DISTRICT) == []
+
+
+def test_a_system_the_version_names_stays_offered_though_not_registered(spine: Spine) -> None:
+    agreement = spine.agreement()
+    assert "case-sodermalm" in agreement.recipients
+    unregistered = replace(agreement, recipients=agreement.recipients | {"old-archive"})
+    (stored,) = import_agreements(spine.hub, ADMIN, [unregistered])
+    assert "old-archive" not in agreement_choices(spine.hub, ADMIN).recipients
+    assert "old-archive" in agreement_choices(spine.hub, ADMIN, keep=stored).recipients
+    form = form_values(stored)
+    form["retention_days"] = ["60"]
+    saved = save_agreement_form(spine.hub, ADMIN, form, agreement.id)
+    assert saved.recipients == stored.recipients
