@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from hub.bootstrap import Hub
 from hub.console.agreements import agreements_router
 from hub.console.audit import audit_router
-from hub.console.pages import pages_router
+from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
 from hub.console.web import Console
 
@@ -23,8 +23,9 @@ ROUTERS: list[Callable[[Console], APIRouter]] = [
 
 
 def install_console(app: FastAPI, hub: Hub) -> Console:
-    """Add every console router to ``app``."""
+    """Add every console router to ``app``, and last an HTML 404 for any other console path."""
     console = Console(hub)
     for make in ROUTERS:
         app.include_router(make(console))
+    app.include_router(fallback_router(console))
     return console

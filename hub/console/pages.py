@@ -16,7 +16,7 @@ from hub.console.web import (
     Console,
     stylesheet,
 )
-from hub.errors import AuthenticationError
+from hub.errors import AuthenticationError, NotFound
 from hub.services.sessions import ConsoleSession, sign_in, sign_out, sign_out_everywhere
 
 _LANGUAGE_SECONDS = 365 * 24 * 3600
@@ -98,5 +98,17 @@ def pages_router(console: Console) -> APIRouter:
                 console.set_cookie, request, response, LANGUAGE_COOKIE, lang, _LANGUAGE_SECONDS
             )
         return response
+
+    return router
+
+
+def fallback_router(console: Console) -> APIRouter:
+    """Included after every section: an unknown console path is a 404 page, not JSON."""
+    router = console.router()
+
+    @router.get("/console/{rest:path}")
+    def unknown(request: Request, rest: str) -> Response:
+        console.session_of(request)  # signed out: to the sign-in page, as everywhere
+        raise NotFound("no such page in the console", reason="page_not_found")
 
     return router

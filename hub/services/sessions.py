@@ -92,6 +92,7 @@ def sign_in(
     Refused (401) with ``login_failed`` for a wrong name or password, alike, or with
     ``login_throttled`` while the account or the client address is locked."""
     check = check or Argon2Check()
+    name = name.strip().lower()  # account names are lower case; one count per account
     s = hub.settings
     now = hub.clock()
     keys = {
@@ -100,8 +101,8 @@ def sign_in(
     }
     refusal: AuthenticationError | None = None
     with hub.engine.begin() as conn:
-        counts = {key: rows.failures_of(conn, key) for key in keys}
-        if any(c is not None and locked(c.locked_until, now) for c in counts.values()):
+        counts = {key: rows.hold_failures(conn, key, now) for key in keys}  # in this order
+        if any(locked(c.locked_until, now) for c in counts.values()):
             _refuse(hub, conn, name, client, "throttled: too many wrong passwords")
             refusal = AuthenticationError(
                 "too many wrong passwords: sign-in is locked for a while; try again later",
@@ -112,8 +113,7 @@ def sign_in(
             good = check.verify(user.password_hash if user else None, password)
             if user is None or not user.active or not good:
                 for key, throttle in keys.items():
-                    before = counts[key]
-                    failures, until = throttle.after_failure(before.failures if before else 0, now)
+                    failures, until = throttle.after_failure(counts[key].failures, now)
                     rows.put_failures(conn, key, failures, until, now)
                 _refuse(hub, conn, name, client, "wrong name or password")
                 refusal = AuthenticationError("wrong name or password", reason="login_failed")

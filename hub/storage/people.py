@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.storage.tables import login_failures, user_roles, user_sessions, users
 
@@ -178,18 +180,32 @@ def end_sessions_of(conn: Connection, name: str, now: datetime) -> int:
 # -- wrong passwords --------------------------------------------------------------------------
 
 
-def failures_of(conn: Connection, key: str) -> FailureRow | None:
-    row = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
-    return FailureRow(row.failures, row.locked_until) if row else None
+def hold_failures(conn: Connection, key: str, now: datetime) -> FailureRow:
+    """The wrong-password count of ``key``, its row locked (``FOR UPDATE``) until the caller's
+    transaction ends: parallel sign-ins of one account or address are counted one after the
+    other, so a burst of guesses cannot all pass before the count locks them out. The row is
+    made (count 0) if missing; ON CONFLICT keeps the transaction usable when two make it."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    fresh = {"key": key, "failures": 0, "locked_until": None, "updated_at": now}
+    conn.execute(
+        insert(login_failures).values(fresh).on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = conn.execute(
+        select(login_failures.c.failures, login_failures.c.locked_until)
+        .where(login_failures.c.key == key)
+        .with_for_update()
+    ).one()
+    return FailureRow(row.failures, row.locked_until)
 
 
 def put_failures(
     conn: Connection, key: str, failures: int, locked_until: datetime | None, now: datetime
 ) -> None:
-    values = {"failures": failures, "locked_until": locked_until, "updated_at": now}
-    done = conn.execute(update(login_failures).where(login_failures.c.key == key).values(values))
-    if done.rowcount == 0:
-        conn.execute(insert(login_failures).values(key=key, **values))
+    conn.execute(
+        update(login_failures)
+        .where(login_failures.c.key == key)
+        .values(failures=failures, locked_until=locked_until, updated_at=now)
+    )
 
 
 def clear_failures(conn: Connection, key: str) -> None:

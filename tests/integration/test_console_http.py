@@ -90,3 +90,8 @@ def test_without_a_session_pages_lead_to_sign_in_and_a_stale_token_is_refused(
         assert 'data-reason="csrf_token_invalid"' in stale.text
         assert "Traceback" not in stale.text
         assert client.get("/console/").status_code == 200  # still signed in
+        unknown = client.get("/console/no/such/page")
+        assert unknown.status_code == 404
+        assert 'data-reason="page_not_found"' in unknown.text
+        api = client.get("/api/v1/no-such").headers["content-type"]
+        assert api == "application/problem+json"  # the API keeps its problems

@@ -5,6 +5,8 @@ all of it, the ``users`` command line, and a DPO's audit search scoped to its di
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner, Result
@@ -236,3 +238,22 @@ def test_the_demo_prints_a_console_sign_in_for_each_role(
     for role, name, password in logins:
         _, session = sign_in(spine.hub, name, password, CLIENT)
         assert set(session.person.roles) == {role}
+
+
+def test_parallel_guesses_are_counted_one_after_the_other(spine: Spine) -> None:
+    # Each sign-in holds its account's count (FOR UPDATE): of a burst of eight guesses at
+    # once, five are checked and the rest find the account locked, not eight checked.
+    _person(spine, dpo=[DISTRICT])
+    barrier = threading.Barrier(8)
+
+    def guess(i: int) -> str:
+        barrier.wait()
+        try:
+            sign_in(spine.hub, "anna", f"fel-losenord-{i:03d}", f"192.0.2.{i + 20}")
+        except AuthenticationError as exc:
+            return exc.reason
+        return "signed in"
+
+    with ThreadPoolExecutor(8) as pool:
+        reasons = sorted(pool.map(guess, range(8)))
+    assert reasons == ["login_failed"] * 5 + ["login_throttled"] * 3
