@@ -145,14 +145,21 @@ def _access(entry: AuditEntry) -> SubjectAccess:
 
 
 def subject_report(
-    conn: Connection, subject_ref: str, *, now: datetime | None = None
+    conn: Connection,
+    subject_ref: str,
+    *,
+    now: datetime | None = None,
+    districts: frozenset[str] | None = None,
 ) -> SubjectReport:
-    """Every audit entry about ``subject_ref``, oldest first, as plain-language accesses."""
+    """Every audit entry about ``subject_ref``, oldest first, as plain-language accesses;
+    only those of ``districts`` when given (a data-protection officer's own districts)."""
     stmt = (
         select(*ENTRY_COLUMNS)
         .where(audit_entries.c.subject_ref == subject_ref)
         .order_by(audit_entries.c.seq)
     )
+    if districts is not None:
+        stmt = stmt.where(audit_entries.c.district.in_(sorted(districts)))
     accesses = tuple(_access(AuditEntry(*row)) for row in conn.execute(stmt))
     return SubjectReport(
         subject_ref=subject_ref,

@@ -33,6 +33,7 @@ class AuditQuery:
     """All given filters must match. ``since`` is inclusive, ``until`` exclusive."""
 
     subject_ref: str | None = None
+    seq: int | None = None  # one entry
     actor: str | None = None
     district: str | None = None
     # The districts the asking principal may see (None: all). Applied in the query, before
@@ -58,6 +59,7 @@ def search(conn: Connection, query: AuditQuery) -> list[AuditEntry]:
     stmt = select(*ENTRY_COLUMNS)
     for column, value in (
         (t.subject_ref, query.subject_ref),
+        (t.seq, query.seq),
         (t.actor, query.actor),
         (t.district, query.district),
         (t.message_id, query.message_id),

@@ -141,6 +141,7 @@ def _when(value: str | None) -> datetime | None:
 @click.option("--actor")
 @click.option("--district")
 @click.option("--message", "message_id")
+@click.option("--action", help="An audit action (received, delivered, viewed, exported, …).")
 @click.option("--since", help="A date (from midnight UTC) or ISO 8601 time with zone; inclusive.")
 @click.option("--until", help="A date (from midnight UTC) or ISO 8601 time with zone; exclusive.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
@@ -153,13 +154,14 @@ def audit_search(
     actor: str | None,
     district: str | None,
     message_id: str | None,
+    action: str | None,
     since: str | None,
     until: str | None,
     limit: int,
     fmt: str,
 ) -> None:
     """Search the audit trail. The search itself is audited."""
-    if not any([subject, actor, district, message_id, since, until]):
+    if not any([subject, actor, district, message_id, action, since, until]):
         raise InputError("give at least one filter (--subject, --actor, --district, …)")
     audit_integrity.require_hub_keys(obj.settings)
     found = audit_queries.search_audit(
@@ -171,6 +173,7 @@ def audit_search(
             actor=actor,
             district=district,
             message_id=message_id,
+            action=action,
             since=_when(since),
             until=_when(until),
             limit=limit,

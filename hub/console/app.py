@@ -7,12 +7,19 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from hub.bootstrap import Hub
+from hub.console.agreements import agreements_router
+from hub.console.audit import audit_router
 from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
 from hub.console.web import Console
 
 # Each section's router factory; other sections add theirs here.
-ROUTERS: list[Callable[[Console], APIRouter]] = [pages_router, people_router]
+ROUTERS: list[Callable[[Console], APIRouter]] = [
+    pages_router,
+    people_router,
+    agreements_router,
+    audit_router,
+]
 
 
 def install_console(app: FastAPI, hub: Hub) -> Console:

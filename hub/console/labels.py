@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.console import labels_dpo
+
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
 
@@ -137,6 +139,9 @@ en: dict[str, str] = {
     "users.done.disabled": "The account is disabled and its sessions ended.",
     "users.done.enabled": "The account is enabled again.",
 }
+
+sv.update(labels_dpo.sv)  # the Agreements and Audit pages
+en.update(labels_dpo.en)
 
 CATALOGUE: dict[str, dict[str, str]] = {"sv": sv, "en": en}
 

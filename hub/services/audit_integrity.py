@@ -19,11 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.checkpoint import Checkpoint
 from audit.signing import Ed25519Verifier, load_verifier
+from audit.state import TrailState, trail_state
 from audit.stored import StampCheck, check_stamps, verify_stored
 from audit.verify import VerifyReport, read_export, read_export_head, verify
 from audit.witness import read_witness
-from hub.errors import ConfigError, HubError, InputError
+from hub.errors import ConfigError, GuardUnavailable, HubError, InputError
 from hub.guards import AuditAction, Outcome
+from hub.services.audit_queries import require_reader
 from hub.services.principal import Kind, Principal
 from hub.settings import Settings
 from hub.storage.engine import make_engine
@@ -33,12 +35,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StampCheck",
+    "TrailState",
     "Verification",
     "VerifyReport",
     "acknowledge",
     "record_verification",
     "require_hub",
     "require_hub_keys",
+    "trail_status",
+    "verify_now",
     "verify_trail",
 ]
 
@@ -162,6 +167,14 @@ def acknowledge(hub: Hub, principal: Principal, reason: str) -> tuple[int, str]:
     return entry.seq, entry.reason or ""
 
 
+def trail_status(hub: Hub, principal: Principal) -> TrailState:
+    """The last verification, the last signed checkpoint and the entries after it: no
+    personal data, so not audited (the trail is one for every district)."""
+    require_reader(principal)
+    with hub.reader.connect() as conn:
+        return trail_state(conn)
+
+
 def _verifier(path: Path) -> Ed25519Verifier:
     try:
         return load_verifier(path)
@@ -188,3 +201,19 @@ def _check_stamps(settings: Settings, tsa_root: Path, verifier: Ed25519Verifier)
         return check_stamps(tokens, roots, verifier)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the time-stamp tokens: {exc}") from exc
+
+
+def verify_now(hub: Hub, principal: Principal) -> Verification:
+    """Verify the trail of this hub (the database against its checkpoints file and configured
+    witness), then record the verification with the principal as actor: what a
+    data-protection officer starts from the console. Raises ``HubError`` when it could not be
+    recorded (the report's problem, if any, is in the returned verification)."""
+    require_reader(principal)
+    verification = verify_trail(hub.settings)
+    unrecorded = record_verification(hub.settings, lambda: hub, principal, verification)
+    if unrecorded is not None:
+        raise GuardUnavailable(
+            f"the verification ran but could not be recorded: {unrecorded}",
+            reason="audit_unavailable",
+        )
+    return verification

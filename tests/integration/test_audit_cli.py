@@ -157,6 +157,10 @@ def test_search_takes_a_date_and_report_help_is_whole(tmp_path: Path, database_u
         later = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
         none = run(api, "audit", "search", "--since", later, "--format", "json").output
         assert json.loads(none) == []
+        by_action = run(api, "audit", "search", "--action", "received", "--format", "json")
+        assert {e["action"] for e in json.loads(by_action.output)} == {"received"}
+        unknown = run(api, "audit", "search", "--action", "peeked", code=2)
+        assert "no audit action 'peeked'" in unknown.output
         naive = run(api, "audit", "search", "--since", "2026-01-01T08:00", code=2)
         assert "give a time zone" in naive.output
     listing = CliRunner().invoke(cli, ["audit", "--help"]).output
