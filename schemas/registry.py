@@ -226,6 +226,23 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="timereport.compensation_basis",
+                version="1",
+                xsd="timereport.compensation_basis-1.xsd",
+                root="{urn:omsorgshub:timereport.compensation_basis:1}CompensationBasis",
+                categories=frozenset({"identity", "time", "fees"}),
+                subjects=(SubjectPath("Lines/Line/Client", scheme_attribute="scheme"),),
+                keys=(
+                    BusinessKey("provider", "ProviderId", protected=False),
+                    BusinessKey("month", "Month", protected=False),
+                    BusinessKey("fee_run", "FeeRun/@id", protected=False),
+                ),
+                description=(
+                    "A home-care provider's compensation basis for a month from Pulsen "
+                    "Combine's fee run: minutes, price and amount per client and intervention."
+                ),
+            ),
+            MessageType(
                 name="case.execution_event",
                 version="1",
                 xsd="case.execution_event-1.xsd",

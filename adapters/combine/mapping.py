@@ -15,7 +15,9 @@ Both versions of ``timereport.visit`` map onto it: the body's elements are read 
 names below the root, so v1 (``Provider/Id``, ``Staff/Id``) and v2 (ids, order, second staff,
 batch) give the same import where they say the same thing. Combine only takes approved time
 (seed 004: "time is reported on after approval"): a visit the provider has not approved is
-refused here, permanently, before anything is sent.
+refused here, permanently, before anything is sent. Version 2 leaves approval to the hub (its
+batches are delivered only once approved), so a v2 visit without an ``Approval`` is approved
+time; one that says ``pending`` or ``rejected`` is refused all the same.
 """
 
 from __future__ import annotations
@@ -82,9 +84,11 @@ def visit_import(
     if namespace not in VISIT_NAMESPACES or _local(root) != "Visit":
         raise NotAVisit("document_invalid", "the document is no timereport.visit (v1 or v2)")
     approval = _find(root, "Approval")
-    status = (approval.get("status") if approval is not None else None) or _text(
-        root, "Approval/Status", "ApprovalStatus"
-    )
+    status = approval.get("status") if approval is not None else None
+    if status is None and namespace == VISIT_NAMESPACES[1]:
+        # v2 leaves approval to the hub: a v2 visit is delivered only once its batch has
+        # been approved, so a v2 document without an Approval is approved time.
+        status = "approved"
     if status != "approved":
         raise NotAVisit(
             "visit_not_approved",
@@ -109,10 +113,8 @@ def visit_import(
         "interventions": interventions,
         "approval": {
             "status": "approved",
-            "by": (approval.get("approvedBy") if approval is not None else None)
-            or _text(root, "Approval/ApprovedBy"),
-            "at": (approval.get("approvedAt") if approval is not None else None)
-            or _text(root, "Approval/ApprovedAt"),
+            "by": approval.get("approvedBy") if approval is not None else None,
+            "at": approval.get("approvedAt") if approval is not None else None,
         },
     }
     for required in ("externalVisitId", "providerId", "staffId"):

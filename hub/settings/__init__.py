@@ -79,6 +79,11 @@ class Settings:
     ivo_legal_references: str
     ivo_municipality: str
     ivo_administrations: str
+    compensation_sender: str
+    compensation_purpose: str
+    compensation_receivers: str
+    timereport_late_days: int
+    stats_min_clients: int
 
     @property
     def embedded(self) -> bool:

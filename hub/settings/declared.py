@@ -231,6 +231,37 @@ class DeclaredSettings(BaseSettings):
         "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
     )
 
+    compensation_sender: str = Field(
+        default="pulsen-combine",
+        description="The system identity a provider's compensation basis from Pulsen Combine "
+        "is ingested as (`timereports compensation`); agreements name it as the sender of "
+        "timereport.compensation_basis.",
+    )
+    compensation_purpose: str = Field(
+        default="compensation",
+        description="The purpose compensation bases are fetched from Combine and delivered to "
+        "providers under.",
+    )
+    compensation_receivers: str = Field(
+        default="",
+        description="Which destination is each provider's own system, `PROVIDER=DESTINATION` "
+        "entries separated by `;`: a provider's compensation basis goes there and nowhere else.",
+    )
+    timereport_late_days: int = Field(
+        default=3,
+        ge=0,
+        le=365,
+        description="A visit reported more than this many days after the day it took place "
+        "counts as a late report in the follow-up (`stats followup`).",
+    )
+    stats_min_clients: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Aggregated statistics (continuity per provider or district) show figures "
+        "only for groups of at least this many clients, so that no one can be singled out.",
+    )
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_booleans(cls, value: object) -> object:
