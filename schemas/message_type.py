@@ -30,6 +30,9 @@ class MessageType:
     (category ``pseudonym``, no identity number, so no ``subjects``): the envelope's
     ``DataSubjects`` must then say whom it is about, so that the audit trail and a person's
     art. 15 extract still find it.
+
+    ``held_for_approval`` marks a type whose deliveries are stored ``held``: nothing is sent
+    until the sender's organisation approves the batch it was reported in (time reports).
     """
 
     name: str
@@ -41,6 +44,7 @@ class MessageType:
     subjects: tuple[SubjectPath, ...] = ()
     keys: tuple[BusinessKey, ...] = ()
     pseudonymous: bool = False
+    held_for_approval: bool = False
 
     def __post_init__(self) -> None:
         unknown = self.categories - CATEGORIES

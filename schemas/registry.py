@@ -226,6 +226,29 @@ def default_registry() -> Registry:
                 ),
             ),
             MessageType(
+                name="timereport.visit",
+                version="2",
+                xsd="timereport.visit-2.xsd",
+                root="{urn:omsorgshub:timereport.visit:2}Visit",
+                categories=frozenset({"identity", "time"}),
+                subjects=(SubjectPath("Client", scheme_attribute="scheme"),),
+                # Continuity statistics and overlap checks read these, never the payload.
+                keys=(
+                    BusinessKey("provider", "ProviderId", protected=False),
+                    BusinessKey("staff_id", "StaffId"),
+                    BusinessKey("second_staff_id", "SecondStaffId"),
+                    BusinessKey("visit_date", "VisitDate", protected=False),
+                    BusinessKey("order_id", "OrderId"),
+                    BusinessKey("batch_id", "BatchId", protected=False),
+                ),
+                held_for_approval=True,  # forwarded once the provider approves the batch
+                description=(
+                    "Version 1 as one contract for any provider's app (JSON, CSV or XML): the "
+                    "batch, order, staff ids (never identity numbers), double staffing, "
+                    "confirmation by tag, lock or code, and the local visit date."
+                ),
+            ),
+            MessageType(
                 name="timereport.compensation_basis",
                 version="1",
                 xsd="timereport.compensation_basis-1.xsd",

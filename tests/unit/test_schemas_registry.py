@@ -91,6 +91,7 @@ def test_default_types_and_categories(registry: Registry) -> None:
     assert set(types) == {
         ("case.referral", "1"),
         ("timereport.visit", "1"),
+        ("timereport.visit", "2"),
         ("case.execution_event", "1"),
         ("case.execution_event", "2"),
         ("finance.payment", "1"),

@@ -1,0 +1,50 @@
+"""A checked :class:`~hub.timereports.model.Visit` as a ``timereport.visit`` v2 body.
+
+JSON and CSV senders go through here, so their visits are validated against the same XSD as a
+document an XML sender posts to ``/api/v1/messages`` (the pipeline does that at ingest).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from hub.timereports.model import Visit
+
+VISIT_V2_NS = "urn:omsorgshub:timereport.visit:2"
+VISIT_V2 = ("timereport.visit", "2")
+
+
+def visit_body(visit: Visit, *, provider: str, batch_id: str, zone: ZoneInfo) -> bytes:
+    """The v2 body of ``visit``, reported by ``provider`` in batch ``batch_id``."""
+    root = etree.Element(f"{{{VISIT_V2_NS}}}Visit", nsmap={None: VISIT_V2_NS})  # type: ignore[dict-item]
+    _add(root, "VisitId", visit.visit_id)
+    _add(root, "BatchId", batch_id)
+    _add(root, "ProviderId", provider)
+    _add(root, "StaffId", visit.staff_id)
+    if visit.second_staff_id is not None:
+        _add(root, "SecondStaffId", visit.second_staff_id)
+    _add(root, "Client", visit.client.formatted()).set("scheme", visit.client.scheme)
+    _add(root, "OrderId", visit.order_id)
+    listed = _add(root, "Interventions")
+    for intervention in visit.interventions:
+        element = _add(listed, "Intervention")
+        element.set("code", intervention.code)
+        if intervention.minutes is not None:
+            element.set("minutes", str(intervention.minutes))
+    _add(root, "VisitDate", visit.visit_date(zone).isoformat())
+    if visit.planned_start is not None and visit.planned_end is not None:
+        _add(root, "PlannedStart", visit.planned_start.isoformat())
+        _add(root, "PlannedEnd", visit.planned_end.isoformat())
+    _add(root, "ActualStart", visit.actual_start.isoformat())
+    _add(root, "ActualEnd", visit.actual_end.isoformat())
+    _add(root, "ConfirmationMethod", visit.confirmation)
+    return etree.tostring(root, encoding="UTF-8")
+
+
+def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{VISIT_V2_NS}}}{name}")
+    if text is not None:
+        element.text = text
+    return element
