@@ -227,7 +227,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, audit, ivo, keys, messages, referrals, sdk, systems
+    from hub.cli import agreements, audit, homecare, ivo, keys, messages, referrals, sdk, systems
     from hub.demo.command import demo_command
 
     for command in (
@@ -241,6 +241,8 @@ def register_subcommands() -> None:
         referrals.referrals,
         sdk.sdk,
         ivo.ivo,
+        homecare.timereports,
+        homecare.stats,
         demo_command,
     ):
         cli.add_command(command)

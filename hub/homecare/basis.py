@@ -100,7 +100,9 @@ def basis_body(basis: CompensationBasis) -> etree._Element:
     """The ``timereport.compensation_basis`` v1 body."""
     root = etree.Element(f"{{{BASIS_NS}}}CompensationBasis", nsmap=_NSMAP)  # type: ignore[arg-type]
 
-    def add(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> etree._Element:
+    def add(
+        parent: etree._Element, name: str, text: str | None = None, **attrs: str
+    ) -> etree._Element:
         element = etree.SubElement(parent, f"{{{BASIS_NS}}}{name}", attrs)
         element.text = text
         return element
@@ -125,7 +127,9 @@ def basis_body(basis: CompensationBasis) -> etree._Element:
     return root
 
 
-def basis_envelope(basis: CompensationBasis, *, district: str, purpose: str, receiver: str) -> bytes:
+def basis_envelope(
+    basis: CompensationBasis, *, district: str, purpose: str, receiver: str
+) -> bytes:
     """The envelope the hub ingests: addressed to ``receiver`` (the provider's destination)
     only, naming every client as a data subject."""
     ns = f"{{{ENVELOPE_NS}}}"

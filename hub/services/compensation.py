@@ -144,7 +144,7 @@ def _one(
         recipients=[destination],
         at=hub.clock(),
     )
-    basis, source = _fetch(hub, principal, district, month, provider)
+    basis = _fetch(hub, principal, district, month, provider)
     if basis.provider != provider or basis.month != month:
         raise InputError(
             f"Combine answered the basis of {basis.provider} {basis.month} when asked for "
@@ -171,7 +171,7 @@ def _one(
 
 def _fetch(
     hub: Hub, principal: Principal, district: str, month: str, provider: str
-) -> tuple[CompensationBasis, str]:
+) -> CompensationBasis:
     routed = hub.routing.destinations_for(LOOKUP_TYPE, district)
     if not routed:
         raise ConfigError(
@@ -193,9 +193,8 @@ def _fetch(
         request_id=request_id,
         params={"provider": provider, "month": month},
     )
-    event = AuditEvent(
-        action=AuditAction.QUERIED,
-        actor=principal.name,
+    event = principal.did(
+        AuditAction.QUERIED,
         purpose=hub.settings.compensation_purpose,
         district=district,
         source=source,
@@ -204,19 +203,19 @@ def _fetch(
     try:
         basis = read_basis(adapter.lookup(request).data)
     except (DeliveryError, ValueError) as exc:
-        failed = AuditEvent(
-            **{**event.__dict__, "outcome": Outcome.FAILED, "reason": _reason(exc)}
-        )
+        failed = AuditEvent(**{**event.__dict__, "outcome": Outcome.FAILED, "reason": _reason(exc)})
         with hub.engine.begin() as conn:
             hub.guards.record(conn, [failed])
         if isinstance(exc, ValueError):
             raise InputError(f"Combine's answer: {exc}", reason="basis_unreadable") from None
         raise
-    refs = [hub.guards.hmacs.subject_ref(parse_identity(n, s).canonical) for s, n in basis.subjects()]
+    refs = [
+        hub.guards.hmacs.subject_ref(parse_identity(n, s).canonical) for s, n in basis.subjects()
+    ]
     events = [AuditEvent(**{**event.__dict__, "subject_ref": ref}) for ref in refs] or [event]
     with hub.engine.begin() as conn:
         hub.guards.record(conn, events)
-    return basis, source
+    return basis
 
 
 def _reason(exc: Exception) -> str:

@@ -92,6 +92,7 @@ def test_default_types_and_categories(registry: Registry) -> None:
         ("case.referral", "1"),
         ("timereport.visit", "1"),
         ("timereport.visit", "2"),
+        ("timereport.compensation_basis", "1"),
         ("case.execution_event", "1"),
         ("case.execution_event", "2"),
         ("finance.payment", "1"),
