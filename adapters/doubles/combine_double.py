@@ -62,6 +62,7 @@ class CombineDouble(ServedDouble):
     _imports: dict[str, dict[str, object]]
     _refs: dict[str, str]
     _closed: set[str]
+    _runs: dict[tuple[str, str], str]  # (run id, status) → when it was first made
 
     def __init__(
         self,
@@ -89,21 +90,24 @@ class CombineDouble(ServedDouble):
             self._closed.add(month)
 
     def basis(self, provider: str, month: str) -> dict[str, object]:
+        """The month's fee run for ``provider``; the same imports give the same run (its id
+        and the time it was first made)."""
         with self._lock:
-            return compensation_basis(
-                provider,
-                month,
-                self._imports,
-                self.prices,
-                ran_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            basis = compensation_basis(
+                provider, month, self._imports, self.prices, ran_at=now,
                 final=month in self._closed,
-            )
+            )  # fmt: skip
+            run = basis["feeRun"]
+            assert isinstance(run, dict)
+            run["ranAt"] = self._runs.setdefault((run["runId"], run["status"]), now)
+            return basis
 
     def _observations(self) -> dict[str, object]:
         return {"imports": len(self._imports), "closed": sorted(self._closed)}
 
     def _forget(self) -> None:
-        self._imports, self._refs, self._closed = {}, {}, set()
+        self._imports, self._refs, self._closed, self._runs = {}, {}, set(), {}
 
     # -- the WSGI application -----------------------------------------------------------------
 

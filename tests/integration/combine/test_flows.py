@@ -1,0 +1,175 @@
+"""Visits to Pulsen Combine (its double as its own process), the compensation basis back to
+each provider only, and the continuity and follow-up figures against an independent count."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from hub.demo.fictional import FictionalPeople
+from hub.demo.homecare import RECEIVERS, PlannedVisit, fortnight, visit_envelope
+from hub.demo.scenario import TIME_APP
+from hub.errors import HubError
+from hub.services.compensation import deliver_compensation
+from hub.services.homecare_stats import client_continuity, continuity, reported_time
+from hub.services.principal import Principal
+from tests.integration.combine.world import DISTRICT, ZONE, CombineWorld, combine_world
+
+FIRST = date(2026, 11, 1)
+PERIOD = "2026-11-01..2026-11-14"
+BASIS_NS = "{urn:omsorgshub:timereport.compensation_basis:1}"
+OFFICER = Principal.operator("officer-test")
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str) -> Iterator[CombineWorld]:
+    with combine_world(tmp_path, database_url) as made:
+        yield made
+
+
+def _send(world: CombineWorld, visits: list[PlannedVisit]) -> list[str]:
+    envelopes = [visit_envelope(v, DISTRICT, ZONE) for v in visits]
+    ids = []
+    for start in range(0, len(envelopes), 200):
+        for outcome in world.hub.ingestor.ingest_many(TIME_APP, envelopes[start : start + 200]):
+            assert not isinstance(outcome, HubError), outcome
+            ids.append(outcome.message_id)
+    return ids
+
+
+def _visits(clients: int, days: int = 14, seed: int = 4) -> list[PlannedVisit]:
+    people = FictionalPeople(seed, kind="personnummer").take(clients)
+    return fortnight(people, FIRST, random.Random(seed), days=days, zone=ZONE)
+
+
+def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
+    world: CombineWorld,
+) -> None:
+    visits = _visits(6, days=3)
+    _send(world, visits)
+    world.relay_until_quiet()
+    imports = world.imports()
+    assert len(imports) == len(visits)
+    assert {i["visit"]["externalVisitId"] for i in imports.values()} == {
+        v.visit.visit_id for v in visits
+    }
+    _send(world, visits)  # the apps send again: repeats, nothing new reaches Combine
+    world.relay_until_quiet()
+    assert world.imports() == imports
+
+    run = deliver_compensation(world.hub, OFFICER, district=DISTRICT, month="2026-11")
+    assert {o.provider: o.state for o in run.outcomes} == dict.fromkeys(RECEIVERS, "delivered")
+    world.relay_until_quiet()
+    for provider, destination in RECEIVERS.items():
+        documents = list(world.receivers[destination].documents().values())
+        assert len(documents) == 1, destination
+        basis = etree.fromstring(documents[0])
+        assert basis.findtext(f"{BASIS_NS}ProviderId") == provider
+        clients = {c.text.replace("-", "") for c in basis.iter(f"{BASIS_NS}Client") if c.text}
+        mine = {v.client for v in visits if v.provider == provider}
+        assert clients == mine  # every client of this provider, and no one else's
+        minutes = sum(int(line.get("minutes", "0")) for line in basis.iter(f"{BASIS_NS}Line"))
+        expected = sum(
+            int((v.visit.actual_end - v.visit.actual_start).total_seconds() // 60)
+            for v in visits
+            if v.provider == provider
+        )
+        assert minutes == expected
+
+    again = deliver_compensation(world.hub, OFFICER, district=DISTRICT, month="2026-11")
+    assert {o.state for o in again.outcomes} == {"repeat"}
+    world.relay_until_quiet()
+    assert all(d.unique == 1 for d in world.receivers.values())
+
+
+def test_a_basis_no_agreement_allows_is_neither_fetched_nor_sent(world: CombineWorld) -> None:
+    _send(world, _visits(2, days=1))
+    world.relay_until_quiet()
+    run = deliver_compensation(
+        world.hub, OFFICER, district="sdn-farsta", month="2026-11", providers=["prov-testvard"]
+    )
+    (outcome,) = run.outcomes
+    assert outcome.state == "failed"
+    assert outcome.reason is not None
+    assert all(d.unique == 0 for d in world.receivers.values())
+
+
+def _independent(visits: list[PlannedVisit], first: date, last: date) -> dict[str, set[str]]:
+    staff: dict[str, set[str]] = defaultdict(set)
+    for v in visits:
+        if first <= v.day <= last:
+            staff[v.client].add(v.visit.staff_id)
+            if v.visit.second_staff_id:
+                staff[v.client].add(v.visit.second_staff_id)
+    return staff
+
+
+def test_continuity_of_a_fortnight_matches_an_independent_count(world: CombineWorld) -> None:
+    visits = _visits(12, days=16)  # two days beyond the period: not counted
+    _send(world, visits)
+    expected = _independent(visits, FIRST, date(2026, 11, 14))
+    hmacs = world.hub.guards.hmacs
+    by_ref = {hmacs.subject_ref(client)[:16]: len(s) for client, s in expected.items()}
+
+    listed = continuity(world.hub, OFFICER, PERIOD, per="client")
+    assert {c.client_ref: c.staff for c in listed.clients} == by_ref
+
+    provider_of = {v.client: v.provider for v in visits}
+    for group in continuity(world.hub, OFFICER, PERIOD, per="provider").groups:
+        counts = [len(s) for c, s in expected.items() if provider_of[c] == group.provider]
+        assert group.clients == len(counts)
+        assert group.max == max(counts)
+        assert group.mean == _one(Decimal(sum(counts)) / len(counts))
+        assert group.median == _one(Decimal(str(statistics.median(counts))))
+    (district,) = continuity(world.hub, OFFICER, PERIOD).groups
+    assert (district.district, district.clients) == (DISTRICT, 12)
+
+    someone = visits[0]
+    (figure,) = client_continuity(
+        world.hub, OFFICER, PERIOD, someone.visit.client.formatted(), reason="case review"
+    )
+    assert figure.staff == len(expected[someone.client])
+
+
+def test_small_groups_are_suppressed(world: CombineWorld) -> None:
+    _send(world, _visits(2, days=2))
+    groups = continuity(world.hub, OFFICER, PERIOD, per="provider").groups
+    assert groups
+    assert all(g.suppressed and g.mean is None for g in groups)
+
+
+def test_follow_up_of_reported_time(tmp_path: Path, database_url: str) -> None:
+    visits = _visits(4, days=3)
+    # Received on 5 November: the visits of the 1st are 4 days old (late, over 3 days), those
+    # of the 2nd exactly 3 (not late).
+    with combine_world(tmp_path, database_url, datetime(2026, 11, 5, 12, tzinfo=UTC)) as world:
+        _send(world, visits)
+        rows = {r.provider: r for r in reported_time(world.hub, OFFICER, "2026-11")}
+    for provider in RECEIVERS:
+        mine = [v.visit for v in visits if v.provider == provider]
+        row = rows[provider]
+        assert row.visits == len(mine)
+        planned = [(v.planned_start, v.planned_end) for v in mine]
+        assert row.planned_minutes == sum(
+            int((end - start).total_seconds() // 60) for start, end in planned if start and end
+        )
+        assert row.reported_minutes == sum(
+            int((v.actual_end - v.actual_start).total_seconds() // 60) for v in mine
+        )
+        manual = sum(1 for v in mine if v.confirmation == "manual")
+        assert row.manual_percent == _one(Decimal(100 * manual) / len(mine))
+        late = [v for v in visits if v.provider == provider and v.day == FIRST]
+        assert row.late == len(late)
+        assert row.late_percent == _one(Decimal(100 * len(late)) / len(mine))
+
+
+def _one(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
