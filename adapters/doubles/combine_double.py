@@ -80,6 +80,11 @@ class CombineDouble(ServedDouble):
 
     # -- observation --------------------------------------------------------------------------
 
+    @property
+    def imported(self) -> int:
+        with self._lock:
+            return len(self._imports)
+
     def imports(self) -> dict[str, dict[str, object]]:
         """Every import recorded, by import id (the hub's delivery id)."""
         with self._lock:

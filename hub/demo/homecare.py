@@ -7,14 +7,24 @@ count of the same generated visits.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import time as time_module
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import click
+
+from adapters.doubles.combine_double import CombineDouble
+from adapters.doubles.http_double import HttpDouble
 from contracts.model import Agreement
+from hub.bootstrap import Hub
 from hub.demo.fictional import FictionalPerson, build_envelope
-from hub.demo.scenario import _agreements, _common
+from hub.demo.sandbox import DestinationSpec
+from hub.demo.scenario import TIME_APP, _agreements, _common
+from hub.services.compensation import deliver_compensation
+from hub.services.homecare_stats import continuity
+from hub.services.principal import Principal
 from hub.timereports.document import visit_body
 from hub.timereports.model import Intervention, Visit
 
@@ -66,16 +76,18 @@ def fortnight(
     rng: random.Random,
     *,
     days: int = 14,
-    staff_per_provider: int = 6,
+    staff_per_provider: int = 12,
     zone: ZoneInfo,
 ) -> list[PlannedVisit]:
     """Visits of ``days`` days from ``first``: each person has one provider and one to three
-    visits a day by staff drawn from that provider's pool; some visits are double-staffed."""
+    visits a day, mostly by a team of three of that provider's staff, now and then by someone
+    else of the pool; some visits are double-staffed."""
     providers = sorted(RECEIVERS)
     out: list[PlannedVisit] = []
     for index, person in enumerate(people):
         provider = providers[index % len(providers)]
         pool = [f"{provider[5:9]}-st{n:02d}" for n in range(staff_per_provider)]
+        team = rng.sample(pool, 3)  # the client's own team; others stand in now and then
         order = f"ord-{index:05d}"
         for offset in range(days):
             day = first + timedelta(days=offset)
@@ -83,7 +95,8 @@ def fortnight(
                 start = datetime.combine(day, time(hour, 5 * rng.randrange(6)), zone)
                 planned = timedelta(minutes=rng.choice((15, 30, 45)))
                 actual = planned + timedelta(minutes=rng.randint(-5, 10))
-                staff, second = rng.sample(pool, 2)
+                staff = rng.choice(team) if rng.random() < 0.85 else rng.choice(pool)
+                second = rng.choice([p for p in pool if p != staff])
                 visit = Visit(
                     index=len(out),
                     visit_id=f"{provider}-{index:04d}-{offset:02d}-{hour:02d}",
@@ -114,3 +127,83 @@ def visit_envelope(planned: PlannedVisit, district: str, zone: ZoneInfo) -> byte
         message_id=planned.visit.visit_id,
         subjects=[(planned.visit.client.scheme, planned.visit.client.formatted())],
     )
+
+
+class HomecareStep:
+    """The demo's home-care step: two providers' apps report a fortnight of visits
+    (``timereport.visit`` v2) to Pulsen Combine; the districts' continuity figure; each
+    provider's compensation basis from Combine's fee run, back to that provider's system."""
+
+    district = "sdn-sodermalm"
+    month = "2026-11"
+    period = "2026-11-01..2026-11-14"
+
+    def __init__(self) -> None:
+        self.receivers = {name: HttpDouble() for name in RECEIVERS.values()}
+
+    def start(self) -> None:
+        for double in self.receivers.values():
+            double.start()
+
+    def stop(self) -> None:
+        for double in self.receivers.values():
+            double.stop()
+
+    def destinations(self) -> dict[str, DestinationSpec]:
+        return {
+            n: DestinationSpec("http", {"url": d.url, "timeout": 2})
+            for n, d in self.receivers.items()
+        }
+
+    def routes(self) -> list[tuple[str, str, list[str]]]:
+        return [
+            ("lookup.compensation_basis", "*", [COMBINE]),
+            ("timereport.compensation_basis", "*", list(self.receivers)),
+        ]
+
+    def agreements(self, now: datetime) -> list[Agreement]:
+        return compensation_agreements(now, self.district)
+
+    def show(self, hub: Hub, combine: CombineDouble, people: Sequence[FictionalPerson]) -> bool:
+        zone = ZoneInfo(hub.settings.time_zone)
+        visits = fortnight(people, date(2026, 11, 1), random.Random(4), zone=zone)
+        before = combine.imported
+        envelopes = [visit_envelope(v, self.district, zone) for v in visits]
+        for start in range(0, len(envelopes), 200):
+            hub.ingestor.ingest_many(TIME_APP, envelopes[start : start + 200])
+        if not _until(lambda: combine.imported - before >= len(visits)):
+            click.echo(
+                f"  home care: only {combine.imported - before} of {len(visits)} visits "
+                "reached Combine"
+            )
+            return False
+        operator = Principal.operator("demo-officer")
+        click.echo(
+            f"\nHome care: two providers' apps reported {len(visits)} visits (timereport.visit v2) "
+            f"for {len(people)} clients in {self.district}; Pulsen Combine imported each once."
+        )
+        groups = continuity(hub, operator, self.period, per="provider").groups
+        for g in groups:
+            click.echo(
+                f"  continuity {self.period}, {g.provider}: {g.clients} clients met on average "
+                f"{g.mean} different staff (median {g.median}, at most {g.max})"
+            )
+        run = deliver_compensation(hub, operator, district=self.district, month=self.month)
+        delivered = _until(lambda: all(d.unique == 1 for d in self.receivers.values()))
+        for o in run.outcomes:
+            got = self.receivers[o.destination].unique
+            click.echo(
+                f"  compensation basis {self.month} of {o.provider} (fee run {o.run_id}): "
+                f"{o.clients} clients, {o.minutes / 60:.1f} h, {o.amount} kr → {o.destination} "
+                f"only ({got} received)"
+            )
+        return delivered and bool(groups) and all(o.state == "delivered" for o in run.outcomes)
+
+
+def _until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time_module.monotonic() + timeout
+    while not condition():
+        if time_module.monotonic() > deadline:
+            return False
+        time_module.sleep(0.05)
+    return True

@@ -20,6 +20,7 @@ from hub.bootstrap import Hub
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
+from hub.demo.homecare import COMBINE_SYSTEM, HomecareStep
 from hub.demo.ivo_step import IvoStep
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
@@ -63,6 +64,7 @@ class DemoRun:
         self.meant_dead: list[tuple[str, str, str]] = []  # (message id, destination, reason)
         self.meant_dead_lock = threading.Lock()
         self.ivo: IvoStep | None = None
+        self.homecare = HomecareStep()
 
     # -- set-up ---------------------------------------------------------------------------------
     def _start(self) -> tuple[Hub, dict[str, str], str]:
@@ -81,9 +83,19 @@ class DemoRun:
         self.destinations = list(destinations)
         self.ivo = IvoStep()
         self.ivo.start()
+        self.homecare.start()
         self.sandbox.write_routes(
-            {**destinations, **sdk_destinations(doubles.sdk), **self.ivo.destinations()},
-            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes(),
+            {
+                **destinations,
+                **sdk_destinations(doubles.sdk),
+                **self.ivo.destinations(),
+                **self.homecare.destinations(),
+            },
+            demo_routes()
+            + flow_routes()
+            + sdk_routes()
+            + self.ivo.routes()
+            + self.homecare.routes(),
         )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
@@ -102,11 +114,12 @@ class DemoRun:
                 (EXECUTION_APP, "providers' execution reporting"),
                 (CASE_SYSTEM, "case system, payments"),
                 (SDK_INBOX, "the hub's SDK functional mailbox"),
+                (COMBINE_SYSTEM, "Pulsen Combine, compensation bases"),
             ]
         }
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
-        agreements += self.ivo.agreements(hub)
+        agreements += self.ivo.agreements(hub) + self.homecare.agreements(now)
         stored = add_agreements(hub, agreements, actor="demo")
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
@@ -209,8 +222,11 @@ class DemoRun:
         followed = show_overdue(hub, client)
         assert self.ivo is not None
         reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
+        homecare = self.homecare.show(
+            hub, self.doubles.combine, FictionalPeople(4, kind="personnummer").take(8)
+        )
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        flows = answered and followed and reported and sdk_ok
+        flows = answered and followed and reported and sdk_ok and homecare
         return done and kept and not errors and flows and audit_ok
 
     def _send(
@@ -317,3 +333,4 @@ class DemoRun:
             self.doubles.stop()
         if self.ivo is not None:
             self.ivo.stop()
+        self.homecare.stop()

@@ -11,16 +11,21 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from lxml import etree
 
+from audit.search import AuditQuery, search
 from hub.demo.fictional import FictionalPeople
 from hub.demo.homecare import RECEIVERS, PlannedVisit, fortnight, visit_envelope
 from hub.demo.scenario import TIME_APP
 from hub.errors import HubError
+from hub.guards import AuditAction
+from hub.services.agreements import register_system
 from hub.services.compensation import deliver_compensation
 from hub.services.homecare_stats import client_continuity, continuity, reported_time
 from hub.services.principal import Principal
+from tests.integration.api_server import problem_of, serve
 from tests.integration.combine.world import DISTRICT, ZONE, CombineWorld, combine_world
 
 FIRST = date(2026, 11, 1)
@@ -173,3 +178,43 @@ def test_follow_up_of_reported_time(tmp_path: Path, database_url: str) -> None:
 
 def _one(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def test_the_api_gives_continuity_to_an_admin_of_the_district_only(world: CombineWorld) -> None:
+    visits = _visits(6, days=14)
+    _send(world, visits)
+    own = register_system(world.hub, "sod-admin", "admin", "test", "admin", districts=[DISTRICT])
+    other = register_system(
+        world.hub, "far-admin", "admin", "test", "admin", districts=["sdn-farsta"]
+    )
+    server = serve(world.hub)
+    try:
+
+        def get(token: str, **params: str) -> httpx.Response:
+            return httpx.get(
+                f"{server.url}/api/v1/stats/continuity",
+                params={"period": PERIOD, **params},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+                trust_env=False,
+            )
+
+        answer = get(own, per="provider")
+        assert answer.status_code == 200, answer.text
+        groups = {g["provider"]: g for g in answer.json()["groups"]}
+        assert set(groups) == set(RECEIVERS)
+        assert all(g["clients"] == 3 and not g["suppressed"] for g in groups.values())
+        listed = get(own, per="client").json()["clients"]
+        assert len(listed) == 6  # six clients, one provider each
+        assert all(v.visit.client.canonical not in str(listed) for v in visits)
+        with world.hub.reader.connect() as conn:
+            viewed = search(conn, AuditQuery(action=AuditAction.VIEWED))
+        assert len(viewed) == 6
+        assert {e.subject_ref for e in viewed} == {
+            world.hub.guards.hmacs.subject_ref(v.client) for v in visits
+        }
+        assert get(other, per="provider").json()["groups"] == []
+        problem_of(get(other, district=DISTRICT), 404, "not_found")
+        problem_of(get(own, period="2026-11-14..2026-11-01"), 422, "invalid_period")
+    finally:
+        server.stop()
