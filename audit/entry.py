@@ -67,6 +67,9 @@ class AuditAction(StrEnum):
     AUDIT_ACKNOWLEDGED = "audit_acknowledged"  # an operator lifted an integrity alarm
     SYSTEM_REGISTERED = "system_registered"
     SYSTEM_CHANGED = "system_changed"  # (de)activated
+    TIME_APPROVED = "time_approved"  # a provider approved a batch of time reports: forwarded
+    TIME_REJECTED = "time_rejected"  # ... rejected it: never forwarded, back with the reason
+    PERIOD_REOPENED = "period_reopened"  # an officer reopened a period after its lock date
 
 
 class Outcome(StrEnum):

@@ -45,6 +45,8 @@ from hub.services.lookups import Lookups
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
 from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
+from hub.timereports.follow_up import BatchCounter, FollowUpChain
+from hub.timereports.orders import OrderCache
 from schemas.parser import ParseLimits
 from schemas.registry import Registry, default_registry
 
@@ -88,6 +90,7 @@ class Hub:
     ingestor: Ingestor[Connection]
     follow_up: ReferralFollowUp
     lookups: Lookups
+    order_cache: OrderCache  # the case system's orders for time-report checks
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
     relay: Relay[Connection]
@@ -225,7 +228,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=follow_up,
+        follow_ups=FollowUpChain(follow_up, BatchCounter(clock)),
     )
     return Hub(
         settings=settings,
@@ -240,6 +243,7 @@ def build_hub(
         lookups=Lookups(
             engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
         ),
+        order_cache=OrderCache(settings.timereport_order_cache_seconds),
         executor=executor,
         adapters=adapters,
         relay=relay,

@@ -22,10 +22,19 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"  # the destination acknowledged it
     DEAD = "dead"  # permanent error, attempts or age exhausted; needs a replay
     REFUSED = "refused"  # its agreement no longer allows it (revoked or expired)
+    # Stored but not sent until its sender's organisation approves it (time reports); then
+    # pending, or REJECTED (never sent) when the organisation rejects it.
+    HELD = "held"
+    REJECTED = "rejected"
 
     @property
     def is_final(self) -> bool:
-        return self in (DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.REFUSED)
+        return self in (
+            DeliveryState.DELIVERED,
+            DeliveryState.DEAD,
+            DeliveryState.REFUSED,
+            DeliveryState.REJECTED,
+        )
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,12 @@ class IdempotencyConflict(InputError):
     reason = "idempotency_conflict"
 
 
+class TimeReportRefused(InputError):
+    """A batch of time reports refused as a whole; ``findings`` names each visit's problem."""
+
+    reason = "time_report_refused"
+
+
 class AuthenticationError(HubError):
     reason = "unauthenticated"
 

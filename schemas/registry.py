@@ -240,6 +240,8 @@ def default_registry() -> Registry:
                     BusinessKey("visit_date", "VisitDate", protected=False),
                     BusinessKey("order_id", "OrderId"),
                     BusinessKey("batch_id", "BatchId", protected=False),
+                    BusinessKey("actual_start", "ActualStart", protected=False),
+                    BusinessKey("actual_end", "ActualEnd", protected=False),
                 ),
                 held_for_approval=True,  # forwarded once the provider approves the batch
                 description=(

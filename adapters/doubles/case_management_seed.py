@@ -115,6 +115,13 @@ def _decisions(
         interventions: tuple[tuple[str, str], ...] = ()
         if code == "home_care":
             interventions = tuple(rng.sample(_HOME_CARE_INTERVENTIONS, rng.randint(1, 4)))
+            # Double staffing (two care workers at once) for some personal care: decided from
+            # the number, not the random stream, so every other seeded value stays as it was.
+            if (
+                any(c == "personal_care" for c, _ in interventions)
+                and int(identity.canonical[-2]) < 4
+            ):
+                interventions += (("double_staffing", "Dubbelbemanning"),)
         decided.append(
             SeededDecision(
                 decision_id=f"B-{prefix}-{number}",

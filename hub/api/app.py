@@ -31,6 +31,7 @@ from hub.api.problems import (
 )
 from hub.api.referrals import referrals_router
 from hub.api.stats import stats_router
+from hub.api.timereports import timereports_router
 from hub.bootstrap import Hub
 from hub.errors import HubError, PayloadTooLarge, policy_for
 from hub.services.health import audit_alarm_check, broker_check, database_check, first_failure
@@ -202,6 +203,9 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(referrals_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(stats_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
+    app.include_router(
+        timereports_router(hub), responses=problem_responses(401, 403, 404, 409, 422, 503)
+    )
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)
 

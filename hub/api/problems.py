@@ -73,6 +73,11 @@ class Problem(BaseModel):
     line: int | None = Field(default=None, description="XML faults: line in the document")
     column: int | None = Field(default=None, description="XML faults: column in the line")
     path: str | None = Field(default=None, description="XML faults: element path")
+    findings: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A refused time-report batch: each visit's problem (reason, detail, index "
+        "in the batch or CSV line)",
+    )
 
 
 def title_for(error: HubError, status: int) -> str:
@@ -95,7 +100,7 @@ def problem(
     }
     if instance:
         body["instance"] = instance
-    for key in ("line", "column", "path"):
+    for key in ("line", "column", "path", "findings"):
         value = error.context.get(key)
         if value is not None:
             body[key] = value

@@ -23,12 +23,7 @@ from hub.services.homecare_stats import client_continuity, continuity, reported_
 _PERIOD_HELP = "FIRST..LAST, inclusive (the measure's period is 14 days): 2026-11-01..2026-11-14"
 
 
-@click.group("timereports")
-def timereports() -> None:
-    """Time reports of home care: the monthly compensation basis back to providers."""
-
-
-@timereports.command("compensation")
+@click.command("compensation")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month of the fee run.")
 @click.option("--district", required=True, help="The district whose agreement it runs under.")
 @click.option(

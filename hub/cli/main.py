@@ -228,8 +228,10 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
     from hub.cli import agreements, audit, homecare, ivo, keys, messages, referrals, sdk, systems
+    from hub.cli.timereports import timereports
     from hub.demo.command import demo_command
 
+    timereports.add_command(homecare.compensation)  # the basis back to providers (combine)
     for command in (
         systems.systems,
         messages.messages,
@@ -241,7 +243,7 @@ def register_subcommands() -> None:
         referrals.referrals,
         sdk.sdk,
         ivo.ivo,
-        homecare.timereports,
+        timereports,
         homecare.stats,
         demo_command,
     ):

@@ -139,6 +139,7 @@ class Ingestor(Generic[Tx]):
         self._hmacs = hmacs
         self._clock = clock
         self._follow_ups = follow_ups
+        self._on_stored = on_stored
         self._committer: GroupCommitter[Tx, Prepared, IngestResult] = GroupCommitter(
             store.write, self._write, max_batch=max_batch, on_committed=on_stored
         )
@@ -161,6 +162,17 @@ class Ingestor(Generic[Tx]):
         stored = self._committer.submit_many([p for _, p in ready])
         results.update(zip((i for i, _ in ready), stored, strict=True))
         return [results[i] for i in range(len(documents))]
+
+    def store_all(self, prepared: Sequence[Prepared]) -> list[IngestResult]:
+        """Store prepared messages in one transaction of their own, all or none (a batch of
+        time reports): the first message's error rolls every one back and is raised."""
+        with self._store.write() as tx:
+            results = self._write(tx, list(prepared))
+            for result in results:
+                if isinstance(result, HubError):
+                    raise result
+        self._on_stored()
+        return [r for r in results if isinstance(r, IngestResult)]
 
     def read(self, data: bytes) -> ParsedEnvelope:
         try:
@@ -322,6 +334,7 @@ class Ingestor(Generic[Tx]):
             subject_refs=p.subject_refs,
             delivery_ids=delivery_ids,
             business_keys=p.business_keys,
+            held=envelope.message_type_info.held_for_approval,
         )
         events = per_subject(
             AuditEvent(

@@ -40,3 +40,4 @@ class NewMessage:
     subject_refs: tuple[str, ...]
     delivery_ids: tuple[tuple[str, str], ...]  # (delivery id, destination)
     business_keys: tuple[tuple[str, str], ...] = ()
+    held: bool = False  # deliveries stored ``held`` until an approval (time reports)

@@ -79,6 +79,12 @@ class Settings:
     ivo_legal_references: str
     ivo_municipality: str
     ivo_administrations: str
+    timereport_purpose: str
+    timereport_lock_day: int
+    timereport_reopen_days: int
+    timereport_manual_share: float
+    timereport_order_cache_seconds: float
+    timereport_max_batch: int
     compensation_sender: str
     compensation_purpose: str
     compensation_receivers: str

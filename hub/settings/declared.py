@@ -231,6 +231,46 @@ class DeclaredSettings(BaseSettings):
         "`*=Vård- och omsorgsnämnden`. Needed by `ivo report` and `ivo submit`.",
     )
 
+    timereport_purpose: str = Field(
+        default="time_reporting",
+        description="The purpose time reports are sent and checked under: agreements of the "
+        "district must allow the provider's system to send timereport.visit and to ask "
+        "lookup.client_summary (the order check) for it.",
+    )
+    timereport_lock_day: int = Field(
+        default=5,
+        ge=1,
+        le=28,
+        description="The day of the following month a month's time locks on (spärrdatum, at "
+        "00:00 in time_zone): later visits of that month are refused until an officer runs "
+        "`timereports reopen`. A provider's own lock day (`timereports provider`) overrides it.",
+    )
+    timereport_reopen_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days a period stays open after `timereports reopen`.",
+    )
+    timereport_manual_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Share of a batch's visits confirmed by hand above which the batch gets the "
+        "warning manual_share_high (recorded with the batch; the batch is not refused).",
+    )
+    timereport_order_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="Seconds a client's orders from the case system are reused by the "
+        "time-report checks before the case system is asked again.",
+    )
+    timereport_max_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most visits in one time-report batch (JSON or CSV).",
+    )
     compensation_sender: str = Field(
         default="pulsen-combine",
         description="The system identity a provider's compensation basis from Pulsen Combine "

@@ -83,7 +83,7 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
                 "id": delivery_id,
                 "message_id": new.message.id,
                 "destination": destination,
-                "state": DeliveryState.PENDING.value,
+                "state": (DeliveryState.HELD if new.held else DeliveryState.PENDING).value,
                 "attempts": 0,
                 "claim": 0,
                 "next_attempt_at": new.message.received_at,
@@ -170,11 +170,13 @@ class MessageSummary:
         """One word for the message: the least advanced state of its deliveries."""
         for state in (
             "in_flight",
+            "held",
             "pending",
             "retrying",
             "awaiting_receipt",
             "dead",
             "refused",
+            "rejected",
             "delivered",
         ):
             if self.states.get(state):

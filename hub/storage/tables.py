@@ -223,3 +223,42 @@ ivo_tracked_messages = Table(
     Column("message_id", String(36), ForeignKey("messages.id"), primary_key=True),
     Column("tracked_at", UtcDateTime(), nullable=False),
 )
+
+# Time reports (hub/timereports): the providers whose systems report visits, their batches
+# (held until the provider approves or rejects them) and the periods an officer reopened after
+# their lock date. Metadata only: the visits are messages (sealed payloads, business keys).
+timereport_providers = Table(
+    "timereport_providers",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("system", String(100), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("lock_day", Integer, nullable=True),  # None: the setting timereport_lock_day
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+Index("ix_timereport_providers_system", timereport_providers.c.system)
+timereport_batches = Table(
+    "timereport_batches",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("sender", String(100), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("state", String(20), nullable=False),  # held | approved | rejected
+    Column("visits", Integer, nullable=False),
+    Column("warnings", Text, nullable=True),  # JSON: the checks' warnings (no personal data)
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("reason", Text, nullable=True),
+)
+timereport_reopened = Table(
+    "timereport_reopened",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("period", String(7), primary_key=True),  # YYYY-MM
+    Column("reason", Text, nullable=False),
+    Column("reopened_by", String(100), nullable=False),
+    Column("reopened_at", UtcDateTime(), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
+)

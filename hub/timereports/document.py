@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from hub.timereports.model import Visit
+from schemas.registry import ENVELOPE_NS
 
 VISIT_V2_NS = "urn:omsorgshub:timereport.visit:2"
 VISIT_V2 = ("timereport.visit", "2")
@@ -48,3 +49,20 @@ def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._E
     if text is not None:
         element.text = text
     return element
+
+
+def visit_envelope(body: bytes, *, district: str, purpose: str, message_id: str) -> bytes:
+    """The ``urn:omsorgshub:envelope:1`` document the ingest pipeline reads, around ``body``."""
+    ns = f"{{{ENVELOPE_NS}}}"
+    envelope = etree.Element(f"{ns}Envelope", nsmap={"h": ENVELOPE_NS})
+    head = etree.SubElement(envelope, f"{ns}Header")
+    for name, value in (
+        ("Type", VISIT_V2[0]),
+        ("Version", VISIT_V2[1]),
+        ("District", district),
+        ("Purpose", purpose),
+        ("MessageId", message_id),
+    ):
+        etree.SubElement(head, f"{ns}{name}").text = value
+    etree.SubElement(envelope, f"{ns}Body").append(etree.fromstring(body))
+    return etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)

@@ -1,0 +1,50 @@
+"""What ingest writes beside stored visits (``hub.ports.FollowUps``): their batch's row.
+
+Every stored ``timereport.visit`` v2 counts into the row of its batch (its plain business keys
+``provider`` and ``batch_id``), in the transaction that stores it, whichever face it came
+through: a JSON or CSV batch, or XML envelopes posted one by one. A new row is ``held``; the
+visits' deliveries are stored ``held`` too (the type is ``held_for_approval``) until the
+provider approves the batch (``hub.services.timereports``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from hub.ingest.records import NewMessage
+from hub.ports import FollowUps
+from hub.storage import timereports as rows
+from hub.timereports.document import VISIT_V2
+
+
+class BatchCounter:
+    """``FollowUps`` for time reports, on the SQL store."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+
+    def stored(self, tx: Connection, batch: Sequence[NewMessage]) -> None:
+        counts: dict[tuple[str, str, str, str], int] = {}
+        for new in batch:
+            m = new.message
+            if (m.message_type, m.version) != VISIT_V2:
+                continue
+            keys = dict(new.business_keys)
+            key = (keys.get("provider", ""), keys.get("batch_id", ""), m.sender, m.district)
+            counts[key] = counts.get(key, 0) + 1
+        for (provider, batch_id, sender, district), n in sorted(counts.items()):
+            rows.count_visits(tx, provider, batch_id, sender, district, n, self._clock())
+
+
+class FollowUpChain:
+    """Several ``FollowUps`` in turn, in one transaction (referrals, then time reports)."""
+
+    def __init__(self, *chain: FollowUps[Connection]) -> None:
+        self._chain = chain
+
+    def stored(self, tx: Connection, batch: Sequence[NewMessage]) -> None:
+        for follow_up in self._chain:
+            follow_up.stored(tx, batch)
