@@ -25,6 +25,7 @@ from hub.demo.scenario import TIME_APP, _agreements, _common
 from hub.services.compensation import deliver_compensation
 from hub.services.homecare_stats import continuity
 from hub.services.principal import Principal
+from hub.services.timereport_approval import decide_batch, register_provider
 from hub.timereports.document import visit_body
 from hub.timereports.model import Intervention, Visit
 
@@ -50,6 +51,24 @@ class PlannedVisit:
     @property
     def client(self) -> str:
         return self.visit.client.canonical
+
+    @property
+    def batch(self) -> str:
+        """One batch per provider and month, as an app reports a month's visits."""
+        return f"batch-{self.provider}-{self.day:%Y-%m}"
+
+
+def approve(hub: Hub, visits: Sequence[PlannedVisit], district: str, actor: str) -> int:
+    """Each provider's team leader approves the batches of ``visits`` (the providers are
+    registered as reporting through ``TIME_APP`` first): their held time goes on to Combine.
+    Answers how many batches were approved."""
+    operator = Principal.operator(actor)
+    batches = sorted({(v.provider, v.batch) for v in visits})
+    for provider in sorted({p for p, _ in batches}):
+        register_provider(hub, operator, provider, system=TIME_APP, district=district)
+    for provider, batch in batches:
+        decide_batch(hub, operator, batch, "approve", provider=provider, by="tl-signing")
+    return len(batches)
 
 
 def receivers_setting() -> str:
@@ -117,7 +136,7 @@ def fortnight(
 
 def visit_envelope(planned: PlannedVisit, district: str, zone: ZoneInfo) -> bytes:
     """The ``timereport.visit`` v2 envelope a provider's app sends for one visit."""
-    body = visit_body(planned.visit, provider=planned.provider, batch_id="batch-demo", zone=zone)
+    body = visit_body(planned.visit, provider=planned.provider, batch_id=planned.batch, zone=zone)
     return build_envelope(
         message_type="timereport.visit",
         version="2",
@@ -171,6 +190,8 @@ class HomecareStep:
         envelopes = [visit_envelope(v, self.district, zone) for v in visits]
         for start in range(0, len(envelopes), 200):
             hub.ingestor.ingest_many(TIME_APP, envelopes[start : start + 200])
+        held = combine.imported - before  # held until each provider approves its batch
+        batches = approve(hub, visits, self.district, "demo")
         if not _until(lambda: combine.imported - before >= len(visits)):
             click.echo(
                 f"  home care: only {combine.imported - before} of {len(visits)} visits "
@@ -180,7 +201,8 @@ class HomecareStep:
         operator = Principal.operator("demo-officer")
         click.echo(
             f"\nHome care: two providers' apps reported {len(visits)} visits (timereport.visit v2) "
-            f"for {len(people)} clients in {self.district}; Pulsen Combine imported each once."
+            f"for {len(people)} clients in {self.district}; {held} reached Pulsen Combine before "
+            f"the providers approved their {batches} batches, then each once."
         )
         groups = continuity(hub, operator, self.period, per="provider").groups
         for g in groups:

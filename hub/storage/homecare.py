@@ -5,6 +5,10 @@ A ``timereport.visit`` v2 message carries the plain keys ``provider`` and ``visi
 local day, ISO, so a period is a string range) and the keyed HMACs ``staff_id`` and
 ``second_staff_id``; ``message_subjects`` holds the client's HMAC. A visit met by two staff
 (double staffing) counts both.
+
+A visit of a batch its provider **rejected** does not count (that time was not performed as
+reported); visits of held and approved batches do: held time is reported time, and the
+follow-up is continuous, not monthly.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Select, and_, or_, select
 
 from hub.homecare.continuity import StaffMet
-from hub.storage.tables import business_keys, message_subjects, messages
+from hub.storage.tables import business_keys, message_subjects, messages, timereport_batches
 
 VISIT_TYPE = "timereport.visit"
 STAFF_KEYS = ("staff_id", "second_staff_id")
@@ -57,6 +62,7 @@ def staff_met(
             messages.c.message_type == VISIT_TYPE,
         )
     )
+    query = _not_rejected(query, provider)
     if districts is not None:
         query = query.where(messages.c.district.in_(sorted(districts)))
     return [StaffMet(*row) for row in conn.execute(query)]
@@ -90,6 +96,25 @@ def visits_of_month(
         )
         .order_by(messages.c.received_at, messages.c.id)
     )
+    query = _not_rejected(query, provider)
     if districts is not None:
         query = query.where(messages.c.district.in_(sorted(districts)))
     return [StoredVisit(*row) for row in conn.execute(query)]
+
+
+def _not_rejected(query: Select, provider: Any) -> Select:  # type: ignore[type-arg]
+    """``query`` without the visits of rejected batches (``provider``: its provider key)."""
+    batch = business_keys.alias("bk_batch")
+    return (
+        query.outerjoin(
+            batch, and_(batch.c.message_id == messages.c.id, batch.c.name == "batch_id")
+        )
+        .outerjoin(
+            timereport_batches,
+            and_(
+                timereport_batches.c.provider == provider.c.value,
+                timereport_batches.c.batch_id == batch.c.value,
+            ),
+        )
+        .where(or_(timereport_batches.c.state.is_(None), timereport_batches.c.state != "rejected"))
+    )

@@ -17,7 +17,7 @@ from lxml import etree
 
 from audit.search import AuditQuery, search
 from hub.demo.fictional import FictionalPeople
-from hub.demo.homecare import RECEIVERS, PlannedVisit, fortnight, visit_envelope
+from hub.demo.homecare import RECEIVERS, PlannedVisit, approve, fortnight, visit_envelope
 from hub.demo.scenario import TIME_APP
 from hub.errors import HubError
 from hub.guards import AuditAction
@@ -25,6 +25,7 @@ from hub.services.agreements import register_system
 from hub.services.compensation import deliver_compensation
 from hub.services.homecare_stats import client_continuity, continuity, reported_time
 from hub.services.principal import Principal
+from hub.services.timereport_approval import decide_batch, register_provider
 from tests.integration.api_server import problem_of, serve
 from tests.integration.combine.world import DISTRICT, ZONE, CombineWorld, combine_world
 
@@ -61,6 +62,9 @@ def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
     visits = _visits(6, days=3)
     _send(world, visits)
     world.relay_until_quiet()
+    assert world.imports() == {}  # held until each provider approves its batch
+    assert approve(world.hub, visits, DISTRICT, "test") == 2
+    world.relay_until_quiet()
     imports = world.imports()
     assert len(imports) == len(visits)
     assert {i["visit"]["externalVisitId"] for i in imports.values()} == {
@@ -96,7 +100,9 @@ def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
 
 
 def test_a_basis_no_agreement_allows_is_neither_fetched_nor_sent(world: CombineWorld) -> None:
-    _send(world, _visits(2, days=1))
+    visits = _visits(2, days=1)
+    _send(world, visits)
+    approve(world.hub, visits, DISTRICT, "test")
     world.relay_until_quiet()
     run = deliver_compensation(
         world.hub, OFFICER, district="sdn-farsta", month="2026-11", providers=["prov-testvard"]
@@ -218,3 +224,26 @@ def test_the_api_gives_continuity_to_an_admin_of_the_district_only(world: Combin
         problem_of(get(own, period="2026-11-14..2026-11-01"), 422, "invalid_period")
     finally:
         server.stop()
+
+
+def test_rejected_time_counts_in_no_figure(world: CombineWorld) -> None:
+    visits = _visits(8, days=14)
+    _send(world, visits)
+    operator = Principal.operator("test")
+    for provider in RECEIVERS:
+        register_provider(world.hub, operator, provider, system=TIME_APP, district=DISTRICT)
+    rejected = next(v for v in visits if v.provider == "prov-testvard")
+    decide_batch(
+        world.hub,
+        operator,
+        rejected.batch,
+        "reject",
+        provider="prov-testvard",
+        reason="wrong staff",
+    )
+    groups = continuity(world.hub, OFFICER, PERIOD, per="provider").groups
+    assert [(g.provider, g.clients) for g in groups] == [("prov-exempla-omsorg", 4)]
+    rows = reported_time(world.hub, OFFICER, "2026-11")
+    assert [(r.provider, r.visits) for r in rows] == [
+        ("prov-exempla-omsorg", sum(1 for v in visits if v.provider == "prov-exempla-omsorg"))
+    ]
