@@ -32,6 +32,7 @@ from bench.scenarios import (
     scaled,
     sdk,
     soap,
+    timereports,
 )
 from bench.workload import Options
 
@@ -44,6 +45,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "sdk": sdk,
     "medcom-inbound": medcom_inbound,
     "ivo": ivo,
+    "timereports": timereports,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

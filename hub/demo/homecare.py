@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time as time_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +21,8 @@ from contracts.model import Agreement
 from hub.bootstrap import Hub
 from hub.demo.fictional import FictionalPerson, build_envelope
 from hub.demo.sandbox import DestinationSpec
-from hub.demo.scenario import TIME_APP, _agreements, _common
+from hub.demo.scenario import _agreements, _common
+from hub.demo.time_world import CSV_APP, CSV_PROVIDER, JSON_APP, JSON_PROVIDER
 from hub.services.compensation import deliver_compensation
 from hub.services.homecare_stats import continuity
 from hub.services.principal import Principal
@@ -37,6 +38,7 @@ RECEIVERS = {
     "prov-exempla-omsorg": "provider-exempla-omsorg",
     "prov-testvard": "provider-testvard",
 }
+APP_OF = {JSON_PROVIDER: JSON_APP, CSV_PROVIDER: CSV_APP}  # the demo's apps (hub.demo.time_world)
 _CODES = ("personal_care", "meal", "medication", "supervision", "cleaning", "shopping")
 
 
@@ -58,17 +60,21 @@ class PlannedVisit:
         return f"batch-{self.provider}-{self.day:%Y-%m}"
 
 
-def approve(hub: Hub, visits: Sequence[PlannedVisit], district: str, actor: str) -> int:
-    """Each provider's team leader approves the batches of ``visits`` (the providers are
-    registered as reporting through ``TIME_APP`` first): their held time goes on to Combine.
-    Answers how many batches were approved."""
+def approve(hub: Hub, visits: Sequence[PlannedVisit], actor: str) -> int:
+    """Each provider's team leader approves the batches of ``visits``: their held time goes
+    on to Combine. Answers how many batches were approved."""
     operator = Principal.operator(actor)
     batches = sorted({(v.provider, v.batch) for v in visits})
-    for provider in sorted({p for p, _ in batches}):
-        register_provider(hub, operator, provider, system=TIME_APP, district=district)
     for provider, batch in batches:
         decide_batch(hub, operator, batch, "approve", provider=provider, by="tl-signing")
     return len(batches)
+
+
+def register_reporting(hub: Hub, district: str, systems: Mapping[str, str]) -> None:
+    """Let each provider's system (``systems``: provider → system) report its time."""
+    operator = Principal.operator("setup")
+    for provider, system in sorted(systems.items()):
+        register_provider(hub, operator, provider, system=system, district=district)
 
 
 def receivers_setting() -> str:
@@ -187,11 +193,14 @@ class HomecareStep:
         zone = ZoneInfo(hub.settings.time_zone)
         visits = fortnight(people, date(2026, 11, 1), random.Random(4), zone=zone)
         before = combine.imported
-        envelopes = [visit_envelope(v, self.district, zone) for v in visits]
-        for start in range(0, len(envelopes), 200):
-            hub.ingestor.ingest_many(TIME_APP, envelopes[start : start + 200])
+        for provider, app in APP_OF.items():  # each provider's own app, as registered
+            envelopes = [
+                visit_envelope(v, self.district, zone) for v in visits if v.provider == provider
+            ]
+            for start in range(0, len(envelopes), 200):
+                hub.ingestor.ingest_many(app, envelopes[start : start + 200])
         held = combine.imported - before  # held until each provider approves its batch
-        batches = approve(hub, visits, self.district, "demo")
+        batches = approve(hub, visits, "demo")
         if not _until(lambda: combine.imported - before >= len(visits)):
             click.echo(
                 f"  home care: only {combine.imported - before} of {len(visits)} visits "

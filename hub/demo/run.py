@@ -45,6 +45,7 @@ from hub.demo.stream import (
     DemoStream,
     Outgoing,
 )
+from hub.demo.time_step import APPS, register_providers, show_time_reports, time_agreements
 from hub.services.agreements import add_agreements, register_system
 from hub.storage import messages as message_rows
 
@@ -115,12 +116,15 @@ class DemoRun:
                 (CASE_SYSTEM, "case system, payments"),
                 (SDK_INBOX, "the hub's SDK functional mailbox"),
                 (COMBINE_SYSTEM, "Pulsen Combine, compensation bases"),
+                *APPS,
             ]
         }
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
         agreements += self.ivo.agreements(hub) + self.homecare.agreements(now)
+        agreements += time_agreements(now, [app for app, _ in APPS])
         stored = add_agreements(hub, agreements, actor="demo")
+        register_providers(hub)
         click.echo(
             f"  {len(tokens)} systems and {len(stored)} agreements for {len(DISTRICTS)} "
             f"districts registered; {len(destinations)} destinations routed"
@@ -222,11 +226,12 @@ class DemoRun:
         followed = show_overdue(hub, client)
         assert self.ivo is not None
         reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
+        timed = show_time_reports(hub, client, tokens, self.settings.home, self.doubles.combine)
         homecare = self.homecare.show(
             hub, self.doubles.combine, FictionalPeople(4, kind="personnummer").take(8)
         )
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        flows = answered and followed and reported and sdk_ok and homecare
+        flows = answered and followed and reported and sdk_ok and timed and homecare
         return done and kept and not errors and flows and audit_ok
 
     def _send(

@@ -15,19 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from hub.demo.time_world import CSV_APP, CSV_PROVIDER, JSON_PROVIDER, home_care_order, ordered_codes
 from hub.errors import TimeReportRefused
 from hub.services.timereport_approval import reopen_period
 from hub.services.timereport_import import import_csv
 from hub.storage.tables import messages, timereport_batches
 from tests.integration.api_server import wait_until
 from tests.integration.timereports_setup import (
-    CSV_APP,
-    CSV_PROVIDER,
-    JSON_PROVIDER,
     OPERATOR,
     TimeReporting,
-    home_care_order,
-    ordered_codes,
     recent,
     time_reporting,
     visit,

@@ -16,113 +16,34 @@ from typing import Any
 
 import httpx
 
-from adapters.doubles.case_management_seed import SeededClient, SeededDecision, seed_clients
-from contracts.model import Agreement
 from hub.bootstrap import Hub
 from hub.demo.sandbox import DestinationSpec, Sandbox
+from hub.demo.scenario import TIMEREPORTS
+from hub.demo.time_world import (
+    CSV_APP,
+    CSV_PROVIDER,
+    DISTRICT,
+    JSON_APP,
+    JSON_PROVIDER,
+    time_agreements,
+    visit_json,
+)
 from hub.services.agreements import add_agreements, register_system
 from hub.services.principal import Principal
 from hub.services.timereport_approval import register_provider
 from tests.adapter_contract import double_process
 from tests.integration.api_server import ServerThread, serve
 
-DISTRICT = "sdn-sodermalm"
-JSON_APP, CSV_APP = "app-testvard", "app-exempla"
-JSON_PROVIDER, CSV_PROVIDER = "prov-testvard", "prov-exempla-omsorg"
-COMBINE = "combine-timereports"
+COMBINE = TIMEREPORTS
 OPERATOR = Principal.operator("operator:test")
 FAST_RETRY = {"base_seconds": 0.1, "cap_seconds": 0.5, "max_attempts": 20}
-
-
-def home_care_order(
-    provider: str, *, double_staffing: bool | None = None
-) -> tuple[SeededClient, SeededDecision]:
-    """A seeded client of ``provider`` in the district with an open-ended, executed home-care
-    order (with or without double staffing when asked)."""
-    for client in seed_clients():
-        if client.district != DISTRICT or client.provider.id != provider:
-            continue
-        for d in client.decisions:
-            codes = {c for c, _ in d.interventions}
-            if d.service[0] != "home_care" or d.valid_to is not None:
-                continue
-            if d.execution_state != "executed":
-                continue
-            if double_staffing is not None and ("double_staffing" in codes) != double_staffing:
-                continue
-            return client, d
-    raise LookupError(f"no seeded client of {provider} fits")
-
-
-def ordered_codes(decision: SeededDecision) -> list[str]:
-    return [c for c, _ in decision.interventions if c != "double_staffing"]
-
-
-def visit(
-    client: SeededClient,
-    decision: SeededDecision,
-    start: datetime,
-    *,
-    minutes: int = 30,
-    staff: str = "st-0001",
-    **changes: Any,
-) -> dict[str, Any]:
-    """One visit in the JSON shape of ``POST /api/v1/timereports``."""
-    out: dict[str, Any] = {
-        "visit_id": f"v-{start:%Y%m%d%H%M}-{staff}",
-        "staff_id": staff,
-        "client": {"id": client.identity.formatted(), "scheme": client.identity.scheme},
-        "order_id": decision.decision_id,
-        "interventions": [{"code": ordered_codes(decision)[0], "minutes": minutes}],
-        "planned_start": start.isoformat(),
-        "planned_end": (start + timedelta(minutes=minutes)).isoformat(),
-        "actual_start": start.isoformat(),
-        "actual_end": (start + timedelta(minutes=minutes)).isoformat(),
-        "confirmation": "nfc_tag",
-    }
-    out.update(changes)
-    return out
+visit = visit_json
 
 
 def recent(hours_ago: float) -> datetime:
     """A whole minute ``hours_ago`` before now (in the current or an unlocked period)."""
     moment = datetime.now(UTC) - timedelta(hours=hours_ago)
     return moment.replace(second=0, microsecond=0)
-
-
-def _agreements(now: datetime) -> list[Agreement]:
-    common: dict[str, Any] = dict(
-        version=1,
-        district=DISTRICT,
-        controller_name="Södermalm stadsdelsnämnd (fictional)",
-        dpo_contact="dataskydd@example.invalid",
-        subject_categories=frozenset({"home-care clients"}),
-        valid_from=now - timedelta(days=400),
-        valid_to=None,
-        retention_days=365,
-        legal_reference="Dnr TEST-2026-13",
-        purposes=frozenset({"time_reporting"}),
-        consent_required=frozenset(),
-    )
-    out: list[Agreement] = []
-    for app in (JSON_APP, CSV_APP):
-        short = app.removeprefix("app-").upper()
-        out.append(
-            Agreement(
-                id=f"PUB-SOD-TIME-{short}", processor=app, senders=frozenset({app}),
-                recipients=frozenset({COMBINE}), message_types=frozenset({"timereport.visit"}),
-                categories=frozenset({"identity", "time"}), **common,
-            )
-        )  # fmt: skip
-        out.append(
-            Agreement(
-                id=f"PUB-SOD-ORDERS-{short}", processor=app, senders=frozenset({app}),
-                recipients=frozenset({"case-sodermalm"}),
-                message_types=frozenset({"lookup.client_summary"}),
-                categories=frozenset({"identity", "case", "decisions", "fees"}), **common,
-            )
-        )  # fmt: skip
-    return out
 
 
 @dataclass
@@ -181,7 +102,7 @@ def time_reporting(home: Path, database_url: str, **overrides: str) -> Iterator[
             app: register_system(hub, app, "time app (fictional)", "test")
             for app in (JSON_APP, CSV_APP)
         }
-        add_agreements(hub, _agreements(datetime.now(UTC)), "test")
+        add_agreements(hub, time_agreements(datetime.now(UTC), [JSON_APP, CSV_APP]), "test")
         register_provider(hub, OPERATOR, JSON_PROVIDER, system=JSON_APP, district=DISTRICT)
         register_provider(hub, OPERATOR, CSV_PROVIDER, system=CSV_APP, district=DISTRICT)
         api = serve(hub)

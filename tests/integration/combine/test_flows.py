@@ -25,7 +25,7 @@ from hub.services.agreements import register_system
 from hub.services.compensation import deliver_compensation
 from hub.services.homecare_stats import client_continuity, continuity, reported_time
 from hub.services.principal import Principal
-from hub.services.timereport_approval import decide_batch, register_provider
+from hub.services.timereport_approval import decide_batch
 from tests.integration.api_server import problem_of, serve
 from tests.integration.combine.world import DISTRICT, ZONE, CombineWorld, combine_world
 
@@ -63,7 +63,7 @@ def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
     _send(world, visits)
     world.relay_until_quiet()
     assert world.imports() == {}  # held until each provider approves its batch
-    assert approve(world.hub, visits, DISTRICT, "test") == 2
+    assert approve(world.hub, visits, "test") == 2
     world.relay_until_quiet()
     imports = world.imports()
     assert len(imports) == len(visits)
@@ -102,7 +102,7 @@ def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
 def test_a_basis_no_agreement_allows_is_neither_fetched_nor_sent(world: CombineWorld) -> None:
     visits = _visits(2, days=1)
     _send(world, visits)
-    approve(world.hub, visits, DISTRICT, "test")
+    approve(world.hub, visits, "test")
     world.relay_until_quiet()
     run = deliver_compensation(
         world.hub, OFFICER, district="sdn-farsta", month="2026-11", providers=["prov-testvard"]
@@ -230,8 +230,6 @@ def test_rejected_time_counts_in_no_figure(world: CombineWorld) -> None:
     visits = _visits(8, days=14)
     _send(world, visits)
     operator = Principal.operator("test")
-    for provider in RECEIVERS:
-        register_provider(world.hub, operator, provider, system=TIME_APP, district=DISTRICT)
     rejected = next(v for v in visits if v.provider == "prov-testvard")
     decide_batch(
         world.hub,

@@ -24,6 +24,7 @@ from hub.demo.homecare import (
     RECEIVERS,
     compensation_agreements,
     receivers_setting,
+    register_reporting,
 )
 from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.demo.scenario import TIME_APP, demo_agreements
@@ -87,6 +88,7 @@ def combine_world(
             now = clock()
             agreements = [a for a in demo_agreements(now) if a.district == DISTRICT]
             add_agreements(hub, agreements + compensation_agreements(now, DISTRICT), "test")
+            register_reporting(hub, DISTRICT, dict.fromkeys(RECEIVERS, TIME_APP))
             with httpx.Client(base_url=control) as client:
                 yield CombineWorld(hub, clock, client, receivers)
         finally:
