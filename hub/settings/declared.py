@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from hub.settings.errors import ENV_PREFIX
+from hub.settings.homecare import HomeCareSettings
 
 
 class _Secret:
@@ -34,7 +35,7 @@ class _Secret:
 SECRET = _Secret()
 
 
-class DeclaredSettings(BaseSettings):
+class DeclaredSettings(HomeCareSettings, BaseSettings):
     """The settings as an operator writes them; ``load_settings`` turns them into ``Settings``.
 
     Built only inside ``load_settings``: the sources depend on the environment and the data
@@ -270,36 +271,6 @@ class DeclaredSettings(BaseSettings):
         ge=1,
         le=100_000,
         description="Most visits in one time-report batch (JSON or CSV).",
-    )
-    compensation_sender: str = Field(
-        default="pulsen-combine",
-        description="The system identity a provider's compensation basis from Pulsen Combine "
-        "is ingested as (`timereports compensation`); agreements name it as the sender of "
-        "timereport.compensation_basis.",
-    )
-    compensation_purpose: str = Field(
-        default="compensation",
-        description="The purpose compensation bases are fetched from Combine and delivered to "
-        "providers under.",
-    )
-    compensation_receivers: str = Field(
-        default="",
-        description="Which destination is each provider's own system, `PROVIDER=DESTINATION` "
-        "entries separated by `;`: a provider's compensation basis goes there and nowhere else.",
-    )
-    timereport_late_days: int = Field(
-        default=3,
-        ge=0,
-        le=365,
-        description="A visit reported more than this many days after the day it took place "
-        "counts as a late report in the follow-up (`stats followup`).",
-    )
-    stats_min_clients: int = Field(
-        default=3,
-        ge=1,
-        le=100,
-        description="Aggregated statistics (continuity per provider or district) show figures "
-        "only for groups of at least this many clients, so that no one can be singled out.",
     )
 
     @field_validator("*", mode="before")
