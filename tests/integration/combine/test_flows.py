@@ -15,6 +15,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from adapters.doubles.combine_double import CombineDouble
 from audit.search import AuditQuery, search
 from hub.demo.fictional import FictionalPeople
 from hub.demo.homecare import RECEIVERS, PlannedVisit, approve, fortnight, visit_envelope
@@ -245,3 +246,29 @@ def test_rejected_time_counts_in_no_figure(world: CombineWorld) -> None:
     assert [(r.provider, r.visits) for r in rows] == [
         ("prov-exempla-omsorg", sum(1 for v in visits if v.provider == "prov-exempla-omsorg"))
     ]
+
+
+class MixedUpCombine(CombineDouble):
+    """A Combine that answers every provider with the first provider's basis."""
+
+    def basis(self, provider: str, month: str) -> dict[str, object]:
+        return super().basis(sorted(RECEIVERS)[0], month)
+
+
+def test_a_basis_of_another_provider_is_never_delivered(tmp_path: Path, database_url: str) -> None:
+    with combine_world(tmp_path, database_url, combine=MixedUpCombine()) as world:
+        visits = _visits(6, days=2)
+        _send(world, visits)
+        approve(world.hub, visits, "test")
+        world.relay_until_quiet()
+        run = deliver_compensation(world.hub, OFFICER, district=DISTRICT, month="2026-11")
+        outcomes = {o.provider: o for o in run.outcomes}
+        first, second = sorted(RECEIVERS)
+        assert outcomes[first].state == "delivered"
+        assert (outcomes[second].state, outcomes[second].reason) == (
+            "failed",
+            "basis_provider_mismatch",
+        )
+        world.relay_until_quiet()
+        assert world.receivers[RECEIVERS[first]].unique == 1
+        assert world.receivers[RECEIVERS[second]].unique == 0

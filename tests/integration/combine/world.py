@@ -7,7 +7,7 @@ The relay runs pass by pass with an inline dispatcher (as in ``tests.integration
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from adapters.doubles.combine_double import CombineDouble
 from adapters.doubles.http_double import HttpDouble
 from hub.bootstrap import Hub
 from hub.demo.homecare import (
@@ -56,9 +57,18 @@ class CombineWorld:
 
 @contextmanager
 def combine_world(
-    tmp_path: Path, database_url: str, now: datetime | None = None
+    tmp_path: Path,
+    database_url: str,
+    now: datetime | None = None,
+    combine: CombineDouble | None = None,
 ) -> Iterator[CombineWorld]:
-    with double_process("combine_double", "") as (url, control):
+    """The world, with the Combine double as its own process (or ``combine``, a double of
+    this test process that misbehaves in a way no mode does)."""
+    with ExitStack() as stack:
+        if combine is None:
+            url, control = stack.enter_context(double_process("combine_double", ""))
+        else:
+            url = control = stack.enter_context(combine).base_url
         receivers = {name: HttpDouble() for name in RECEIVERS.values()}
         for double in receivers.values():
             double.start()
