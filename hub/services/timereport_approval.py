@@ -63,7 +63,7 @@ def batch_status(
         batch = rows.batch_row(conn, row.provider, batch_id)
         if batch is None:
             raise NotFound(f"no batch {batch_id!r} of {row.provider!r}", reason="batch_unknown")
-        ids = rows.batch_messages(conn, row.provider, batch_id)
+        ids = rows.batch_messages(conn, row.provider, batch_id, batch.sender)
         states = rows.delivery_states(conn, list(ids))
     return BatchStatus(batch, states)
 
@@ -98,7 +98,7 @@ def decide_batch(
                 f"({batch.decided_by or '?'}); it cannot be decided again",
                 reason="batch_decided",
             )
-        ids = rows.batch_messages(conn, row.provider, batch_id)
+        ids = rows.batch_messages(conn, row.provider, batch_id, batch.sender)
         target = DeliveryState.PENDING if approve else DeliveryState.REJECTED
         moved = rows.move_held(conn, ids, target, now, reason)
         destinations: dict[str, list[str]] = {}

@@ -134,7 +134,7 @@ def report_batch(
     found += checks.check_times(visits, rules)
     orders = _orders(hub, principal, sender, row.district, visits, progress)
     found += checks.check_orders(visits, row.provider, orders, zone)
-    found += _overlaps(hub, row.provider, visits, zone)
+    found += _overlaps(hub, row, visits, zone)
     _refuse_if_any(hub, principal, row, batch_id, found)
     prepared: list[Prepared] = []
     for v in visits:
@@ -234,7 +234,9 @@ def _ask_orders(hub: Hub, question: LookupQuestion) -> dict[str, Order]:
         ) from exc
 
 
-def _overlaps(hub: Hub, provider: str, visits: Sequence[Visit], zone: ZoneInfo) -> list[Finding]:
+def _overlaps(
+    hub: Hub, row: rows.ProviderRow, visits: Sequence[Visit], zone: ZoneInfo
+) -> list[Finding]:
     """Overlaps of a staff member, within the batch and against stored visits (business
     keys: the staff ids as keyed HMACs, the local dates and the times plain)."""
     staff = {s for v in visits for s in (v.staff_id, v.second_staff_id) if s}
@@ -244,7 +246,7 @@ def _overlaps(hub: Hub, provider: str, visits: Sequence[Visit], zone: ZoneInfo) 
         day = v.visit_date(zone)
         days |= {(day + timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
     with hub.reader.connect() as conn:
-        stored = rows.stored_visits(conn, provider, set(refs.values()), days)
+        stored = rows.stored_visits(conn, row.provider, row.system, set(refs.values()), days)
     busy = [
         Busy(ref, datetime.fromisoformat(start), datetime.fromisoformat(end))
         for ref, start, end in stored

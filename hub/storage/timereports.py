@@ -160,26 +160,28 @@ def decide(
     )
 
 
-def _batch_messages(provider: str, batch_id: str):  # type: ignore[no-untyped-def]
-    """The ids of the messages whose business keys name this provider and batch."""
+def batch_messages(
+    conn: Connection, provider: str, batch_id: str, sender: str
+) -> dict[str, list[str]]:
+    """Message id -> the subject refs of each visit of the batch (for the audit): the messages
+    whose business keys name this provider and batch, sent by the batch's sender (a system
+    naming another's provider in its XML joins no batch of that provider)."""
     by_batch = business_keys.alias("by_batch")
     by_provider = business_keys.alias("by_provider")
-    return (
+    query = (
         select(by_batch.c.message_id)
         .join(by_provider, by_provider.c.message_id == by_batch.c.message_id)
+        .join(messages, messages.c.id == by_batch.c.message_id)
         .where(
             by_batch.c.name == "batch_id",
             by_batch.c.value == batch_id,
             by_provider.c.name == "provider",
             by_provider.c.value == provider,
+            messages.c.sender == sender,
         )
     )
-
-
-def batch_messages(conn: Connection, provider: str, batch_id: str) -> dict[str, list[str]]:
-    """Message id -> the subject refs of each visit of the batch (for the audit)."""
     out: dict[str, list[str]] = {}
-    ids = list(conn.execute(_batch_messages(provider, batch_id)).scalars())
+    ids = list(conn.execute(query).scalars())
     for message_id in ids:
         out[message_id] = []
     if ids:
@@ -223,10 +225,10 @@ def move_held(
 
 
 def stored_visits(
-    conn: Connection, provider: str, staff_refs: Collection[str], days: Collection[str]
+    conn: Connection, provider: str, sender: str, staff_refs: Collection[str], days: Collection[str]
 ) -> list[tuple[str, str, str]]:
-    """``(staff ref, actual start, actual end)`` of stored visits of ``provider`` on ``days``
-    by these staff (as first or second staff), leaving out rejected batches."""
+    """``(staff ref, actual start, actual end)`` of stored visits of ``provider`` (sent by its
+    system) on ``days`` by these staff (as first or second staff), rejected batches left out."""
     if not staff_refs or not days:
         return []
     staff = business_keys.alias("staff")
@@ -255,6 +257,7 @@ def stored_visits(
             staff.c.value.in_(list(staff_refs)),
             day.c.value.in_(list(days)),
             prov.c.value == provider,
+            messages.c.sender == sender,
             messages.c.message_type == "timereport.visit",
             (timereport_batches.c.state.is_(None)) | (timereport_batches.c.state != "rejected"),
         )

@@ -24,6 +24,12 @@ reason                      refused when
                             officer has reopened it
 =========================== ==================================================================
 
+Before these, converting a visit can find: ``<field>_invalid`` (a CSV row's field out of shape,
+e.g. ``staff_id_invalid`` for an identity number given as a staff id; the JSON API answers a
+body out of shape with ``request_invalid`` naming the field's path), ``invalid_identity_number``
+and ``planned_incomplete``; after them, the ingest pipeline's own reasons for a visit's
+document (``schema_invalid`` with the element's path, ``no_route``).
+
 A warning is recorded with the batch and does not refuse it: ``manual_share_high``, the share
 of visits confirmed by hand above the configured share (the visits are real time worked; a
 high share is a matter for follow-up with the provider, not a reason to withhold pay).

@@ -9,6 +9,7 @@ provider approves the batch (``hub.services.timereports``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from hub.ingest.records import NewMessage
 from hub.ports import FollowUps
 from hub.storage import timereports as rows
 from hub.timereports.document import VISIT_V2
+
+log = logging.getLogger(__name__)
 
 
 class BatchCounter:
@@ -36,6 +39,12 @@ class BatchCounter:
             key = (keys.get("provider", ""), keys.get("batch_id", ""), m.sender, m.district)
             counts[key] = counts.get(key, 0) + 1
         for (provider, batch_id, sender, district), n in sorted(counts.items()):
+            registered = rows.provider_row(tx, provider)
+            if registered is None or registered.system != sender:
+                # an XML visit naming a provider its sender does not report for: stored held
+                # (its agreement allowed the sender), but in no batch, so never released
+                log.warning("time report of %s names provider %s: in no batch", sender, provider)
+                continue
             rows.count_visits(tx, provider, batch_id, sender, district, n, self._clock())
 
 

@@ -9,10 +9,11 @@ place, like the checks' findings, so the whole batch is answered at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import InvalidIdentityNumber
 from hub.ingest.identity import parse_identity
@@ -24,6 +25,7 @@ from hub.timereports.model import (
     Visit,
 )
 
+_STAFF_ID = re.compile(STAFF_ID_PATTERN)
 Confirmation = Literal["nfc_tag", "rfid_tag", "digital_lock", "code", "manual"]
 InterventionCode = Literal[
     "personal_care", "meal", "medication", "supervision", "cleaning", "laundry", "shopping",
@@ -51,12 +53,15 @@ class VisitIn(_Strict):
     visit_id: str = Field(pattern=IDENTIFIER_PATTERN, description="The app's id of the visit")
     staff_id: str = Field(
         max_length=64,
-        pattern=STAFF_ID_PATTERN,
         description="The provider's staff id: at most 8 digits or with a letter, never an "
         "identity number",
+        json_schema_extra={"pattern": STAFF_ID_PATTERN},
     )
     second_staff_id: str | None = Field(
-        default=None, max_length=64, pattern=STAFF_ID_PATTERN, description="Double staffing"
+        default=None,
+        max_length=64,
+        description="Double staffing: the second staff id",
+        json_schema_extra={"pattern": STAFF_ID_PATTERN},
     )
     client: ClientIn
     order_id: str = Field(pattern=IDENTIFIER_PATTERN, description="The order (beställning)")
@@ -66,6 +71,16 @@ class VisitIn(_Strict):
     actual_start: AwareDatetime
     actual_end: AwareDatetime
     confirmation: Confirmation
+
+    @field_validator("staff_id", "second_staff_id")
+    @classmethod
+    def _no_identity_number(cls, value: str | None) -> str | None:
+        if value is not None and not _STAFF_ID.match(value):
+            raise ValueError(
+                "a staff id is at most 8 digits or has a letter in it; never a personal "
+                "identity number"
+            )
+        return value
 
 
 class BatchIn(_Strict):
@@ -113,11 +128,15 @@ def to_visit(raw: VisitIn, index: int, line: int | None = None) -> Visit | Findi
 
 
 def from_row(row: dict[str, Any], index: int, line: int) -> Visit | Finding:
-    """A CSV row (already shaped as a ``VisitIn``) as a visit, or a finding naming its line."""
+    """A CSV row (already shaped as a ``VisitIn``) as a visit, or a finding naming its line;
+    its reason names the first field in error (``staff_id_invalid``, ``confirmation_invalid``)
+    or ``row_invalid``."""
     try:
         raw = VisitIn.model_validate(row)
     except ValidationError as exc:
-        return Finding("row_invalid", f"line {line}: {_first_error(exc)}", index, line)
+        first = exc.errors()[0]["loc"]
+        field = str(first[0]) if first and str(first[0]) in VisitIn.model_fields else "row"
+        return Finding(f"{field}_invalid", f"line {line}: {_first_error(exc)}", index, line)
     return to_visit(raw, index, line)
 
 

@@ -201,7 +201,7 @@ def test_the_csv_import_names_lines_and_stores_all_or_nothing(
     found = info.value.context["findings"]
     assert isinstance(found, list)
     assert [(f["line"], f["reason"]) for f in found] == [
-        (3, "row_invalid"),  # an identity number is no staff id
+        (3, "staff_id_invalid"),  # an identity number is no staff id
         (4, "end_not_after_start"),
     ]
     assert stored(tr) == (0, 0)
@@ -237,11 +237,23 @@ def test_an_xml_sender_of_v2_is_held_and_approved_by_batch_alike(tr: TimeReporti
             "/api/v1/messages", content=document, headers={"Content-Type": "application/xml"}
         )
     assert sent.status_code == 202, sent.text
+    # another provider's system names this provider and batch in its own XML: it joins no batch
+    forged = visit_envelope(
+        body.replace(b"st-x", b"st-y"), district="sdn-sodermalm", purpose="time_reporting",
+        message_id="forged-1",
+    )  # fmt: skip
+    with tr.client(CSV_APP) as c:
+        posted = c.post(
+            "/api/v1/messages", content=forged, headers={"Content-Type": "application/xml"}
+        )
+    assert posted.status_code == 202, posted.text
     time.sleep(0.5)
     assert tr.combine_stats()["requests"] == 0
     assert tr.batch("xml-1").json()["deliveries"] == {"held": 1}
     assert tr.decide("xml-1", "approve", by="tl-1").status_code == 200
     wait_until(lambda: tr.combine_stats()["imports"] == 1, "the approved XML visit at Combine")
+    time.sleep(0.5)
+    assert tr.combine_stats()["requests"] == 1  # the forged one stays held
 
 
 def test_the_command_line_imports_approves_and_reopens(tr: TimeReporting, tmp_path: Path) -> None:

@@ -62,8 +62,8 @@ def test_bad_rows_are_named_by_their_line() -> None:
     )
     found = [(f.line, f.reason) for f in converted(text) if isinstance(f, Finding)]
     assert found == [
-        (3, "row_invalid"),
-        (4, "row_invalid"),
+        (3, "staff_id_invalid"),
+        (4, "confirmation_invalid"),
         (5, "invalid_identity_number"),
         (6, "planned_incomplete"),
     ]
