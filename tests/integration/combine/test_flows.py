@@ -272,3 +272,46 @@ def test_a_basis_of_another_provider_is_never_delivered(tmp_path: Path, database
         world.relay_until_quiet()
         assert world.receivers[RECEIVERS[first]].unique == 1
         assert world.receivers[RECEIVERS[second]].unique == 0
+
+
+def test_the_command_line_pulls_the_basis_and_writes_continuity_csv(world: CombineWorld) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli.main import cli, register_subcommands
+
+    register_subcommands()
+    settings = world.hub.settings
+    env = {
+        "OMSORGSHUB_HOME": str(settings.home),
+        "OMSORGSHUB_COMPENSATION_RECEIVERS": settings.compensation_receivers,
+    }
+    if settings.database_url:
+        env["OMSORGSHUB_DATABASE_URL"] = settings.database_url
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["--as", "operator:officer", *args], env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    visits = _visits(6, days=14)
+    _send(world, visits)
+    approve(world.hub, visits, "test")
+    world.relay_until_quiet()
+    said = run("timereports", "compensation", "--month", "2026-11", "--district", DISTRICT)
+    assert said.count(" delivered ") == 2, said
+    world.clock.advance(60)  # the command's hub stamped the deliveries with the real clock
+    world.relay_until_quiet()
+    assert all(d.unique == 1 for d in world.receivers.values())
+
+    csv_text = run("stats", "continuity", "--period", PERIOD, "--per", "provider")
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "period,district,provider,clients,mean,median,max"
+    assert [line.split(",")[2:4] for line in lines[1:]] == [[p, "3"] for p in sorted(RECEIVERS)]
+    someone = visits[0]
+    expected = _independent(visits, FIRST, date(2026, 11, 14))[someone.client]
+    one = run(
+        "stats", "continuity", "--period", PERIOD, "--client",
+        someone.visit.client.formatted(), "--reason", "complaint 2026-11",
+    )  # fmt: skip
+    assert one.strip().splitlines()[1].endswith(f",{someone.provider},{len(expected)}")
+    assert "invalid_period" in run("stats", "continuity", "--period", "soon", code=2)
