@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -33,17 +34,19 @@ _PERIOD_HELP = "FIRST..LAST, inclusive (the measure's period is 14 days): 2026-1
 def compensation(obj: CliContext, month: str, district: str, providers: Sequence[str]) -> None:
     """Fetch each provider's compensation basis for MONTH from Pulsen Combine and deliver it to
     that provider's own system only (setting compensation_receivers), through the hub."""
-    with click.progressbar(
-        length=max(len(providers), 1), label="providers", file=sys.stderr
-    ) as bar:
+    with ExitStack() as stack:
+        bars: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:  # made at the first provider: a refused run shows no bar
+                bar = click.progressbar(length=total, label="providers", file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            bars[0].update(1)
+
         run = deliver_compensation(
-            obj.hub,
-            obj.principal,
-            district=district,
-            month=month,
-            providers=providers,
-            progress=lambda done, total: bar.update(1),
-        )
+            obj.hub, obj.principal, district=district, month=month, providers=providers,
+            progress=progress,
+        )  # fmt: skip
     click.echo(
         f"{'provider':<24} {'to':<24} {'state':<9} {'clients':>7} {'hours':>8} {'amount':>12}  run"
     )

@@ -96,13 +96,14 @@ def continuity(
         if per != "client":
             groups = aggregate(figures, hub.settings.stats_min_clients)
             return Continuity(span, per, groups, [])
-        hub.guards.record(
-            conn,
-            per_subject(
-                principal.did(AuditAction.VIEWED, reason=f"continuity {span} per client"),
-                sorted({f.client_ref for f in figures}),
-            ),
-        )
+        by_district: dict[str, set[str]] = {}
+        for f in figures:
+            by_district.setdefault(f.district, set()).add(f.client_ref)
+        for name, refs in sorted(by_district.items()):
+            event = principal.did(
+                AuditAction.VIEWED, district=name, reason=f"continuity {span} per client"
+            )
+            hub.guards.record(conn, per_subject(event, sorted(refs)))
     shown = [
         ClientFigure(f.district, f.provider, f.client_ref[:CLIENT_REF_LENGTH], f.staff)
         for f in figures
