@@ -29,12 +29,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from hub.envelope import LookupRequest
 from hub.errors import ConfigError, DeliveryError, HubError, InputError, audit_reason
-from hub.guards import AuditAction, AuditEvent, Outcome
+from hub.guards import AuditAction, Outcome, per_subject
 from hub.homecare.basis import (
     BASIS_TYPE,
     CompensationBasis,
@@ -203,7 +203,7 @@ def _fetch(
     try:
         basis = read_basis(adapter.lookup(request).data)
     except (DeliveryError, ValueError) as exc:
-        failed = AuditEvent(**{**event.__dict__, "outcome": Outcome.FAILED, "reason": _reason(exc)})
+        failed = replace(event, outcome=Outcome.FAILED, reason=_reason(exc))
         with hub.engine.begin() as conn:
             hub.guards.record(conn, [failed])
         if isinstance(exc, ValueError):
@@ -212,9 +212,8 @@ def _fetch(
     refs = [
         hub.guards.hmacs.subject_ref(parse_identity(n, s).canonical) for s, n in basis.subjects()
     ]
-    events = [AuditEvent(**{**event.__dict__, "subject_ref": ref}) for ref in refs] or [event]
     with hub.engine.begin() as conn:
-        hub.guards.record(conn, events)
+        hub.guards.record(conn, per_subject(event, refs))
     return basis
 
 

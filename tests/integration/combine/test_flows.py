@@ -77,6 +77,12 @@ def test_approved_visits_reach_combine_once_and_the_basis_only_its_provider(
 
     run = deliver_compensation(world.hub, OFFICER, district=DISTRICT, month="2026-11")
     assert {o.provider: o.state for o in run.outcomes} == dict.fromkeys(RECEIVERS, "delivered")
+    with world.hub.reader.connect() as conn:  # the fetch is audited once per client named
+        queried = search(conn, AuditQuery(action=AuditAction.QUERIED))
+    hmacs = world.hub.guards.hmacs
+    assert sorted(e.subject_ref or "" for e in queried) == sorted(
+        hmacs.subject_ref(c) for c in {v.client for v in visits}
+    )
     world.relay_until_quiet()
     for provider, destination in RECEIVERS.items():
         documents = list(world.receivers[destination].documents().values())
