@@ -227,6 +227,16 @@ def test_the_api_gives_continuity_to_an_admin_of_the_district_only(world: Combin
             world.hub.guards.hmacs.subject_ref(v.client) for v in visits
         }
         assert get(other, per="provider").json()["groups"] == []
+        followup = httpx.get(
+            f"{server.url}/api/v1/stats/followup",
+            params={"month": "2026-11"},
+            headers={"Authorization": f"Bearer {own}"},
+            timeout=30,
+            trust_env=False,
+        )
+        assert followup.status_code == 200, followup.text
+        counted = {p["provider"]: p["visits"] for p in followup.json()["providers"]}
+        assert counted == {p: sum(1 for v in visits if v.provider == p) for p in RECEIVERS}
         problem_of(get(other, district=DISTRICT), 404, "not_found")
         problem_of(get(own, period="2026-11-14..2026-11-01"), 422, "invalid_period")
     finally:
