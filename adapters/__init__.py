@@ -41,6 +41,7 @@ ADAPTERS: dict[str, str] = {
     "sdk": "adapters.sdk.adapter:SdkAdapter",
     "medcom": "adapters.medcom.adapter:MedcomAdapter",
     "ivo": "adapters.ivo.adapter:IvoAdapter",
+    "combine": "adapters.combine.adapter:CombineAdapter",
 }
 
 ENTRY_POINT_GROUP = "omsorgshub.adapters"

@@ -5,8 +5,8 @@ body, the qualified root element that body must have, the data categories it car
 (agreements in ``contracts/`` allow or deny by those) and where its body holds the identity
 numbers of the persons it is about (``schemas.subjects``: ingest links the message to each).
 
-It is a plain table, not a scan of the ``xsd/`` folder: adding a type is a reviewed change of
-:func:`default_registry`. XSD files are read and compiled on first use, never at import. A
+It is a plain table, not a scan of the ``xsd/`` folder: adding a type is a reviewed change of the
+list in ``schemas.catalogue``. XSD files are read and compiled on first use, never at import. A
 compiled ``XMLSchema`` keeps its error log on the object, so two threads validating with the
 same one would read each other's errors; each thread therefore compiles its own copy (a few
 milliseconds, once per thread and type) from XSD bytes read once and shared.
@@ -23,13 +23,13 @@ from typing import Protocol, cast
 from lxml import etree
 
 from schemas.business_keys import BusinessKey as BusinessKey
+from schemas.catalogue import MESSAGE_TYPES
 from schemas.errors import SchemaDefinitionError, SchemaError
 from schemas.locations import clean_message, readable, resolve_libxml2_path
 from schemas.locations import element_path as element_path
 from schemas.locations import source_line as source_line
 from schemas.message_type import CATEGORIES as CATEGORIES
 from schemas.message_type import MessageType as MessageType
-from schemas.personal_assistance import ASSISTANCE_SHIFT
 from schemas.subjects import SubjectPath as SubjectPath
 
 XSD_DIR = Path(__file__).parent / "xsd"
@@ -193,175 +193,8 @@ class _ThreadState:
 
 
 def default_registry() -> Registry:
-    """The message types this release of the hub accepts."""
-    return Registry(
-        [
-            MessageType(
-                name="case.referral",
-                version="1",
-                xsd="case.referral-1.xsd",
-                root="{urn:omsorgshub:case.referral:1}CaseReferral",
-                categories=frozenset({"identity", "contact", "case"}),
-                subjects=(SubjectPath("DataSubject/IdentityNumber", scheme_attribute="scheme"),),
-                keys=(
-                    BusinessKey("case_id", "CaseId"),
-                    BusinessKey("urgency", "Urgency", protected=False),
-                    BusinessKey("affected_unit", "AffectedUnit/@id", protected=False),
-                    BusinessKey("registered_at", "RegisteredAt", protected=False),
-                ),
-                description=(
-                    "A contact-centre case (Äldre direkt) referred to a city district: "
-                    "category, type, class, affected unit, urgency, callback wish and the person."
-                ),
-            ),
-            MessageType(
-                name="timereport.visit",
-                version="1",
-                xsd="timereport.visit-1.xsd",
-                root="{urn:omsorgshub:timereport.visit:1}Visit",
-                categories=frozenset({"identity", "time"}),
-                subjects=(SubjectPath("Client", scheme_attribute="scheme"),),
-                description=(
-                    "One home-care visit from a provider's time app: planned and actual times, "
-                    "confirmation at the client's home, the provider's approval, interventions."
-                ),
-            ),
-            ASSISTANCE_SHIFT,
-            MessageType(
-                name="timereport.visit",
-                version="2",
-                xsd="timereport.visit-2.xsd",
-                root="{urn:omsorgshub:timereport.visit:2}Visit",
-                categories=frozenset({"identity", "time"}),
-                subjects=(SubjectPath("Client", scheme_attribute="scheme"),),
-                # Continuity statistics and overlap checks read these, never the payload.
-                keys=(
-                    BusinessKey("provider", "ProviderId", protected=False),
-                    BusinessKey("staff_id", "StaffId"),
-                    BusinessKey("second_staff_id", "SecondStaffId"),
-                    BusinessKey("visit_date", "VisitDate", protected=False),
-                    BusinessKey("order_id", "OrderId"),
-                    BusinessKey("batch_id", "BatchId", protected=False),
-                    BusinessKey("actual_start", "ActualStart", protected=False),
-                    BusinessKey("actual_end", "ActualEnd", protected=False),
-                ),
-                held_for_approval=True,  # forwarded once the provider approves the batch
-                description=(
-                    "Version 1 as one contract for any provider's app (JSON, CSV or XML): the "
-                    "batch, order, staff ids (never identity numbers), double staffing, "
-                    "confirmation by tag, lock or code, and the local visit date."
-                ),
-            ),
-            MessageType(
-                name="case.execution_event",
-                version="1",
-                xsd="case.execution_event-1.xsd",
-                root="{urn:omsorgshub:case.execution_event:1}ExecutionEvent",
-                categories=frozenset({"identity", "case", "decisions"}),
-                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
-                keys=(BusinessKey("decision_id", "DecisionId"),),
-                description=(
-                    "A decision executed, interrupted, resumed or closed (SoL/LSS), with dates: "
-                    "what the IVO report of decisions not executed within three months needs."
-                ),
-            ),
-            MessageType(
-                name="case.execution_event",
-                version="2",
-                xsd="case.execution_event-2.xsd",
-                root="{urn:omsorgshub:case.execution_event:2}ExecutionEvent",
-                categories=frozenset({"identity", "case", "decisions"}),
-                subjects=(SubjectPath("Subject", scheme_attribute="scheme"),),
-                # ReferralCaseId names the contact centre's case: it closes that referral.
-                keys=(
-                    BusinessKey("decision_id", "DecisionId"),
-                    BusinessKey("answers_referral", "ReferralCaseId"),
-                ),
-                description=(
-                    "Version 1 with what IVO reporting needs: decided, partly executed and "
-                    "declined offers, the intervention, delay reasons, consequences, interim "
-                    "measures, protected identity, gender and the referral that led to it."
-                ),
-            ),
-            MessageType(
-                name="finance.payment",
-                version="1",
-                xsd="finance.payment-1.xsd",
-                root="{urn:omsorgshub:finance.payment:1}PaymentVoucher",
-                categories=frozenset({"identity", "decisions", "fees"}),
-                subjects=(SubjectPath("Client"), SubjectPath("Recipient/Person")),
-                # The period's dates (no one identified by them): the ATL check (hub/atl) finds
-                # the assistants' shifts of the voucher's period by them.
-                keys=(
-                    BusinessKey("period_from", "Period/From", protected=False),
-                    BusinessKey("period_to", "Period/To", protected=False),
-                ),
-                description=(
-                    "A personal-assistance compensation payment voucher from the case system "
-                    "to the finance system (Lifecare → Unit4 Business World)."
-                ),
-            ),
-            MessageType(
-                name="mailbox.message",
-                version="1",
-                xsd="mailbox.message-1.xsd",
-                root="{urn:omsorgshub:mailbox.message:1}MailboxMessage",
-                categories=frozenset({"identity", "case"}),
-                subjects=(SubjectPath("Subject"),),
-                # SDK ids are UUIDs the message service assigned or the hub derived from its
-                # own delivery ids (stored plain beside them): plain, like those ids.
-                keys=(
-                    BusinessKey("sdk_message_id", "SdkMessageId", protected=False),
-                    BusinessKey("sdk_conversation_id", "ConversationId", protected=False),
-                    BusinessKey("sdk_ref_to_message_id", "RefToMessageId", protected=False),
-                ),
-                description=(
-                    "A message that arrived in one of the hub's functional mailboxes over SDK "
-                    "(e.g. a district's answer to a referral): SDK ids, parties, subject line, "
-                    "the persons it names, text bodies and attachments."
-                ),
-            ),
-            MessageType(
-                name="finance.deferral",
-                version="1",
-                xsd="finance.deferral-1.xsd",
-                root="{urn:omsorgshub:finance.deferral:1}PaymentDeferral",
-                categories=frozenset({"identity", "invoices"}),
-                subjects=(SubjectPath("Payer"),),
-                description=(
-                    "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
-                    "granted by the contact centre."
-                ),
-            ),
-            MessageType(
-                name="care.communication",
-                version="1",
-                xsd="care.communication-1.xsd",
-                root="{urn:omsorgshub:care.communication:1}CareCommunication",
-                categories=frozenset({"identity", "contact", "health"}),
-                subjects=(
-                    SubjectPath("Patient/IdentityNumber", scheme="dk", scheme_attribute="scheme"),
-                ),
-                description=(
-                    "A MedCom CareCommunication (Denmark) in the hub's neutral form: sender and "
-                    "receiver by SOR and EAN, the patient by CPR, category, topic, texts and "
-                    "attachments with their authors (schemas/medcom maps it to and from FHIR)."
-                ),
-            ),
-            MessageType(
-                name="ivo.individual_report",
-                version="1",
-                xsd="ivo.individual_report-1.xsd",
-                root="{urn:omsorgshub:ivo.individual_report:1}IndividualReport",
-                categories=frozenset({"pseudonym", "case", "decisions", "health"}),
-                pseudonymous=True,
-                description=(
-                    "One individual report to IVO of a decision not executed within three "
-                    "months (or executed, or closed): the person as IVO's code, never a number."
-                ),
-            ),
-        ]
-    )
+    """The message types this release of the hub accepts (``schemas.catalogue``)."""
+    return Registry(MESSAGE_TYPES)
 
 
 # libxml2's schema compiler is not safe to run in several threads at once: concurrent first

@@ -229,10 +229,23 @@ def _configure_logging(settings: Settings, log_format: str | None) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands defined beside this module (idempotent)."""
-    from hub.cli import agreements, atl, audit, ivo, keys, messages, referrals, sdk, systems, users
+    from hub.cli import (
+        agreements,
+        atl,
+        audit,
+        homecare,
+        ivo,
+        keys,
+        messages,
+        referrals,
+        sdk,
+        systems,
+        users,
+    )
     from hub.cli.timereports import timereports
     from hub.demo.command import demo_command
 
+    timereports.add_command(homecare.compensation)  # the basis back to providers (combine)
     for command in (
         systems.systems,
         messages.messages,
@@ -247,6 +260,7 @@ def register_subcommands() -> None:
         atl.atl,
         timereports,
         users.users,
+        homecare.stats,
         demo_command,
     ):
         cli.add_command(command)

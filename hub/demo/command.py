@@ -103,13 +103,15 @@ def demo_command(
     **counts: int,
 ) -> None:
     """Run the whole hub locally with fictional data and print what happened."""
+    from hub.demo.homecare import receivers_setting
     from hub.demo.ivo_step import SETTINGS as IVO_SETTINGS
     from hub.demo.run import DemoRun
 
     base = obj.settings.home
     home = base / "demo"
     _fresh_home(home)
-    run = DemoRun(Sandbox(home, overrides=IVO_SETTINGS), Tally())
+    overrides = {**IVO_SETTINGS, "compensation_receivers": receivers_setting()}
+    run = DemoRun(Sandbox(home, overrides=overrides), Tally())
     ok = run.run(counts=counts, outage=outage, rate=rate, timeout=timeout, serve=keep_serving)
     from hub.demo.medcom_exchange import show_medcom_exchange
 

@@ -1,7 +1,7 @@
 """The demo's doubles of the external systems, started together on 127.0.0.1.
 
 The districts' case system (SOAP, one ``CaseManagementDouble`` behind every ``case-*``
-destination), Pulsen Combine (an ``HttpDouble``), Unit4 Business World (``UbwDouble``) and
+destination), Pulsen Combine (``CombineDouble``), Unit4 Business World (``UbwDouble``) and
 an SDK message service (``SdkDouble``, ``hub.demo.sdk_step``);
 ``Doubles.saw`` tells what each stored, once per idempotency key, for the summary.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.doubles.case_management_double import CaseManagementDouble
-from adapters.doubles.http_double import HttpDouble
+from adapters.doubles.combine_double import CombineDouble
 from adapters.doubles.sdk_double import SdkDouble
 from adapters.doubles.ubw_double import UbwDouble
 from hub.demo.scenario import FINANCE, TIMEREPORTS, case_destination
@@ -23,14 +23,14 @@ UBW_PASSWORD = "demo-losenord-fiktivt"  # noqa: S105  # the demo double's made-u
 @dataclass(frozen=True)
 class Doubles:
     case: CaseManagementDouble
-    combine: HttpDouble
+    combine: CombineDouble
     ubw: UbwDouble
     sdk: SdkDouble
 
     def saw(self, destination: str) -> int:
         """What the destination's double stored, once per idempotency key."""
         if destination == TIMEREPORTS:
-            return self.combine.unique
+            return self.combine.imported
         if destination == FINANCE:
             stats = self.ubw.stats()
             counts = [stats["vouchers"], stats["deferrals"]]
@@ -46,7 +46,7 @@ class Doubles:
 def start_doubles() -> Doubles:
     """Start the case system, Combine, UBW and SDK doubles on free 127.0.0.1 ports (all or
     none)."""
-    case, combine, ubw = CaseManagementDouble(), HttpDouble(), UbwDouble(password=UBW_PASSWORD)
+    case, combine, ubw = CaseManagementDouble(), CombineDouble(), UbwDouble(password=UBW_PASSWORD)
     sdk = SdkDouble()
     started: list[Any] = []
     try:

@@ -86,18 +86,16 @@ def visit_body(person: FictionalPerson, provider: FictionalProvider, rng: random
     add_element(root, "ActualStart", actual_start.isoformat())
     add_element(root, "ActualEnd", (actual_start + actual).isoformat())
     add_element(root, "ConfirmationMethod", rng.choices(("code", "nfc", "manual"), (80, 15, 5))[0])
-    status = rng.choices(("approved", "pending", "rejected"), (85, 12, 3))[0]
-    if status == "pending":
-        add_element(root, "Approval", status=status)
-    else:
-        decided = actual_start + actual + timedelta(hours=rng.randint(1, 48))
-        add_element(
-            root,
-            "Approval",
-            status=status,
-            approvedBy=f"tl-{rng.randrange(100, 1000)}",
-            approvedAt=decided.isoformat(),
-        )
+    # Approved by the provider: only approved time goes on to Combine (seed 004), and the
+    # combine adapter refuses anything else (pending time is held by the hub, timereport v2).
+    decided = actual_start + actual + timedelta(hours=rng.randint(1, 48))
+    add_element(
+        root,
+        "Approval",
+        status="approved",
+        approvedBy=f"tl-{rng.randrange(100, 1000)}",
+        approvedAt=decided.isoformat(),
+    )
     if rng.random() < 0.9:
         interventions = add_element(root, "Interventions")
         codes = rng.sample(_INTERVENTIONS, rng.randint(1, 3))

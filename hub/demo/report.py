@@ -47,7 +47,7 @@ def summary(
     click.echo(ingest_line(sent_messages, ingest_seconds, rate) + "\n")
     head = f"  {'destination':<22}{'adapter':<11}{'sent':>6}{'delivered':>11}{'retried':>9}"
     click.echo(head + f"{'dead':>6}{'p50 ms':>9}{'p99 ms':>9}{'double saw':>12}")
-    kinds = {TIMEREPORTS: "http", FINANCE: "ubw"}
+    kinds = {TIMEREPORTS: "combine", FINANCE: "ubw"}
     kept = True
     for name in destinations:
         lat = t.latency.get(name, [])

@@ -22,6 +22,7 @@ from hub.demo.atl_world import ASSISTANCE_APP, atl_agreement
 from hub.demo.doubles import UBW_PASSWORD, Doubles, start_doubles
 from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
+from hub.demo.homecare import COMBINE_SYSTEM, HomecareStep
 from hub.demo.ivo_step import IvoStep
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
@@ -66,6 +67,7 @@ class DemoRun:
         self.meant_dead: list[tuple[str, str, str]] = []  # (message id, destination, reason)
         self.meant_dead_lock = threading.Lock()
         self.ivo: IvoStep | None = None
+        self.homecare = HomecareStep()
 
     # -- set-up ---------------------------------------------------------------------------------
     def _start(self) -> tuple[Hub, dict[str, str], str]:
@@ -84,14 +86,21 @@ class DemoRun:
         self.destinations = list(destinations)
         self.ivo = IvoStep()
         self.ivo.start()
+        self.homecare.start()
         self.sandbox.write_routes(
             {
                 **destinations,
                 **sdk_destinations(doubles.sdk),
                 **self.ivo.destinations(),
                 **atl_destinations(),
+                **self.homecare.destinations(),
             },
-            demo_routes() + flow_routes() + sdk_routes() + self.ivo.routes() + atl_routes(),
+            demo_routes()
+            + flow_routes()
+            + sdk_routes()
+            + self.ivo.routes()
+            + atl_routes()
+            + self.homecare.routes(),
         )
         click.echo(
             "  doubles on 127.0.0.1: the districts' case system (SOAP, "
@@ -110,6 +119,7 @@ class DemoRun:
                 (EXECUTION_APP, "providers' execution reporting"),
                 (CASE_SYSTEM, "case system, payments"),
                 (SDK_INBOX, "the hub's SDK functional mailbox"),
+                (COMBINE_SYSTEM, "Pulsen Combine, compensation bases"),
                 *APPS,
                 (ASSISTANCE_APP, "assistance provider's time app"),
             ]
@@ -117,6 +127,7 @@ class DemoRun:
         now = hub.clock()
         agreements = demo_agreements(now) + flow_agreements(now) + sdk_agreements(now)
         agreements += [*self.ivo.agreements(hub), atl_agreement(now, "sdn-sodermalm")]
+        agreements += self.homecare.agreements(now)
         agreements += time_agreements(now, [app for app, _ in APPS])
         stored = add_agreements(hub, agreements, actor="demo")
         register_providers(hub)
@@ -223,8 +234,11 @@ class DemoRun:
         reported = self.ivo.show(hub, client, tokens[EXECUTION_APP], self.settings.home)
         timed = show_time_reports(hub, client, tokens, self.settings.home, self.doubles.combine)
         held_ok = show_atl(hub, client, tokens, self.doubles.ubw)
+        homecare = self.homecare.show(
+            hub, self.doubles.combine, FictionalPeople(4, kind="personnummer").take(8)
+        )
         audit_ok = verify_and_report(hub, self.stream.looked_up()[0])
-        flows = answered and followed and reported and sdk_ok and timed and held_ok
+        flows = answered and followed and reported and sdk_ok and timed and held_ok and homecare
         return done and kept and not errors and flows and audit_ok
 
     def _send(
@@ -331,3 +345,4 @@ class DemoRun:
             self.doubles.stop()
         if self.ivo is not None:
             self.ivo.stop()
+        self.homecare.stop()

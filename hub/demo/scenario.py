@@ -88,15 +88,17 @@ def case_destination(district: str) -> str:
 def demo_destinations(
     *, case_url: str, timereport_url: str, ubw: Mapping[str, object]
 ) -> dict[str, DestinationSpec]:
-    """Every destination of the demo: the case system per district (SOAP), Combine (HTTP) and
-    UBW (SOAP; ``ubw`` holds its url, username, client, password and template_id)."""
+    """Every destination of the demo: the case system per district (SOAP), Combine (REST/JSON
+    import) and UBW (SOAP; ``ubw`` holds its url, username, client, password and template_id)."""
     out = {
         case_destination(d): DestinationSpec(
             "case-soap", {"url": case_url, "timeout": 2}, DEMO_RETRY
         )
         for d in DISTRICTS
     }
-    out[TIMEREPORTS] = DestinationSpec("http", {"url": timereport_url, "timeout": 2}, DEMO_RETRY)
+    out[TIMEREPORTS] = DestinationSpec(
+        "combine", {"base_url": timereport_url, "timeout": 2}, DEMO_RETRY
+    )
     out[FINANCE] = DestinationSpec("ubw", {**ubw, "timeout": 2}, DEMO_RETRY)
     return out
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import click
 import httpx
 
-from adapters.doubles.http_double import HttpDouble
+from adapters.doubles.combine_double import CombineDouble
 from hub.bootstrap import Hub
 from hub.demo.time_world import (
     CSV_APP,
@@ -50,7 +50,7 @@ def register_providers(hub: Hub) -> None:
 
 
 def show_time_reports(
-    hub: Hub, client: httpx.Client, tokens: dict[str, str], home: Path, combine: HttpDouble
+    hub: Hub, client: httpx.Client, tokens: dict[str, str], home: Path, combine: CombineDouble
 ) -> bool:
     click.echo("\nTime reports from providers' own apps (one contract: timereport.visit v2):")
     try:
@@ -61,9 +61,9 @@ def show_time_reports(
 
 
 def _show(
-    hub: Hub, client: httpx.Client, tokens: dict[str, str], home: Path, combine: HttpDouble
+    hub: Hub, client: httpx.Client, tokens: dict[str, str], home: Path, combine: CombineDouble
 ) -> bool:
-    before = combine.unique
+    before = combine.imported
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=6)
     orders = home_care_orders(JSON_PROVIDER)
     visits = [
@@ -83,15 +83,15 @@ def _show(
     time.sleep(1.0)
     click.echo(
         f"  the corrected batch: {r.status_code}, {r.json()['visits']} visits {r.json()['state']};"
-        f" Combine got {combine.unique - before} of them"
+        f" Combine got {combine.imported - before} of them"
     )
     r = client.post(
         f"/api/v1/timereports/batches/{batch}/approve", json={"by": "tl-17"}, headers=auth
     )
     deadline = time.monotonic() + 20
-    while combine.unique - before < 3 and time.monotonic() < deadline:
+    while combine.imported - before < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
-    forwarded = combine.unique - before
+    forwarded = combine.imported - before
     click.echo(f"  approved by the team leader ({r.json()['decided_by']}): Combine got {forwarded}")
 
     csv_file = home / "exempla-export.csv"
@@ -116,6 +116,6 @@ def _show(
     ).json()
     click.echo(
         f"  rejected; its app reads back: {shown['state']} — {shown['reason']!r}; "
-        f"deliveries {shown['deliveries']}; Combine got {combine.unique - before - forwarded}"
+        f"deliveries {shown['deliveries']}; Combine got {combine.imported - before - forwarded}"
     )
-    return forwarded == 3 and shown["state"] == "rejected" and combine.unique - before == 3
+    return forwarded == 3 and shown["state"] == "rejected" and combine.imported - before == 3

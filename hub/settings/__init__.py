@@ -94,6 +94,11 @@ class Settings:
     login_lockout_seconds: int
     ivo_intervention_map: str
     ivo_track_seconds: float
+    compensation_sender: str
+    compensation_purpose: str
+    compensation_receivers: str
+    timereport_late_days: int
+    stats_min_clients: int
 
     @property
     def embedded(self) -> bool:

@@ -1,6 +1,7 @@
 """The settings of the hub's capabilities beyond the message path — referral follow-up, IVO
-reporting, time reports, the console's people — declared apart from the core settings
-(``hub.settings.declared``) so that neither module grows past what a reader takes in at once.
+reporting, time reports, working-time rules, home care's compensation and follow-up, the
+console's people — declared apart from the core settings (``hub.settings.declared``) so that
+neither module grows past what a reader takes in at once.
 
 ``DeclaredSettings`` inherits these fields: one model, one set of sources and validators, one
 catalogue (``SETTINGS``) and one generated docs/CONFIGURATION.md.
@@ -164,4 +165,34 @@ class CapabilitySettings(BaseSettings):
         "agreement (examples in docs/examples/atl/), added to the statutory sets the hub "
         "ships (atl-1982-673, husligt-1970-943; a file of the same name replaces one). Empty: "
         "the statutory sets only.",
+    )
+    compensation_sender: str = Field(
+        default="pulsen-combine",
+        description="The system identity a provider's compensation basis from Pulsen Combine "
+        "is ingested as (`timereports compensation`); agreements name it as the sender of "
+        "timereport.compensation_basis.",
+    )
+    compensation_purpose: str = Field(
+        default="compensation",
+        description="The purpose compensation bases are fetched from Combine and delivered to "
+        "providers under.",
+    )
+    compensation_receivers: str = Field(
+        default="",
+        description="Which destination is each provider's own system, `PROVIDER=DESTINATION` "
+        "entries separated by `;`: a provider's compensation basis goes there and nowhere else.",
+    )
+    timereport_late_days: int = Field(
+        default=3,
+        ge=0,
+        le=365,
+        description="A visit reported more than this many days after the day it took place "
+        "counts as a late report in the follow-up (`stats followup`).",
+    )
+    stats_min_clients: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Aggregated statistics (continuity per provider or district) show figures "
+        "only for groups of at least this many clients, so that no one can be singled out.",
     )

@@ -26,7 +26,7 @@ CASE_DESTINATIONS = ("case-sodermalm", "case-kungsholmen", "case-farsta")
 DESTINATIONS = (*CASE_DESTINATIONS, "combine-timereports", "finance-ubw")
 SMALL = ("--referrals", "30", "--visits", "20", "--events", "12", "--payments", "6")
 ROW = re.compile(
-    r"^\s+(?P<name>\S+)\s+(?:case-soap|http|ubw)\s+(?P<sent>\d+)\s+(?P<delivered>\d+)"
+    r"^\s+(?P<name>\S+)\s+(?:case-soap|combine|http|ubw)\s+(?P<sent>\d+)\s+(?P<delivered>\d+)"
     r"\s+(?P<retried>\d+)\s+(?P<dead>\d+)\s+\d+\s+\d+\s+(?P<saw>\d+)$",
     re.MULTILINE,
 )

@@ -55,7 +55,7 @@ def _prepare(home: Path, case_url: str, combine_url: str) -> dict[str, str]:
     sandbox = Sandbox(home, overrides=SETTINGS)
     sandbox.write_routes(
         {
-            TIMEREPORTS: DestinationSpec("http", {"url": combine_url, "timeout": 5}),
+            TIMEREPORTS: DestinationSpec("combine", {"base_url": combine_url, "timeout": 5}),
             case_destination(DISTRICT): DestinationSpec("case-soap", {"url": case_url}),
         },
         [
@@ -88,7 +88,7 @@ def test_only_approved_time_reaches_combine_once(
     )
     combine = procs.start(
         "combine-double",
-        [sys.executable, "-m", "adapters.doubles.http_double", "--port", str(combine_port)],
+        [sys.executable, "-m", "adapters.doubles.combine_double", "--port", str(combine_port)],
         fresh_env({}),
     )
     combine_base = f"http://127.0.0.1:{combine_port}"
@@ -96,9 +96,7 @@ def test_only_approved_time_reaches_combine_once(
     procs.wait_for(
         "Combine's double", lambda: _answers(f"{combine_base}/_stats"), timeout=20, watch=[combine]
     )
-    tokens = _prepare(
-        home, f"http://127.0.0.1:{case_port}/case-management/1", f"{combine_base}/messages"
-    )
+    tokens = _prepare(home, f"http://127.0.0.1:{case_port}/case-management/1", combine_base)
     env = fresh_env(
         {"OMSORGSHUB_HOME": str(home)} | {f"OMSORGSHUB_{k.upper()}": v for k, v in SETTINGS.items()}
     )
@@ -154,7 +152,7 @@ def test_only_approved_time_reaches_combine_once(
     )  # fmt: skip
     assert rejected.returncode == 0, rejected.stdout + rejected.stderr
     procs.wait_for(
-        "the approved visits at Combine", lambda: stats()["unique"] == 3, timeout=30, watch=[serve]
+        "the approved visits at Combine", lambda: stats()["imports"] == 3, timeout=30, watch=[serve]
     )
     time.sleep(1.5)
     assert (stats()["requests"], stats()["duplicates"]) == (3, 0)

@@ -62,14 +62,14 @@ def test_only_approved_time_is_forwarded_and_only_once(tr: TimeReporting) -> Non
     approved = tr.decide("b-approve-1", "approve", by="tl-17")
     assert approved.status_code == 200, approved.text
     assert approved.json()["decided_by"] == "app-testvard:tl-17"
-    wait_until(lambda: tr.combine_stats()["unique"] == 3, "the approved visits at Combine")
+    wait_until(lambda: tr.combine_stats()["imports"] == 3, "the approved visits at Combine")
     again = tr.decide("b-approve-1", "approve", by="tl-17")
     assert (again.status_code, again.json()["reason"]) == (409, "batch_decided")
     wait_until(
         lambda: tr.batch("b-approve-1").json()["deliveries"] == {"delivered": 3}, "delivered"
     )
     stats = tr.combine_stats()
-    assert (stats["requests"], stats["unique"], stats["duplicates"]) == (3, 3, 0)
+    assert (stats["requests"], stats["imports"], stats["duplicates"]) == (3, 3, 0)
 
 
 def test_a_rejected_batch_goes_back_with_its_reason_and_is_never_sent(tr: TimeReporting) -> None:
@@ -251,7 +251,7 @@ def test_an_xml_sender_of_v2_is_held_and_approved_by_batch_alike(tr: TimeReporti
     assert tr.combine_stats()["requests"] == 0
     assert tr.batch("xml-1").json()["deliveries"] == {"held": 1}
     assert tr.decide("xml-1", "approve", by="tl-1").status_code == 200
-    wait_until(lambda: tr.combine_stats()["unique"] == 1, "the approved XML visit at Combine")
+    wait_until(lambda: tr.combine_stats()["imports"] == 1, "the approved XML visit at Combine")
     time.sleep(0.5)
     assert tr.combine_stats()["requests"] == 1  # the forged one stays held
 
@@ -291,7 +291,7 @@ def test_the_command_line_imports_approves_and_reopens(tr: TimeReporting, tmp_pa
     said = run("approve", "cli-1", "--provider", CSV_PROVIDER, "--by", "tl-5")
     assert "approved" in said
     assert "operator:test:tl-5" in said
-    wait_until(lambda: tr.combine_stats()["unique"] == 1, "the approved CLI import at Combine")
+    wait_until(lambda: tr.combine_stats()["imports"] == 1, "the approved CLI import at Combine")
     said = run("reopen", "--provider", CSV_PROVIDER, "--period", "2026-13", "--reason", "x", code=2)
     assert "period_invalid" in said or "YYYY-MM" in said
     assert "reopened" in run(

@@ -84,11 +84,13 @@ def time_reporting(home: Path, database_url: str, **overrides: str) -> Iterator[
         case_url, _ = stack.enter_context(
             double_process("case_management_double", "/case-management/1")
         )
-        combine_url, combine_base = stack.enter_context(double_process("http_double", "/messages"))
+        combine_url, combine_base = stack.enter_context(double_process("combine_double", ""))
         sandbox = Sandbox(home, database_url=database_url, overrides=overrides)
         sandbox.write_routes(
             {
-                COMBINE: DestinationSpec("http", {"url": combine_url, "timeout": 2}, FAST_RETRY),
+                COMBINE: DestinationSpec(
+                    "combine", {"base_url": combine_url, "timeout": 2}, FAST_RETRY
+                ),
                 "case-sodermalm": DestinationSpec("case-soap", {"url": case_url, "timeout": 3}),
             },
             [

@@ -39,7 +39,9 @@ def test_unknown_kind_without_a_close_match_lists_what_exists() -> None:
     with pytest.raises(ConfigError) as caught:
         resolve("carrier-pigeon")
     assert "did you mean" not in caught.value.detail
-    assert "available: case-soap, http, ivo, medcom, memory, sdk, ubw" in caught.value.detail
+    assert (
+        "available: case-soap, combine, http, ivo, medcom, memory, sdk, ubw" in caught.value.detail
+    )
 
 
 def test_importing_the_registry_imports_no_adapter() -> None:

@@ -25,6 +25,7 @@ from hub.demo.fictional import referral_body as referral
 from hub.demo.flows import deferral_body, execution_event_body, payment_body, visit_body
 from hub.demo.ivo_reports import ivo_report_body
 from hub.demo.medcom_world import care_communication
+from hub.homecare.basis import BasisLine, CompensationBasis, basis_body
 from schemas.envelope import read_envelope
 from schemas.errors import SchemaError
 from schemas.medcom.document import to_xml
@@ -58,6 +59,8 @@ def _body(message_type: str, person: FictionalPerson, rng: random.Random) -> byt
             shifts=shifts,
             report_id="R-PROP",
         )
+    if message_type == "timereport.compensation_basis":
+        return compensation_basis_body(person, rng)
     return deferral_body("7100003", None, person.identity, 20, rng)
 
 
@@ -70,8 +73,21 @@ TYPES = (
     "mailbox.message",
     "ivo.individual_report",
     "timereport.assistance_shift",
+    "timereport.compensation_basis",
     "care.communication",  # about a Dane, so last: the people below give it a CPR number
 )
+
+
+def compensation_basis_body(person: FictionalPerson, rng: random.Random) -> bytes:
+    minutes = rng.randrange(15, 600)
+    line = BasisLine(
+        "se", person.identity.canonical, "personal_care", rng.randint(1, 30), minutes,
+        Decimal("450.00"), (Decimal(450 * minutes) / 60).quantize(Decimal("0.01")),
+    )  # fmt: skip
+    basis = CompensationBasis(
+        "prov-testvard", "2026-11", "FR-2026-11-0", "2026-12-01T08:00:00+01:00", "final", (line,)
+    )
+    return etree.tostring(basis_body(basis), encoding="UTF-8")
 
 
 @cache

@@ -93,6 +93,7 @@ def test_default_types_and_categories(registry: Registry) -> None:
         ("timereport.visit", "1"),
         ("timereport.assistance_shift", "1"),
         ("timereport.visit", "2"),
+        ("timereport.compensation_basis", "1"),
         ("case.execution_event", "1"),
         ("case.execution_event", "2"),
         ("finance.payment", "1"),

@@ -1,0 +1,1 @@
+"""Pulsen Combine: approved home-care visits in, the monthly compensation basis out."""
