@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 CHROMIUM = Path(os.environ.get("OMSORGSHUB_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# Every run takes the screenshots; only a run asked to refresh the documentation's copies
+# writes them into docs/console/ (otherwise each test run would leave the tree changed).
+REFRESH_DOCS = os.environ.get("OMSORGSHUB_TEST_SCREENSHOTS") == "docs"
 
 
 def _missing() -> str | None:
@@ -124,8 +127,17 @@ def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save the page as ``docs/console/<name>.png`` (linked from the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Take the page as ``<name>.png``: into ``docs/console/`` (linked from the README) when
+    ``OMSORGSHUB_TEST_SCREENSHOTS=docs``, else into a temporary folder."""
+    folder = SCREENSHOTS if REFRESH_DOCS else _scratch()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0, path
     return path
+
+
+def _scratch() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "omsorgshub-console-screenshots"
