@@ -110,8 +110,12 @@ def test_the_url_check_sees_identity_numbers_in_every_form() -> None:
 def test_signing_in_and_out_by_keyboard_alone(page: Page, world: World) -> None:
     world.add_person("operator.kim", {"operator": ["sdn-farsta"]})
     page.goto("/console/login")
-    page.keyboard.type("operator.kim")  # the name field has the focus
+    # The name field takes the focus by itself (autofocus); a busy machine may apply that after
+    # the load event, and keys typed before it would go nowhere.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'name'")
+    page.keyboard.type("operator.kim")
     page.keyboard.press("Tab")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'password'")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/")
