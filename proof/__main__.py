@@ -38,7 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         command_parser = sub.add_parser(name, help=doc[0] if doc else name, description=__doc__)
         module.add_arguments(command_parser)
     args = parser.parse_args(argv)
-    return modules[args.command].run(args)
+    try:
+        return modules[args.command].run(args)
+    except KeyboardInterrupt:
+        # Ctrl-C: the commands' context managers have stopped their processes, unmounted and
+        # removed their folders on the way out; say so in one line instead of a traceback.
+        print(
+            f"python -m proof {args.command}: interrupted; its processes are stopped",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":
