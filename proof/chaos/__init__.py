@@ -77,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hub.errors import HubError
+    from proof.chaos.processes import ProcessFailed
     from proof.chaos.runner import ChaosOptions, chaos
 
     try:
@@ -84,5 +85,10 @@ def run(args: argparse.Namespace) -> int:
         figures_ok = chaos(options, say=lambda line: print(line, flush=True))
     except HubError as exc:
         print(f"chaos: {exc}", flush=True)
+        return 2
+    except ProcessFailed as exc:
+        # A process of the rig that does not come up (after a kill, on a machine too busy to
+        # start it within its timeout) ends the run unmade, with the process's log tail.
+        print(f"chaos: the run could not be made: {exc}", flush=True)
         return 2
     return 0 if figures_ok else 1
