@@ -1,7 +1,9 @@
 """Re-sealing a district's payloads under its active key version, so old versions can be shred.
 
 Works a batch of messages at a time (plaintext only in memory), in the caller's transaction.
-Payloads under shredded versions are left alone: they are unreadable by design. A payload that
+Payloads under shredded versions are left alone: they are unreadable by design. Every payload
+moved is re-sealed with a key of its own (``crypto.seal_payload``): this is how payloads stored
+before per-message keys (sealed under the district key directly) come to them. A payload that
 fails authentication raises ``CryptoError`` and the caller should roll back.
 """
 
@@ -95,7 +97,7 @@ def _resealed(
                 "b_id": row.id,
                 "b_old": row.key_version,
                 "key_version": target.version,
-                "ciphertext": crypto.seal(target.key, plaintext, aad),
+                "ciphertext": crypto.seal_payload(target.key, plaintext, aad),
             }
         )
     return out
