@@ -27,10 +27,11 @@ from hub.demo.fictional import FictionalPerson
 from hub.demo.sandbox import Sandbox
 from hub.errors import Conflict, InputError, RetentionEnded
 from hub.services.audit_integrity import verify_trail
+from hub.services.data_keys import rewrap_keys, rotate_keys
 from hub.services.legal_holds import lift_hold, list_holds, place_hold
 from hub.services.messages import show_message, view_payload
 from hub.services.principal import Principal
-from hub.services.retention import retention_status, run_retention
+from hub.services.retention import retention_status, run_retention, run_scheduled
 from hub.storage.tables import messages
 from proof.scan.needles import Person
 from proof.scan.scanner import scan_run
@@ -230,8 +231,6 @@ def test_two_hubs_running_at_once_shred_each_message_once(spine: Spine) -> None:
 
 
 def test_the_relay_runs_retention_on_its_own_timer(spine: Spine) -> None:
-    from hub.services.retention import run_scheduled
-
     ids = spine.send(2, prefix="timer-")
     spine.clock.advance((RETENTION + timedelta(days=1)).total_seconds())
     spine.hub.relay.every(0.001, lambda: run_scheduled(spine.hub), name="retention")
@@ -261,3 +260,18 @@ def test_a_district_hold_and_scope(spine: Spine) -> None:
     assert (rule.due, rule.held) == (0, 2)
     lift_hold(spine.hub, OPERATOR, hold.id, reason="inspection closed")
     assert run_retention(spine.hub, OPERATOR).shredded == len(ids)
+
+
+def test_rewrap_leaves_shredded_payloads_and_moves_the_rest(spine: Spine) -> None:
+    kept, gone = next(spine.people), next(spine.people)
+    ids = _send(spine, [kept, gone], "rewrap-")
+    place_hold(spine.hub, OPERATOR, DISTRICT, reason="kept", subject=kept.identity.formatted())
+    spine.clock.advance((RETENTION + timedelta(days=1)).total_seconds())
+    assert run_retention(spine.hub, OPERATOR).shredded == 1
+    rotate_keys(spine.hub, OPERATOR, DISTRICT)
+    assert rewrap_keys(spine.hub, OPERATOR, DISTRICT, batch=10) == [(DISTRICT, 1)]
+    assert kept.family_name.encode() in view_payload(
+        spine.hub, ids[0], actor=OPERATOR, reason="check"
+    )
+    with pytest.raises(RetentionEnded):
+        view_payload(spine.hub, ids[1], actor=OPERATOR, reason="check")
