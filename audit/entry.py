@@ -76,6 +76,9 @@ class AuditAction(StrEnum):
     USER_CHANGED = "user_changed"  # a console account: added, disabled, password, role
     SIGNED_IN = "signed_in"  # a console sign-in (refused: wrong password or throttled)
     SIGNED_OUT = "signed_out"
+    RETENTION_ENDED = "retention_ended"  # a batch of payloads shredded (district, rule, ids)
+    LEGAL_HOLD_PLACED = "legal_hold_placed"  # retention stopped for a district or a person
+    LEGAL_HOLD_LIFTED = "legal_hold_lifted"
 
 
 class Outcome(StrEnum):

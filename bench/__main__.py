@@ -30,6 +30,7 @@ from bench.scenarios import (
     ivo,
     medcom_inbound,
     pipeline,
+    retention,
     scaled,
     sdk,
     soap,
@@ -48,6 +49,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "ivo": ivo,
     "atl": atl,
     "timereports": timereports,
+    "retention": retention,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

@@ -26,6 +26,7 @@ tree at the boundary where they occur, ``raise ... from exc``.
     │                                     the hub refuses rather than letting data through
     ├── CryptoError                     decryption failed (tampered ciphertext, wrong binding)
     │   └── KeyShredded                   the key version was destroyed on purpose
+    │       └── RetentionEnded                  one message's key, at the end of its retention
     ├── AuditIntegrityError             the audit chain does not verify
     └── DeliveryError                   an adapter could not deliver
         ├── TransientDeliveryError        try again later (down, 503, timeout, reset)
@@ -145,6 +146,14 @@ class CryptoError(HubError):
 
 class KeyShredded(CryptoError):
     reason = "key_shredded"
+
+
+class RetentionEnded(KeyShredded):
+    """A message's own key was destroyed by the retention job: its payload is gone for good.
+
+    A ``KeyShredded``, so every reader that skips erased state skips this too."""
+
+    reason = "retention_ended"
 
 
 class AuditIntegrityError(HubError):

@@ -89,7 +89,7 @@ def bare_rows(hub: Hub, docs: Sequence[bytes]) -> list[BareMessage]:
                     "categories": ",".join(sorted(env.message_type_info.categories)),
                     "agreement_ref": "PUB-BENCH-REFERRALS@1",
                     "key_version": 1,
-                    "ciphertext": os.urandom(len(env.body_bytes) + 29),  # seal() adds 29 bytes
+                    "ciphertext": os.urandom(len(env.body_bytes) + 89),  # seal_payload() adds 89
                     "size": len(env.body_bytes),
                     "received_at": now,
                 },

@@ -330,7 +330,7 @@ class Ingestor(Generic[Tx]):
                 size=len(envelope.body_bytes),
                 received_at=p.received_at,
             ),
-            ciphertext=crypto.seal(key.key, envelope.body_bytes, aad),
+            ciphertext=crypto.seal_payload(key.key, envelope.body_bytes, aad),
             subject_refs=p.subject_refs,
             delivery_ids=delivery_ids,
             business_keys=p.business_keys,

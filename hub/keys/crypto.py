@@ -6,9 +6,21 @@ searchable
 identifiers and content fingerprints are keyed HMACs, so a stolen database yields neither
 personnummer nor a dictionary to test them against.
 
-Sealed blob layout (``FORMAT_V1``)::
+Sealed blob layouts::
 
-    0x01 || nonce (12 random bytes) || ciphertext || tag (16 bytes)
+    FORMAT_V1  0x01 || nonce (12) || ciphertext || tag (16)                  district key
+    FORMAT_V2  0x02 || wrapped message key (60) || nonce (12) || ciphertext || tag (16)
+    SHREDDED   0x00                                                          retention ended
+
+A message's payload (``seal_payload``, since migration 0012) is sealed under a key of its own,
+made for that message alone; that key is sealed (wrapped) under the district's data key with
+the same associated data plus a label. Destroying one message's key destroys that message's
+payload and nothing else: the retention job (``hub.services.retention``) overwrites the blob
+with the one-byte ``SHREDDED`` marker, and ``unseal`` then answers ``RetentionEnded``, not a
+failed decryption. The wrapped key sits in the blob rather than in a column of its own so that
+every reader of payloads stays as it was (``unseal`` takes both layouts). Payloads sealed
+before 0012 are ``FORMAT_V1`` under the district key directly: they still open, are shredded
+the same way, and move to ``FORMAT_V2`` when ``omsorgshub keys rewrap`` re-seals them.
 
 The leading format byte lets a later format (another AEAD, a key-committing scheme) live beside
 this one; it is also bound into the associated data, so a blob cannot be re-labelled. A random
@@ -34,13 +46,17 @@ import struct
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.errors import CryptoError
+from hub.errors import CryptoError, RetentionEnded
 
 FORMAT_V1 = b"\x01"
+FORMAT_V2 = b"\x02"
+SHREDDED = b"\x00"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _HEADER_BYTES = len(FORMAT_V1) + NONCE_BYTES
+_WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + TAG_BYTES
+_MESSAGE_KEY_LABEL = b"omsorgshub/message-key/v1\x00"
 
 _AEAD_TABLE_MAX = 256
 _aead_table: dict[bytes, AESGCM] = {}
@@ -78,12 +94,39 @@ def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return FORMAT_V1 + nonce + _aead(key).encrypt(nonce, plaintext, FORMAT_V1 + aad)
 
 
+def seal_payload(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Seal a message's payload under a fresh key of its own, wrapped under the district
+    ``key`` (``FORMAT_V2``): what ingest stores, so retention can destroy one message's key.
+
+    The message key is used once; its cipher object is not kept in the process-wide table.
+    """
+    message_key = os.urandom(KEY_BYTES)
+    wrap_nonce = os.urandom(NONCE_BYTES)
+    wrapped = wrap_nonce + _aead(key).encrypt(
+        wrap_nonce, message_key, FORMAT_V2 + _MESSAGE_KEY_LABEL + aad
+    )
+    nonce = os.urandom(NONCE_BYTES)
+    return (
+        FORMAT_V2 + wrapped + nonce + AESGCM(message_key).encrypt(nonce, plaintext, FORMAT_V2 + aad)
+    )
+
+
+def is_shredded(blob: bytes) -> bool:
+    """Whether ``blob`` is the marker the retention job leaves in place of a payload."""
+    return blob == SHREDDED
+
+
 def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes:
     """Return the plaintext of ``blob``, or raise ``CryptoError`` if anything does not match.
 
-    The message never contains the key, the aad or any part of the blob: only what kind of
-    failure it was.
+    ``FORMAT_V1`` opens under ``key``; ``FORMAT_V2`` unwraps its message key under ``key``
+    first; the ``SHREDDED`` marker raises ``RetentionEnded``. The message never contains the
+    key, the aad or any part of the blob: only what kind of failure it was.
     """
+    if is_shredded(blob):
+        raise RetentionEnded("the payload was shredded when its retention ended")
+    if blob[:1] == FORMAT_V2:
+        return _unseal_v2(key, blob, aad)
     if len(blob) < _HEADER_BYTES + TAG_BYTES:
         raise CryptoError("sealed payload is truncated", reason="ciphertext_malformed")
     if blob[:1] != FORMAT_V1:
@@ -94,6 +137,24 @@ def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes:
     nonce = blob[len(FORMAT_V1) : _HEADER_BYTES]
     try:
         return _aead(key).decrypt(nonce, blob[_HEADER_BYTES:], FORMAT_V1 + aad)
+    except InvalidTag as exc:
+        raise CryptoError(
+            "payload failed authentication: wrong key, wrong binding "
+            "(message id, district, type, key version) or tampered ciphertext"
+        ) from exc
+
+
+def _unseal_v2(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    body = len(FORMAT_V2) + _WRAPPED_BYTES
+    if len(blob) < body + NONCE_BYTES + TAG_BYTES:
+        raise CryptoError("sealed payload is truncated", reason="ciphertext_malformed")
+    wrapped = blob[len(FORMAT_V2) : body]
+    try:
+        message_key = _aead(key).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], FORMAT_V2 + _MESSAGE_KEY_LABEL + aad
+        )
+        nonce = blob[body : body + NONCE_BYTES]
+        return AESGCM(message_key).decrypt(nonce, blob[body + NONCE_BYTES :], FORMAT_V2 + aad)
     except InvalidTag as exc:
         raise CryptoError(
             "payload failed authentication: wrong key, wrong binding "

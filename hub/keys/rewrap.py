@@ -1,8 +1,11 @@
 """Re-sealing a district's payloads under its active key version, so old versions can be shred.
 
 Works a batch of messages at a time (plaintext only in memory), in the caller's transaction.
-Payloads under shredded versions are left alone: they are unreadable by design. A payload that
-fails authentication raises ``CryptoError`` and the caller should roll back.
+Payloads under shredded versions are left alone: they are unreadable by design, and so are
+payloads the retention job shredded (``shredded_at`` set). Every payload moved is re-sealed
+with a key of its own (``crypto.seal_payload``): this is how payloads stored before migration
+0012 (sealed under the district key directly) come to per-message keys. A payload that fails
+authentication raises ``CryptoError`` and the caller should roll back.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def rewrap(
         if not old:
             return 0  # nothing was ever rotated: do not create a key as a side effect
         target = keys.current(conn, district)
-        scope = (m.district == district) & m.key_version.in_(old)
+        scope = (m.district == district) & m.key_version.in_(old) & m.shredded_at.is_(None)
         total = conn.execute(select(func.count()).select_from(messages).where(scope)).scalar_one()
         if limit is not None:
             total = min(total, limit)
@@ -95,7 +98,7 @@ def _resealed(
                 "b_id": row.id,
                 "b_old": row.key_version,
                 "key_version": target.version,
-                "ciphertext": crypto.seal(target.key, plaintext, aad),
+                "ciphertext": crypto.seal_payload(target.key, plaintext, aad),
             }
         )
     return out

@@ -11,6 +11,10 @@ One pass:
    (``hub.outbox.receipts``, given as ``receipts``), one quick request each.
 4. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
    the witnesses outside the host (and note what time-stamping anchored).
+5. *Timers*: jobs registered with ``every`` (the retention job, ``hub.services.retention``)
+   run when their own interval has passed on the monotonic clock (first one interval after
+   registration), one after the other in the relay's thread; a failing job is logged and
+   tried again at its next time.
 
 Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
 The relay sleeps ``relay_interval`` when idle and wakes at once when ingest stores a message.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +37,14 @@ from hub.ports import AuditCheckpoints, Dispatcher, OutboxClaims, UnitOfWork
 log = logging.getLogger(__name__)
 
 Tx = TypeVar("Tx")
+
+
+@dataclass
+class _Timer:
+    name: str
+    seconds: float
+    job: Callable[[], object]
+    due: float
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,12 @@ class Relay(Generic[Tx]):
         self._receipts = receipts
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._timers: list[_Timer] = []
+
+    def every(self, seconds: float, job: Callable[[], object], *, name: str) -> None:
+        """Run ``job`` in the relay's loop every ``seconds`` (0: never), on its own timer."""
+        if seconds > 0:
+            self._timers.append(_Timer(name, seconds, job, time.monotonic() + seconds))
 
     def wake(self) -> None:
         self._wake.set()
@@ -103,7 +122,19 @@ class Relay(Generic[Tx]):
             self.checkpoint_if_due()
         except Exception:  # a late checkpoint lets nothing through; log it and go on delivering
             log.exception("signing an audit checkpoint failed; trying again next pass")
+        self._run_timers()
         return PassResult(swept, claimed)
+
+    def _run_timers(self) -> None:
+        for timer in self._timers:
+            now = time.monotonic()
+            if now < timer.due:
+                continue
+            timer.due = now + timer.seconds
+            try:
+                timer.job()
+            except Exception:  # a job that fails now runs again at its next time
+                log.exception("%s failed; trying again in %.0f s", timer.name, timer.seconds)
 
     def checkpoint_if_due(self, *, force: bool = False) -> None:
         """Sign a checkpoint when due (or now, with ``force``: before a verification)."""

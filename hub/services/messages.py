@@ -12,14 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from hub.errors import InputError, NotFound
+from hub.errors import InputError, NotFound, RetentionEnded
 from hub.guards import AuditAction, AuditEvent, per_subject
 from hub.keys import crypto
 from hub.services.principal import Kind, Principal, as_principal
 from hub.storage import deliveries as delivery_rows
 from hub.storage import messages as message_rows
+from hub.storage import retention as retention_rows
 from hub.storage.deliveries import DeliveryRow
 from hub.storage.messages import MessageSummary, StoredMessage
 
@@ -134,6 +136,8 @@ def view_payload(hub: Hub, message_id: str, *, actor: Principal | str, reason: s
         if message is None or ciphertext is None:
             raise _absent(message_id)
         principal.visible(message.district, _absent(message_id).detail)
+        if crypto.is_shredded(ciphertext):
+            raise _retention_ended(message, retention_rows.shredded_at(conn, message.id))
         key = hub.guards.key(conn, message.district, message.key_version)
         aad = crypto.payload_aad(message.id, message.district, message.message_type, key.version)
         document = crypto.unseal(key.key, ciphertext, aad)
@@ -152,6 +156,14 @@ def view_payload(hub: Hub, message_id: str, *, actor: Principal | str, reason: s
             ),
         )
     return document
+
+
+def _retention_ended(message: StoredMessage, at: datetime | None) -> RetentionEnded:
+    when = at.isoformat() if at is not None else "an unrecorded time"
+    return RetentionEnded(
+        f"the payload of message {message.id} was shredded at {when}: the retention of "
+        f"agreement {message.agreement_ref} ended; its metadata and audit trail remain"
+    )
 
 
 @dataclass(frozen=True)

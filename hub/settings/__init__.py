@@ -99,6 +99,8 @@ class Settings:
     compensation_receivers: str
     timereport_late_days: int
     stats_min_clients: int
+    retention_interval_seconds: float
+    retention_batch: int
 
     @property
     def embedded(self) -> bool:

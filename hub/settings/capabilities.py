@@ -28,6 +28,21 @@ class CapabilitySettings(BaseSettings):
         "received it; weekends and Swedish public and de facto holidays do not count.",
     )
 
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="The relay runs the retention job (every payload past its agreement's "
+        "retention_days shredded, legal holds respected) every this many seconds; 0: off "
+        "(`omsorgshub retention run` runs it anyway). Safe with several hubs at once.",
+    )
+    retention_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Payloads the retention job shreds per transaction, each batch with one "
+        "audit entry (district, agreement, categories, count, id range, rule).",
+    )
+
     ivo_purpose: str = Field(
         default="ivo_reporting",
         description="The purpose IVO reporting runs under: an execution event is tracked, and "

@@ -93,10 +93,18 @@ messages = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     Column("size", Integer, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    # Set by the retention job when it destroyed the payload's key (hub.services.retention).
+    Column("shredded_at", UtcDateTime(), nullable=True),
     UniqueConstraint("sender", "idempotency_key", name="uq_messages_sender_key"),
 )
 Index("ix_messages_received_at", messages.c.received_at)
 Index("ix_messages_district_key", messages.c.district, messages.c.key_version)
+Index(
+    "ix_messages_retention",
+    messages.c.agreement_ref,
+    messages.c.shredded_at,
+    messages.c.received_at,
+)
 
 message_subjects = Table(
     "message_subjects",
@@ -329,3 +337,21 @@ login_failures = Table(
     Column("locked_until", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# Legal holds (``hub.services.legal_holds``): while a hold is not lifted, the retention job
+# leaves its district's messages (``subject_ref`` None) or one person's messages in that
+# district (``subject_ref``: the keyed HMAC of the identity number, as the audit trail keeps it).
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("district", String(100), nullable=False),
+    Column("subject_ref", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(200), nullable=False),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("lifted_at", UtcDateTime(), nullable=True),
+    Column("lifted_by", String(200), nullable=True),
+    Column("lift_reason", Text, nullable=True),
+)
+Index("ix_legal_holds_district", legal_holds.c.district, legal_holds.c.lifted_at)

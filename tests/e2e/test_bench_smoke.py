@@ -35,6 +35,7 @@ def test_every_embedded_scenario_runs_and_reports_a_baseline() -> None:
         "end-to-end-embedded",
         "soap:case-refer",
         "medcom-inbound",
+        "retention",
     ):
         assert scenario in rows, f"{scenario} missing from {sorted(rows)}"
     for name, row in rows.items():

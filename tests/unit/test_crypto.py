@@ -59,7 +59,7 @@ def test_any_flipped_bit_fails(position: int) -> None:
 
 
 def test_unknown_format_byte_is_refused() -> None:
-    blob = b"\x02" + seal(KEY, DOCUMENT, AAD)[1:]
+    blob = b"\x03" + seal(KEY, DOCUMENT, AAD)[1:]
     with pytest.raises(CryptoError) as caught:
         unseal(KEY, blob, AAD)
     assert caught.value.reason == "ciphertext_malformed"
