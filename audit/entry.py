@@ -76,6 +76,9 @@ class AuditAction(StrEnum):
     USER_CHANGED = "user_changed"  # a console account: added, disabled, password, role
     SIGNED_IN = "signed_in"  # a console sign-in (refused: wrong password or throttled)
     SIGNED_OUT = "signed_out"
+    REVIEW_SAMPLED = "review_sampled"  # a log review's sample drawn and assigned to a DPO
+    REVIEW_DECIDED = "review_decided"  # a verdict on one reviewed access (or its amendment)
+    REVIEW_REPORTED = "review_reported"  # a log review's coverage report
 
 
 class Outcome(StrEnum):

@@ -99,6 +99,12 @@ class Settings:
     compensation_receivers: str
     timereport_late_days: int
     stats_min_clients: int
+    review_office_start_hour: int
+    review_office_end_hour: int
+    review_burst_lookups: int
+    review_burst_minutes: float
+    review_referral_hours: float
+    review_random_size: int
 
     @property
     def embedded(self) -> bool:
