@@ -90,9 +90,14 @@ def reviewable(accesses: Iterable[Access]) -> list[Access]:
 
 def off_hours(accesses: Sequence[Access], t: Thresholds) -> list[Finding]:
     found = []
+    working: dict[date, bool] = {}  # a month has some thirty days; accesses are thousands
     for a in accesses:
         local = a.at.astimezone(t.zone)
-        if not t.is_working_day(local.date()):
+        day = local.date()
+        open_day = working.get(day)
+        if open_day is None:
+            open_day = working[day] = t.is_working_day(day)
+        if not open_day:
             found.append(Finding(a.seq, OFF_HOURS, f"{local:%A %Y-%m-%d %H:%M}, no working day"))
         elif not t.office_start <= local.time() < t.office_end:
             found.append(Finding(a.seq, OFF_HOURS, f"{local:%Y-%m-%d %H:%M}, outside office hours"))

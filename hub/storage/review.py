@@ -88,8 +88,8 @@ def accesses(conn: Connection, district: str, since: datetime, until: datetime) 
         .order_by(t.seq)
     )
     return [
-        Access(r.seq, parse_at(r.at), r.actor, r.action, r.outcome, r.subject_ref, r.reason)
-        for r in conn.execute(stmt)
+        Access(seq, parse_at(at), actor, action, outcome, subject_ref, reason)
+        for seq, at, actor, action, outcome, subject_ref, reason in conn.execute(stmt).all()
     ]
 
 
@@ -138,8 +138,10 @@ def items(
     sample_id: str | None = None,
     item_id: int | None = None,
     district: str | None = None,
+    period: tuple[datetime, datetime] | None = None,
 ) -> list[ItemRow]:
-    """Items with their entries and verdicts, in the given scope (None: every district)."""
+    """Items with their entries and verdicts, in the given scope (None: every district); with
+    ``period``, only those whose entries lie in [since, until)."""
     i, s, a = review_items.c, review_samples.c, audit_entries.c
     stmt = (
         select(
@@ -165,6 +167,8 @@ def items(
             stmt = stmt.where(column == value)
     if districts is not None:
         stmt = stmt.where(s.district.in_(sorted(districts)))
+    if period is not None:
+        stmt = stmt.where(a.at >= format_at(period[0]), a.at < format_at(period[1]))
     found = conn.execute(stmt).all()
     decided = _verdicts(conn, [r.id for r in found])
     return [ItemRow(**r._asdict(), verdicts=tuple(decided.get(r.id, ()))) for r in found]
@@ -202,6 +206,4 @@ def items_in_period(
     conn: Connection, district: str, since: datetime, until: datetime
 ) -> list[ItemRow]:
     """The district's items whose entries lie in [since, until)."""
-    found = items(conn, districts=None, district=district)
-    low, high = format_at(since), format_at(until)
-    return [r for r in found if low <= r.at < high]
+    return items(conn, districts=None, district=district, period=(since, until))
