@@ -5,7 +5,8 @@ console.
 
 - **Sample**: every access a rule picks (``hub.review.rules``) and ``random`` more at random,
   among the district's accesses in [since, until); assigned to a console user who holds the
-  ``dpo`` role in that district. Audited ``review_sampled``.
+  ``dpo`` role in that district; an access an earlier sample picked is not picked again.
+  Audited ``review_sampled``.
 - **Verdicts** are ``ok`` or ``follow_up`` (a note required). A verdict is never changed: a
   second decision on a decided item is refused unless it says why it amends the first
   (``amend_reason``), and then it is a new revision beside the first, with its own
@@ -66,7 +67,7 @@ VERDICTS = ("ok", "follow_up")
 class SampleResult:
     sample: SampleRow
     items: list[ItemRow]
-    accesses: int  # reviewable accesses in the period
+    accesses: int  # reviewable accesses in the period that no earlier sample picked
     by_rule: dict[str, int]
 
 
@@ -183,7 +184,9 @@ def sample(
     limits = thresholds(hub)
     now = hub.clock()
     with hub.engine.begin() as conn:
-        seen = rows.accesses(conn, district, since, until)
+        # An access an earlier sample picked is not picked again (one verdict per access).
+        earlier = rows.already_picked(conn, district, since, until)
+        seen = [a for a in rows.accesses(conn, district, since, until) if a.seq not in earlier]
         # A lookup late in the period may be answered by a referral after it.
         window = timedelta(hours=limits.referral_hours)
         referrals = rows.referrals_received(conn, district, since, until + window)
@@ -221,7 +224,7 @@ def sample(
                     AuditAction.REVIEW_SAMPLED,
                     district=district,
                     reason=(
-                        f"sample {row.id}: {len(picked)} of {len(seen)} accesses "
+                        f"sample {row.id}: {len(picked)} of {len(seen)} new accesses "
                         f"{since:%Y-%m-%d}..{until:%Y-%m-%d} for {assignee}"
                     )[:200],
                 )

@@ -113,6 +113,18 @@ def referrals_received(
     return [(r.subject_ref, parse_at(r.at)) for r in conn.execute(stmt)]
 
 
+def already_picked(conn: Connection, district: str, since: datetime, until: datetime) -> set[int]:
+    """Seqs of the district's entries in [since, until) that an earlier sample holds."""
+    i, s, a = review_items.c, review_samples.c, audit_entries.c
+    stmt = (
+        select(i.entry_seq)
+        .join(review_samples, s.id == i.sample_id)
+        .join(audit_entries, a.seq == i.entry_seq)
+        .where(s.district == district, a.at >= format_at(since), a.at < format_at(until))
+    )
+    return set(conn.execute(stmt).scalars())
+
+
 def insert_sample(
     conn: Connection, sample: SampleRow, items: Iterable[tuple[int, str, str]]
 ) -> None:

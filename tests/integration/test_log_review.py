@@ -265,6 +265,17 @@ def test_scope_assignment_and_listing(spine: Spine) -> None:
     )
     (item,) = result.items
     assert item.rules == "off_hours"
+    # A second sample of the same period does not pick the same access again.
+    again = log_review.sample(
+        spine.hub,
+        DPO,
+        district=DISTRICT,
+        since=since,
+        until=until,
+        assign_to="dpo.sodermalm",
+        random_count=5,
+    )
+    assert (again.accesses, again.items) == (0, [])
     assert [i.id for i in log_review.list_items(spine.hub, DPO, open_only=True)] == [item.id]
     assert log_review.list_items(spine.hub, NORR) == []
     with pytest.raises(NotFound):
