@@ -79,6 +79,9 @@ class AuditAction(StrEnum):
     RETENTION_ENDED = "retention_ended"  # a batch of payloads shredded (district, rule, ids)
     LEGAL_HOLD_PLACED = "legal_hold_placed"  # retention stopped for a district or a person
     LEGAL_HOLD_LIFTED = "legal_hold_lifted"
+    REVIEW_SAMPLED = "review_sampled"  # a log review's sample drawn and assigned to a DPO
+    REVIEW_DECIDED = "review_decided"  # a verdict on one reviewed access (or its amendment)
+    REVIEW_REPORTED = "review_reported"  # a log review's coverage report
 
 
 class Outcome(StrEnum):

@@ -179,25 +179,44 @@ _CSV_HEADER = (
     "message_id",
     "outcome",
 )
+# The ``SubjectAccess`` field of each CSV column (and JSON member), in the same order.
+_ACCESS_FIELDS = ("at", *_CSV_HEADER[1:])
 
 
 def to_csv(report: SubjectReport) -> str:
     """One row per access, oldest first (formula-like cells neutralised, see audit.search)."""
     rows: list[Sequence[object]] = [
-        (
-            a.at,
-            a.action,
-            a.description,
-            a.who,
-            a.purpose,
-            a.agreement,
-            a.district,
-            a.message_id,
-            a.outcome,
-        )
-        for a in report.accesses
+        tuple(getattr(a, field) for field in _ACCESS_FIELDS) for a in report.accesses
     ]
     return to_csv_text([_CSV_HEADER], rows)
+
+
+def to_json(report: SubjectReport) -> dict[str, object]:
+    """The extract as JSON-ready data: the accesses, the disclosures by recipient and who read
+    the data; no identity number and no subject reference (the caller knows whom it asked for).
+    """
+    return {
+        "generated_at": report.generated_at,
+        "accesses": [
+            {
+                name: getattr(a, field)
+                for name, field in zip(_CSV_HEADER, _ACCESS_FIELDS, strict=True)
+            }
+            for a in report.accesses
+        ],
+        "disclosures": [
+            {
+                "recipient": d.recipient,
+                "purposes": list(d.purposes),
+                "agreements": list(d.agreements),
+                "count": d.count,
+                "first_at": d.first_at,
+                "last_at": d.last_at,
+            }
+            for d in report.disclosures()
+        ],
+        "accessed_by": report.accessed_by(),
+    }
 
 
 def _latin1(text: str | None) -> str:

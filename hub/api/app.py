@@ -24,6 +24,7 @@ from hub.api.ingest import INGEST_OPENAPI, INGEST_RESPONSES, check_media_type, r
 from hub.api.ivo import ivo_router
 from hub.api.logs import event
 from hub.api.metrics import RequestLatency, metrics_registry, render
+from hub.api.own_access_log import own_access_log_router
 from hub.api.problems import (
     install_problem_handlers,
     problem,
@@ -32,6 +33,7 @@ from hub.api.problems import (
 )
 from hub.api.referrals import referrals_router
 from hub.api.retention import retention_router
+from hub.api.review import review_router
 from hub.api.stats import stats_router
 from hub.api.timereports import timereports_router
 from hub.bootstrap import Hub
@@ -211,6 +213,8 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(
         timereports_router(hub), responses=problem_responses(401, 403, 404, 409, 422, 503)
     )
+    app.include_router(review_router(hub), responses=problem_responses(401, 404, 409, 422, 503))
+    app.include_router(own_access_log_router(hub), responses=problem_responses(401, 404, 422, 503))
     install_console(app, hub)  # /console: the web console for people (hub.console)
     registry, latency = metrics_registry(hub)
     app.add_middleware(RequestLatency, histogram=latency)

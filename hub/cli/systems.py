@@ -34,17 +34,20 @@ def systems() -> None:
 @click.option("--description", default="", help="What the system is (shown in listings).")
 @click.option(
     "--role",
-    type=click.Choice(["system", "admin"]),
+    type=click.Choice(["system", "admin", "dpo", "access_log"]),
     default="system",
     show_default=True,
-    help="system: sends messages and asks lookups; admin: manages agreements over the API.",
+    help="system: sends messages and asks lookups; admin: manages agreements over the API; "
+    "dpo: log review over the API; "
+    "access_log: an e-service that fetches the own access log of the person it identified, "
+    "and nothing else.",
 )
 @click.option(
     "--district",
     "districts",
     multiple=True,
     metavar="DISTRICT",
-    help="With --role admin (required, repeatable): a district the administrator acts for.",
+    help="With --role admin or dpo (required, repeatable): a district the token acts for.",
 )
 @_expires_in("the token")
 @pass_ctx
@@ -131,6 +134,6 @@ def systems_list(obj: CliContext) -> None:
         )
         scope = f" [{', '.join(sorted(s.districts))}]" if s.districts else ""
         click.echo(
-            f"{s.name:<30} {s.role:<7} {state:<9} {s.created_at:%Y-%m-%d}  "
+            f"{s.name:<30} {s.role:<10} {state:<9} {s.created_at:%Y-%m-%d}  "
             f"expires {expires}{rotating}  {s.description}{scope}"
         )

@@ -11,6 +11,7 @@ from hub.console.agreements import agreements_router
 from hub.console.audit import audit_router
 from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
+from hub.console.review import review_router
 from hub.console.web import Console
 
 # Each section's router factory; other sections add theirs here.
@@ -19,6 +20,7 @@ ROUTERS: list[Callable[[Console], APIRouter]] = [
     people_router,
     agreements_router,
     audit_router,
+    review_router,
 ]
 
 

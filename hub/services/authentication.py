@@ -24,13 +24,17 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.errors import AuthenticationError, GuardUnavailable
+from hub.errors import AuthenticationError, GuardUnavailable, NotFound
 from hub.services.principal import Principal
 from hub.storage.systems import TokenMatch, active_by_token
 
 _CACHE_SECONDS = 5.0
 TOKEN_PREFIX = "osh_"  # noqa: S105 - a prefix, not a secret
-ROLES = ("system", "admin")
+# system: sends and asks; admin: a district administrator's tool; dpo: a data-protection
+# officer's tool (log review); access_log: an e-service that fetches the own access log of the
+# person it identified, and nothing else. admin and dpo are bound to districts.
+ROLES = ("system", "admin", "dpo", "access_log")
+DISTRICT_ROLES = ("admin", "dpo")
 
 
 def hash_token(token: str) -> str:
@@ -101,6 +105,21 @@ class Authenticator:
                 reason="admin_without_district",
             )
         return Principal.district_admin(f"admin:{holder.name}", holder.districts)
+
+    def dpo_for(self, authorization: str | None) -> Principal:
+        """A data-protection officer's tool (log review) for its districts."""
+        holder = self._identify(authorization)
+        if holder.role != "dpo" or not holder.districts:
+            raise AuthenticationError(f"{holder.name!r} is not a data-protection officer token")
+        return Principal.dpo(f"dpo:{holder.name}", holder.districts)
+
+    def access_log_for(self, authorization: str | None) -> Principal:
+        """The e-service holding the own-access-log grant. A valid token without that grant
+        gets 404, as if the endpoint did not exist: the grant is not advertised."""
+        holder = self._identify(authorization)
+        if holder.role != "access_log":
+            raise NotFound("not found", reason="not_found")
+        return Principal.access_log(holder.name)
 
     def forget(self) -> None:
         """Drop the cache: a token rotated or a system deactivated in this process counts at

@@ -40,6 +40,9 @@ class Kind(StrEnum):
     DISTRICT_ADMIN = "district_admin"  # manages its districts' agreements (token or console)
     DPO = "dpo"  # a data-protection officer: reads the audit trail of its districts
     HUB_ADMIN = "hub_admin"  # console: systems, people and keys of the whole hub
+    # A municipality's e-service: the art. 15 extract of the one person its own
+    # e-identification proved, and nothing else (hub.services.own_access_log).
+    ACCESS_LOG = "access_log"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,12 @@ class Principal:
     def system(cls, name: str) -> Principal:
         """A registered system: its agreements, not a scope, decide what it may send or ask."""
         return cls(name, Kind.SYSTEM, None)
+
+    @classmethod
+    def access_log(cls, name: str) -> Principal:
+        """A system holding only the own-access-log grant: every district's entries about the
+        person it proved, never anything else."""
+        return cls(name, Kind.ACCESS_LOG, None)
 
     @classmethod
     def district_admin(cls, name: str, districts: Iterable[str]) -> Principal:

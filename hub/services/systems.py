@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from contracts.model import is_code
 from hub.errors import ConfigError, InputError, NotFound
 from hub.guards import AuditAction, AuditEvent
-from hub.services.authentication import ROLES, new_token
+from hub.services.authentication import DISTRICT_ROLES, ROLES, new_token
 from hub.services.principal import Kind, Principal, as_principal
 from hub.storage import systems as rows
 from hub.storage.systems import SystemRow
@@ -46,12 +46,12 @@ def _districts(role: str, districts: Iterable[str]) -> frozenset[str]:
     bad = sorted(d for d in scope if not is_code(d))
     if bad:
         raise InputError(f"district {bad[0]!r} must be 1-100 of A-Z a-z 0-9 . _ -")
-    if role == "admin" and not scope:
-        raise InputError("an administrator acts for at least one district: give --district")
-    if role != "admin" and scope:
+    if role in DISTRICT_ROLES and not scope:
+        raise InputError(f"a {role} token acts for at least one district: give --district")
+    if role not in DISTRICT_ROLES and scope:
         raise InputError(
-            "only an administrator is bound to districts; a system's agreements decide what it "
-            "may send"
+            "only an administrator's or a data-protection officer's token is bound to "
+            "districts; a system's agreements decide what it may send"
         )
     return scope
 

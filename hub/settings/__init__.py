@@ -101,6 +101,12 @@ class Settings:
     stats_min_clients: int
     retention_interval_seconds: float
     retention_batch: int
+    review_office_start_hour: int
+    review_office_end_hour: int
+    review_burst_lookups: int
+    review_burst_minutes: float
+    review_referral_hours: float
+    review_random_size: int
 
     @property
     def embedded(self) -> bool:

@@ -211,3 +211,45 @@ class CapabilitySettings(BaseSettings):
         description="Aggregated statistics (continuity per provider or district) show figures "
         "only for groups of at least this many clients, so that no one can be singled out.",
     )
+
+    review_office_start_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Log review (`review sample`): office hours begin at this hour (time_zone); "
+        "an access before it, or on a day that is no working day, is picked as `off_hours`.",
+    )
+    review_office_end_hour: int = Field(
+        default=18,
+        ge=1,
+        le=23,
+        description="Log review: office hours end at this hour (time_zone, exclusive); an "
+        "access from then on is picked as `off_hours`.",
+    )
+    review_burst_lookups: int = Field(
+        default=30,
+        ge=2,
+        le=100_000,
+        description="Log review: this many lookups (queried, viewed) by one actor within "
+        "review_burst_minutes are picked as a `burst`.",
+    )
+    review_burst_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        le=1440,
+        description="Log review: the window of the `burst` rule, in minutes.",
+    )
+    review_referral_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 31,
+        description="Log review: a lookup of a person after which the district received no "
+        "referral about that person within this many hours is picked as `no_referral`.",
+    )
+    review_random_size: int = Field(
+        default=20,
+        ge=0,
+        le=10_000,
+        description="Log review: accesses drawn at random, beside the rules' picks, when "
+        "`review sample` is not given --random.",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -355,3 +356,46 @@ legal_holds = Table(
     Column("lift_reason", Text, nullable=True),
 )
 Index("ix_legal_holds_district", legal_holds.c.district, legal_holds.c.lifted_at)
+
+# Log review (``hub.services.log_review``): a sample of one district's accesses in a period,
+# assigned to a data-protection officer; its items (audit entries a rule or the random draw
+# picked); the verdicts on them. Verdicts are only ever inserted: a changed verdict is a new
+# row with the next revision and its own audit entry, the earlier one stays as it was.
+review_samples = Table(
+    "review_samples",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("district", String(100), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
+    Column("rules", String(200), nullable=False),  # comma-separated rule names
+    Column("random_count", Integer, nullable=False),
+    Column("assigned_to", String(200), nullable=False),  # user:<name>, a dpo of the district
+    Column("drawn_by", String(200), nullable=False),
+    Column("drawn_at", UtcDateTime(), nullable=False),
+)
+Index("ix_review_samples_district", review_samples.c.district, review_samples.c.since)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sample_id", String(36), ForeignKey("review_samples.id"), nullable=False),
+    Column("entry_seq", BigInteger, nullable=False),  # audit_entries.seq
+    Column("rules", String(200), nullable=False),  # every rule that picked it, or random
+    Column("note", String(400), nullable=False),
+    UniqueConstraint("sample_id", "entry_seq", name="uq_review_items_sample_entry"),
+)
+Index("ix_review_items_entry_seq", review_items.c.entry_seq)
+
+review_verdicts = Table(
+    "review_verdicts",
+    metadata,
+    Column("item_id", Integer, ForeignKey("review_items.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),  # 1, then 2 for an amendment, …
+    Column("verdict", String(20), nullable=False),  # ok | follow_up
+    Column("note", Text, nullable=True),
+    Column("amend_reason", Text, nullable=True),  # why revision > 1 replaced the one before
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+)

@@ -18,6 +18,7 @@ TEMPLATES = (
     "agreement_terms.html",
     "audit_search.html",
     "audit_entry.html",
+    "audit_review.html",
 )
 
 
