@@ -82,6 +82,7 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
             BusinessKey("actual_end", "ActualEnd", protected=False),
         ),
         held_for_approval=True,  # forwarded once the provider approves the batch
+        admission="time_report",  # an XML sender meets the JSON and CSV senders' checks
         description=(
             "Version 1 as one contract for any provider's app (JSON, CSV or XML): the "
             "batch, order, staff ids (never identity numbers), double staffing, "
