@@ -246,7 +246,9 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=FollowUpChain(follow_up, BatchCounter(clock), payment_check),
+        follow_ups=FollowUpChain(
+            follow_up, BatchCounter(clock, settings.timereport_manual_share), payment_check
+        ),
         admissions={"time_report": visit_checks},  # the names types declare (schemas/)
     )
     return Hub(

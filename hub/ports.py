@@ -10,6 +10,9 @@ Two families:
   ``MessageGuards`` bundles the three guards the message path consults (agreements, keys,
   audit), each of which fails closed with ``GuardUnavailable``.
 
+Beside them, ``Admission``: the checks a message type declares for itself (time reports),
+which run before the write transaction and bring their own reads.
+
 Concrete implementations are chosen in ``hub.bootstrap`` (the one composition root): the
 SQLAlchemy-backed store in ``hub.storage.sql_store``, the guards in ``hub.guards``. Nothing on
 the message path imports SQLAlchemy or ``hub.storage`` (checked by

@@ -110,11 +110,9 @@ def report_batch(
     checker.refuse_if_any(principal, row, batch_id, found)
     results = hub.ingestor.store_all(prepared)
     progress("stored", len(results))
+    # the batch's row got the same warning as it was stored (hub.timereports.follow_up)
     warning = checks.manual_share_warning(visits, hub.settings.timereport_manual_share)
     warnings = (warning,) if warning else ()
-    if warnings:
-        with hub.engine.begin() as conn:
-            rows.set_warnings(conn, row.provider, batch_id, [w.as_dict() for w in warnings])
     return BatchReceipt(
         row.provider, batch_id, row.district, len(results), tuple(r.message_id for r in results),
         warnings,

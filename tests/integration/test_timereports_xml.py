@@ -189,3 +189,20 @@ def test_the_provider_its_batch_and_the_stated_day_are_checked(tr: TimeReporting
     )
     assert refused_for(post(tr, wrong_day)) == ["visit_date_mismatch"]
     assert n_messages(tr) == 1
+
+
+def test_manual_confirmations_warn_on_an_xml_batch_as_it_grows(tr: TimeReporting) -> None:
+    def send(n: int, confirmation: str) -> None:
+        start = recent(40 - n)
+        document = xml_visit(tr, start, staff=f"m-{n}", batch="xml-m", confirmation=confirmation)
+        answer = post(tr, document)
+        assert answer.status_code == 202, answer.text
+
+    for n in range(4):
+        send(n, "nfc_tag")
+    send(4, "manual")  # 1 of 5: 20 %, not above the setting
+    assert tr.batch("xml-m").json()["warnings"] == []
+    send(5, "manual")
+    (warning,) = tr.batch("xml-m").json()["warnings"]
+    assert warning["reason"] == "manual_share_high"
+    assert warning["detail"].startswith("2 of 6 visits (33%) confirmed by hand")

@@ -67,6 +67,7 @@ def test_a_mapped_visit_is_valid_and_names_its_keys(registry: Registry) -> None:
         KeyValue("batch_id", "b-2026-12-01", False),
         KeyValue("actual_start", "2026-11-30T23:30:00+00:00", False),
         KeyValue("actual_end", "2026-12-01T00:00:00+00:00", False),
+        KeyValue("confirmation", "nfc_tag", False),
     )
     found = [n for path in v2.subjects for n in path.find(element)]
     assert [f.text for f in found] == [CLIENT.formatted()]
