@@ -47,6 +47,7 @@ from hub.services.lookups import Lookups
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
 from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
+from hub.timereports.admission import VisitChecks
 from hub.timereports.follow_up import BatchCounter, FollowUpChain
 from hub.timereports.orders import OrderCache
 from schemas.parser import ParseLimits
@@ -93,6 +94,7 @@ class Hub:
     follow_up: ReferralFollowUp
     lookups: Lookups
     order_cache: OrderCache  # the case system's orders for time-report checks
+    visit_checks: VisitChecks  # time reports' checks: every door (JSON, CSV, XML at ingest)
     executor: DeliveryExecutor[Connection]
     adapters: AdapterPool
     relay: Relay[Connection]
@@ -223,6 +225,16 @@ def build_hub(
     payment_check = PaymentCheck(
         load_rule_sets(settings.atl_rules_dir), message_guards.keys, message_guards.audit, clock
     )
+    lookups = Lookups(engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock)
+    order_cache = OrderCache(settings.timereport_order_cache_seconds)
+    visit_checks = VisitChecks(
+        settings=settings,
+        engine=engine,
+        guards=guards,
+        lookups=lookups,
+        order_cache=order_cache,
+        clock=clock,
+    )
     ingestor = Ingestor(
         store=store,
         messages=messages,
@@ -234,7 +246,10 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
-        follow_ups=FollowUpChain(follow_up, BatchCounter(clock), payment_check),
+        follow_ups=FollowUpChain(
+            follow_up, BatchCounter(clock, settings.timereport_manual_share), payment_check
+        ),
+        admissions={"time_report": visit_checks},  # the names types declare (schemas/)
     )
     return Hub(
         settings=settings,
@@ -246,10 +261,9 @@ def build_hub(
         agreement_store=agreement_store,
         ingestor=ingestor,
         follow_up=follow_up,
-        lookups=Lookups(
-            engine=engine, routing=routing, adapters=adapters, guards=guards, clock=clock
-        ),
-        order_cache=OrderCache(settings.timereport_order_cache_seconds),
+        lookups=lookups,
+        order_cache=order_cache,
+        visit_checks=visit_checks,
         executor=executor,
         adapters=adapters,
         relay=relay,

@@ -10,6 +10,9 @@ Two families:
   ``MessageGuards`` bundles the three guards the message path consults (agreements, keys,
   audit), each of which fails closed with ``GuardUnavailable``.
 
+Beside them, ``Admission``: the checks a message type declares for itself (time reports),
+which run before the write transaction and bring their own reads.
+
 Concrete implementations are chosen in ``hub.bootstrap`` (the one composition root): the
 SQLAlchemy-backed store in ``hub.storage.sql_store``, the guards in ``hub.guards``. Nothing on
 the message path imports SQLAlchemy or ``hub.storage`` (checked by
@@ -38,6 +41,7 @@ from hub.envelope import (
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.keys.versions import DataKey
 from hub.outbox.records import ClaimedDelivery, OutcomeRow, WaitingDelivery
+from schemas.envelope import ParsedEnvelope
 
 Tx = TypeVar("Tx")
 Tx_contra = TypeVar("Tx_contra", contravariant=True)
@@ -166,6 +170,17 @@ class FollowUps(Protocol[Tx_contra]):
     its business keys. Raising rolls back the batch with it."""
 
     def stored(self, tx: Tx_contra, batch: Sequence[NewMessage]) -> None: ...
+
+
+class Admission(Protocol):
+    """A message type's own checks before ingest may store a message of it (the type names
+    them: ``MessageType.admission``), after the agreement allowed the sender: time reports'
+    orders, overlaps and lock date (``hub.timereports.admission``). ``admit`` raises a
+    ``HubError`` to refuse (an ``InputError`` with the findings; ``GuardUnavailable`` when
+    what it asks cannot answer) and audits its own refusal; it returns to let the message on.
+    It runs outside ingest's write transaction and never for a sender's repeat."""
+
+    def admit(self, sender: str, envelope: ParsedEnvelope) -> None: ...
 
 
 class IdempotencyLookup(Protocol[Tx_contra]):

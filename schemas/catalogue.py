@@ -80,8 +80,11 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
             BusinessKey("batch_id", "BatchId", protected=False),
             BusinessKey("actual_start", "ActualStart", protected=False),
             BusinessKey("actual_end", "ActualEnd", protected=False),
+            # a closed enumeration: the batch's share of manual confirmations counts it
+            BusinessKey("confirmation", "ConfirmationMethod", protected=False),
         ),
         held_for_approval=True,  # forwarded once the provider approves the batch
+        admission="time_report",  # an XML sender meets the JSON and CSV senders' checks
         description=(
             "Version 1 as one contract for any provider's app (JSON, CSV or XML): the "
             "batch, order, staff ids (never identity numbers), double staffing, "

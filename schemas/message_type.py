@@ -33,6 +33,11 @@ class MessageType:
 
     ``held_for_approval`` marks a type whose deliveries are stored ``held``: nothing is sent
     until the sender's organisation approves the batch it was reported in (time reports).
+
+    ``admission`` names the type's own checks a message must pass before it is stored, beyond
+    XSD, persons, routing and agreement (time reports: orders, overlaps, lock date). The
+    registry only names them; ``hub.bootstrap`` hands the ingest pipeline an implementation
+    per name (``hub.ports.Admission``), and a name without one stops the hub from starting.
     """
 
     name: str
@@ -45,6 +50,7 @@ class MessageType:
     keys: tuple[BusinessKey, ...] = ()
     pseudonymous: bool = False
     held_for_approval: bool = False
+    admission: str | None = None
 
     def __post_init__(self) -> None:
         unknown = self.categories - CATEGORIES

@@ -7,6 +7,8 @@
     routing                              which destinations (hub.ingest.routing)
     authorize (contracts/ via Guards)    default deny: sender, purpose, type, categories,
                                          consent, and every recipient
+    admission                            the type's own checks, if it names any
+                                         (hub.ingest.admission: time reports)
     business keys                        the type's declared values (hub.ingest.keys), keyed
                                          HMACs where protected
     one transaction:                     idempotency, data key, AES-256-GCM seal,
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -52,6 +54,7 @@ from hub.errors import (
     UnknownMessageType,
     audit_reason,
 )
+from hub.ingest.admission import Admissions
 from hub.ingest.group_commit import GroupCommitter
 from hub.ingest.keys import stored_keys
 from hub.ingest.records import NewMessage, StoredMessage
@@ -60,6 +63,7 @@ from hub.ingest.subjects import named_subjects
 from hub.keys import crypto
 from hub.keys.crypto import Hmacs
 from hub.ports import (
+    Admission,
     FollowUps,
     IdempotencyLookup,
     MessageGuards,
@@ -128,6 +132,7 @@ class Ingestor(Generic[Tx]):
         on_stored: Callable[[], None] = lambda: None,
         max_batch: int = 200,
         follow_ups: FollowUps[Tx] | None = None,
+        admissions: Mapping[str, Admission] | None = None,
     ) -> None:
         self._store = store
         self._messages = messages
@@ -139,6 +144,7 @@ class Ingestor(Generic[Tx]):
         self._hmacs = hmacs
         self._clock = clock
         self._follow_ups = follow_ups
+        self._admissions = Admissions(admissions or {}, registry, store, repeats)
         self._on_stored = on_stored
         self._committer: GroupCommitter[Tx, Prepared, IngestResult] = GroupCommitter(
             store.write, self._write, max_batch=max_batch, on_committed=on_stored
@@ -183,7 +189,9 @@ class Ingestor(Generic[Tx]):
             raise ConfigError(str(exc), reason="schema_definition_broken") from exc
 
     # -- checks without writes ------------------------------------------------------------------
-    def prepare(self, sender: str, data: bytes) -> Prepared:
+    def prepare(self, sender: str, data: bytes, *, admitted: bool = False) -> Prepared:
+        """Every check that needs no write. ``admitted``: the caller ran the type's admission
+        checks itself, over a whole batch (``hub.services.timereports``); no face passes it."""
         envelope = self.read(data)
         subject_refs = self._subject_refs(sender, envelope)
         now = self._clock()
@@ -205,6 +213,8 @@ class Ingestor(Generic[Tx]):
         except (ContractRefusal, InputError) as exc:
             self._audit_refusal(sender, envelope, subject_refs, exc)
             raise
+        if not admitted:
+            self._admissions.admit(sender, envelope)  # audits its own refusals
         return Prepared(
             sender=sender,
             envelope=envelope,
@@ -232,17 +242,11 @@ class Ingestor(Generic[Tx]):
         return tuple(self._hmacs.subject_ref(i.canonical) for i in linked)
 
     def _digest(self, envelope: ParsedEnvelope) -> str:
-        header = "\x1f".join(
-            [
-                envelope.message_type,
-                envelope.version,
-                envelope.district,
-                envelope.purpose,
-                ",".join(envelope.recipients),
-                ",".join(f"{s}:{v}" for s, v in envelope.subjects),
-                envelope.consent or "",
-            ]
-        )
+        e = envelope
+        header = "\x1f".join([
+            e.message_type, e.version, e.district, e.purpose, ",".join(e.recipients),
+            ",".join(f"{s}:{v}" for s, v in e.subjects), e.consent or "",
+        ])  # fmt: skip
         return self._hmacs.content_digest(header.encode() + b"\x1e" + envelope.body_bytes)
 
     # -- the write, inside the group commit's transaction ---------------------------------------

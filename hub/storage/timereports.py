@@ -8,8 +8,9 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.envelope import DeliveryState
@@ -160,15 +161,12 @@ def decide(
     )
 
 
-def batch_messages(
-    conn: Connection, provider: str, batch_id: str, sender: str
-) -> dict[str, list[str]]:
-    """Message id -> the subject refs of each visit of the batch (for the audit): the messages
-    whose business keys name this provider and batch, sent by the batch's sender (a system
-    naming another's provider in its XML joins no batch of that provider)."""
+def _batch_visit_ids(provider: str, batch_id: str, sender: str) -> Select[Any]:
+    """The ids of the messages whose business keys name this provider and batch, sent by the
+    batch's sender (a system naming another's provider in its XML joins no batch of it)."""
     by_batch = business_keys.alias("by_batch")
     by_provider = business_keys.alias("by_provider")
-    query = (
+    return (
         select(by_batch.c.message_id)
         .join(by_provider, by_provider.c.message_id == by_batch.c.message_id)
         .join(messages, messages.c.id == by_batch.c.message_id)
@@ -180,8 +178,14 @@ def batch_messages(
             messages.c.sender == sender,
         )
     )
+
+
+def batch_messages(
+    conn: Connection, provider: str, batch_id: str, sender: str
+) -> dict[str, list[str]]:
+    """Message id -> the subject refs of each visit of the batch (for the audit)."""
     out: dict[str, list[str]] = {}
-    ids = list(conn.execute(query).scalars())
+    ids = list(conn.execute(_batch_visit_ids(provider, batch_id, sender)).scalars())
     for message_id in ids:
         out[message_id] = []
     if ids:
@@ -192,6 +196,20 @@ def batch_messages(
         ):
             out[message_id].append(ref)
     return out
+
+
+def manual_visits(conn: Connection, provider: str, batch_id: str, sender: str) -> int:
+    """How many visits of the batch were confirmed by hand (the plain key ``confirmation``)."""
+    query = (
+        select(func.count())
+        .select_from(business_keys)
+        .where(
+            business_keys.c.name == "confirmation",
+            business_keys.c.value == "manual",
+            business_keys.c.message_id.in_(_batch_visit_ids(provider, batch_id, sender)),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def move_held(

@@ -28,7 +28,10 @@ Before these, converting a visit can find: ``<field>_invalid`` (a CSV row's fiel
 e.g. ``staff_id_invalid`` for an identity number given as a staff id; the JSON API answers a
 body out of shape with ``request_invalid`` naming the field's path), ``invalid_identity_number``
 and ``planned_incomplete``; after them, the ingest pipeline's own reasons for a visit's
-document (``schema_invalid`` with the element's path, ``no_route``).
+document (``schema_invalid`` with the element's path, ``no_route``). An XML sender's visit
+(``hub.timereports.admission``) meets these same checks and can also find
+``visit_date_mismatch`` (its stated ``VisitDate`` is not the local day of its start) and
+``planned_incomplete``.
 
 A warning is recorded with the batch and does not refuse it: ``manual_share_high``, the share
 of visits confirmed by hand above the configured share (the visits are real time worked; a
@@ -114,7 +117,9 @@ def lock_moment(period: str, lock_day: int, zone: ZoneInfo) -> datetime:
 
 
 def _finding(visit: Visit, reason: str, detail: str) -> Finding:
-    return Finding(reason, f"{visit.where}: {detail}", visit.index, visit.line)
+    # an XML sender's visit is the only one of its message: no index to name
+    index = visit.index if visit.message_id is None else None
+    return Finding(reason, f"{visit.where}: {detail}", index, visit.line)
 
 
 def check_times(visits: Sequence[Visit], rules: Rules) -> list[Finding]:
@@ -228,15 +233,20 @@ def check_staff(
 
 
 def manual_share_warning(visits: Sequence[Visit], threshold: float) -> Finding | None:
-    if not visits:
-        return None
     manual = sum(1 for v in visits if v.confirmation == "manual")
-    share = manual / len(visits)
+    return manual_share_of(manual, len(visits), threshold)
+
+
+def manual_share_of(manual: int, total: int, threshold: float) -> Finding | None:
+    """The warning for a batch of ``total`` visits, ``manual`` of them confirmed by hand (the
+    batch's row counts them as they are stored, whichever door they came through)."""
+    if not total:
+        return None
+    share = manual / total
     if share <= threshold:
         return None
     return Finding(
         "manual_share_high",
-        f"{manual} of {len(visits)} visits ({share:.0%}) confirmed by hand; "
-        f"more than {threshold:.0%}",
+        f"{manual} of {total} visits ({share:.0%}) confirmed by hand; more than {threshold:.0%}",
         refuses=False,
     )

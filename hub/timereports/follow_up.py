@@ -4,7 +4,9 @@ Every stored ``timereport.visit`` v2 counts into the row of its batch (its plain
 ``provider`` and ``batch_id``), in the transaction that stores it, whichever face it came
 through: a JSON or CSV batch, or XML envelopes posted one by one. A new row is ``held``; the
 visits' deliveries are stored ``held`` too (the type is ``held_for_approval``) until the
-provider approves the batch (``hub.services.timereports``).
+provider approves the batch (``hub.services.timereports``). The row's warning of a high share
+of manual confirmations is recomputed from the batch's stored visits (their plain business key
+``confirmation``) in the same transaction, so a batch that arrives a visit at a time gets it too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection
 from hub.ingest.records import NewMessage
 from hub.ports import FollowUps
 from hub.storage import timereports as rows
+from hub.timereports.checks import manual_share_of
 from hub.timereports.document import VISIT_V2
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,9 @@ log = logging.getLogger(__name__)
 class BatchCounter:
     """``FollowUps`` for time reports, on the SQL store."""
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], manual_share: float) -> None:
         self._clock = clock
+        self._manual_share = manual_share
 
     def stored(self, tx: Connection, batch: Sequence[NewMessage]) -> None:
         counts: dict[tuple[str, str, str, str], int] = {}
@@ -46,6 +50,15 @@ class BatchCounter:
                 log.warning("time report of %s names provider %s: in no batch", sender, provider)
                 continue
             rows.count_visits(tx, provider, batch_id, sender, district, n, self._clock())
+            self._warn(tx, provider, batch_id, sender)
+
+    def _warn(self, tx: Connection, provider: str, batch_id: str, sender: str) -> None:
+        batch = rows.batch_row(tx, provider, batch_id)
+        if batch is None:
+            return
+        manual = rows.manual_visits(tx, provider, batch_id, sender)
+        warning = manual_share_of(manual, batch.visits, self._manual_share)
+        rows.set_warnings(tx, provider, batch_id, [warning.as_dict()] if warning else [])
 
 
 class FollowUpChain:

@@ -47,6 +47,7 @@ class Visit:
     planned_end: datetime | None = None
     second_staff_id: str | None = None
     line: int | None = None
+    message_id: str | None = None  # an XML sender's visit: its envelope's MessageId
 
     def visit_date(self, zone: ZoneInfo) -> date:
         """The local day of the visit (its actual start) in the district's zone."""
@@ -54,5 +55,10 @@ class Visit:
 
     @property
     def where(self) -> str:
-        """How a finding names this visit: the CSV line, or the place in the JSON batch."""
-        return f"line {self.line}" if self.line is not None else f"visits[{self.index}]"
+        """How a finding names this visit: the CSV line, the XML sender's message, or the
+        place in the JSON batch."""
+        if self.line is not None:
+            return f"line {self.line}"
+        if self.message_id is not None:
+            return f"message {self.message_id}"
+        return f"visits[{self.index}]"

@@ -1,5 +1,6 @@
 """Time reports end to end, whole processes: ``omsorgshub serve``, the case-management double
-(the orders) and an HTTP double standing in for Combine, each a process of its own. One
+(the orders) and the Combine double (``adapters.doubles.combine_double``), each a process of its
+own. One
 provider's app posts a JSON batch, the other's CSV export is imported with ``omsorgshub
 timereports import``; only the approved batch reaches the destination, once; the rejected one
 goes back to its app with the reason.

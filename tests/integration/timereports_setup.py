@@ -1,8 +1,9 @@
-"""A hub with two providers' time-reporting apps, the case-management double and a Combine-like
-HTTP receiver, each double a process of its own (``python -m adapters.doubles.…``).
+"""A hub with two providers' time-reporting apps, the case-management double and the Combine
+double, each double a process of its own (``python -m adapters.doubles.…``).
 
 The case double's seeded clients give the orders the checks read (``client_summary``); the
-HTTP double stands in for the destination of ``timereport.visit`` v2 and counts what it gets.
+Combine double (``adapters.doubles.combine_double``) is the destination of
+``timereport.visit`` v2 through the ``combine`` adapter and counts what it gets.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ def test_a_mapped_visit_is_valid_and_names_its_keys(registry: Registry) -> None:
         KeyValue("batch_id", "b-2026-12-01", False),
         KeyValue("actual_start", "2026-11-30T23:30:00+00:00", False),
         KeyValue("actual_end", "2026-12-01T00:00:00+00:00", False),
+        KeyValue("confirmation", "nfc_tag", False),
     )
     found = [n for path in v2.subjects for n in path.find(element)]
     assert [f.text for f in found] == [CLIENT.formatted()]
@@ -106,3 +107,29 @@ def test_v1_methods_are_not_v2_methods(registry: Registry) -> None:
         registry.validate(
             registry.get("timereport.visit", "2"), etree.fromstring(etree.tostring(element))
         )
+
+
+def test_a_v2_body_reads_back_as_the_visit_it_was_written_from() -> None:
+    from hub.timereports.document import read_visit
+
+    planned = datetime(2026, 11, 30, 23, 25, tzinfo=UTC)
+    written = visit(
+        second_staff_id="st-0043",
+        planned_start=planned,
+        planned_end=planned + timedelta(minutes=30),
+        message_id="m-1",
+    )
+    read = read_visit(etree.fromstring(body(written)), message_id="m-1")
+    assert read.visit == written
+    assert (read.provider, read.batch_id, read.planned_given) == (
+        "prov-testvard",
+        "b-2026-12-01",
+        2,
+    )
+    assert read.visit_date.isoformat() == "2026-12-01"  # the local day, as written
+    assert read.visit.where == "message m-1"
+
+
+def test_v2_visits_declare_the_time_report_admission(registry: Registry) -> None:
+    assert registry.get("timereport.visit", "2").admission == "time_report"
+    assert registry.get("timereport.visit", "1").admission is None  # v1 stays unchecked

@@ -18,9 +18,15 @@ from lxml import etree
 from adapters.doubles.combine_double import CombineDouble
 from audit.search import AuditQuery, search
 from hub.demo.fictional import FictionalPeople
-from hub.demo.homecare import RECEIVERS, PlannedVisit, approve, fortnight, visit_envelope
+from hub.demo.homecare import (
+    RECEIVERS,
+    PlannedVisit,
+    approve,
+    fortnight,
+    store_checked,
+    visit_envelope,
+)
 from hub.demo.scenario import TIME_APP
-from hub.errors import HubError
 from hub.guards import AuditAction
 from hub.services.agreements import register_system
 from hub.services.compensation import deliver_compensation
@@ -43,13 +49,8 @@ def world(tmp_path: Path, database_url: str) -> Iterator[CombineWorld]:
 
 
 def _send(world: CombineWorld, visits: list[PlannedVisit]) -> list[str]:
-    envelopes = [visit_envelope(v, DISTRICT, ZONE) for v in visits]
-    ids = []
-    for start in range(0, len(envelopes), 200):
-        for outcome in world.hub.ingestor.ingest_many(TIME_APP, envelopes[start : start + 200]):
-            assert not isinstance(outcome, HubError), outcome
-            ids.append(outcome.message_id)
-    return ids
+    # generated history, stored as checked time (the checks: tests/integration/test_timereports*)
+    return store_checked(world.hub, TIME_APP, [visit_envelope(v, DISTRICT, ZONE) for v in visits])
 
 
 def _visits(clients: int, days: int = 14, seed: int = 4) -> list[PlannedVisit]:
