@@ -99,6 +99,10 @@ class Settings:
     compensation_receivers: str
     timereport_late_days: int
     stats_min_clients: int
+    alert_dead_letters_minutes: int
+    alert_dead_letters_min: int
+    alert_destination_down_minutes: int
+    alert_checkpoint_overdue_seconds: int
 
     @property
     def embedded(self) -> bool:

@@ -97,6 +97,8 @@ messages = Table(
 )
 Index("ix_messages_received_at", messages.c.received_at)
 Index("ix_messages_district_key", messages.c.district, messages.c.key_version)
+# The console's overview counts a window's messages from this index alone (hub.storage.overview).
+Index("ix_messages_overview", messages.c.district, messages.c.received_at, messages.c.message_type)
 
 message_subjects = Table(
     "message_subjects",
@@ -130,6 +132,8 @@ deliveries = Table(
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_message", deliveries.c.message_id)
 Index("ix_deliveries_destination_state", deliveries.c.destination, deliveries.c.state)
+# When a destination last took a delivery, in one seek (the overview's "destination down").
+Index("ix_deliveries_destination_delivered", deliveries.c.destination, deliveries.c.delivered_at)
 
 # Per-district data keys, wrapped by the master key. Shredding clears ``wrapped_key``: payloads
 # sealed under that version can then never be decrypted again (crypto-shredding).
