@@ -3,9 +3,10 @@ deliveries per destination and state, in time buckets since a moment; latencies 
 what the alerts look at (dead letters in a window, destinations whose deliveries keep retrying).
 
 Each query reads an index and a few columns, never a payload: the messages of a window through
-``ix_messages_overview`` (district, received_at, message_type — covering, so the table is not
+``ix_messages_overview`` (district, received_at, message_type, id — covering, so the table is not
 read), their deliveries through ``ix_deliveries_message``, the last delivery of a destination
-through ``ix_deliveries_destination_delivered``. Time buckets and latencies are computed in SQL
+through ``ix_deliveries_destination_delivered``, the dead letters of a window through
+``ix_deliveries_state_updated``. Time buckets and latencies are computed in SQL
 (one expression per dialect) so that a million messages come back as a few hundred rows.
 Percentiles come from the histogram in Python: SQLite has no ``percentile_cont``, and one code
 path for both databases is one to test.
@@ -169,16 +170,31 @@ def dead_between(
 
 
 def retrying(conn: Connection, districts: Collection[str] | None) -> list[Retrying]:
-    """Destinations with deliveries waiting for another attempt, and the oldest of them."""
-    m, d = messages.c, deliveries.c
-    query = (
-        select(d.destination, func.count().label("n"), func.min(d.created_at).label("oldest"))
-        .select_from(deliveries.join(messages, d.message_id == m.id))
-        .where(d.state == DeliveryState.RETRYING.value, _in_scope(conn, districts))
-        .group_by(d.destination)
-    )
+    """Destinations with deliveries waiting for another attempt, and the oldest of them.
+
+    Counted hub-wide first, without the join (an outage can leave tens of thousands
+    retrying); a scoped principal then sees only destinations with retrying deliveries of its
+    own districts, and only those counted."""
+    d = deliveries.c
+    waiting = d.state == DeliveryState.RETRYING.value
+    hub_wide = select(d.destination, func.count().label("n"), func.min(d.created_at).label("at"))
     # min() and max() keep their column's type: the values come back as aware UTC datetimes.
-    return [Retrying(r.destination, int(r.n), r.oldest) for r in conn.execute(query)]
+    found = [
+        Retrying(r.destination, int(r.n), r.at)
+        for r in conn.execute(hub_wide.where(waiting).group_by(d.destination))
+    ]
+    if districts is None:
+        return found
+    scoped = []
+    for r in found:
+        mine = conn.execute(
+            select(func.count(), func.min(d.created_at))
+            .select_from(deliveries.join(messages, d.message_id == messages.c.id))
+            .where(waiting, d.destination == r.destination, _in_scope(conn, districts))
+        ).one()
+        if mine[0]:
+            scoped.append(Retrying(r.destination, int(mine[0]), mine[1]))
+    return scoped
 
 
 def last_delivered(conn: Connection, destinations: Sequence[str]) -> dict[str, datetime]:

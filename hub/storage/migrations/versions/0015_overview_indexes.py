@@ -1,4 +1,4 @@
-"""overview indexes: a window's messages counted from an index, a destination's last delivery
+"""overview indexes: a window's messages and dead letters, a destination's last delivery
 
 Revision ID: 0015
 Revises: 0010
@@ -18,12 +18,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_messages_overview", "messages", ["district", "received_at", "message_type"])
+    op.create_index(
+        "ix_messages_overview", "messages", ["district", "received_at", "message_type", "id"]
+    )
     op.create_index(
         "ix_deliveries_destination_delivered", "deliveries", ["destination", "delivered_at"]
     )
+    op.create_index("ix_deliveries_state_updated", "deliveries", ["state", "updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_state_updated", table_name="deliveries")
     op.drop_index("ix_deliveries_destination_delivered", table_name="deliveries")
     op.drop_index("ix_messages_overview", table_name="messages")
