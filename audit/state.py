@@ -60,3 +60,14 @@ def trail_state(conn: Connection) -> TrailState:
         verified_outcome=verified.outcome if verified else None,
         verified_problem=verified.reason if verified else None,
     )
+
+
+def oldest_unsigned_at(conn: Connection, state: TrailState) -> datetime | None:
+    """When the first entry after the last checkpoint was appended (None: all are signed):
+    how long the trail's tail has gone unwitnessed, for the overdue-checkpoint alert."""
+    if state.unsigned == 0:
+        return None
+    at = conn.execute(
+        select(audit_entries.c.at).where(audit_entries.c.seq == state.last_checkpoint_seq + 1)
+    ).scalar()
+    return parse_at(at) if at is not None else None

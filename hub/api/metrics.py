@@ -9,6 +9,10 @@
 - ``omsorgshub_up`` — 1 when the database answered the scrape;
 - ``omsorgshub_referrals{district,state}`` — referrals now ``open`` (in time) and ``overdue``
   (past their callback deadline, not answered), from the database;
+- ``omsorgshub_alerts{kind,subject}`` — the overview's alerts now (``hub.services.overview``:
+  ``dead_letters_rising``, ``destination_down`` with the destination as subject,
+  ``checkpoint_overdue``), valued by their count (dead letters, deliveries waiting, entries
+  unsigned); absent when none holds;
 - ``omsorgshub_http_request_duration_seconds{method,route,status}`` — a histogram of this API
   process's request latency, by route template (``/api/v1/messages/{message_id}``, never the
   id itself) and status; requests no route matched count as ``route="unmatched"``.
@@ -27,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.outbox.outcome_metrics import OutcomeCounter, count_outcomes
 from hub.services.health import deliveries_by_state
+from hub.services.overview import current_alerts
 from hub.services.referrals import open_referral_counts
 
 if TYPE_CHECKING:
@@ -67,6 +72,14 @@ class HubCollector(Collector):
             for state, n in sorted(states.items()):
                 referrals.add_metric([district, state], n)
         yield referrals
+        alerts = GaugeMetricFamily(
+            "omsorgshub_alerts",
+            "Alerts now (the console's overview), valued by their count",
+            labels=["kind", "subject"],
+        )
+        for alert in current_alerts(self._hub) or []:
+            alerts.add_metric([alert.kind, alert.subject], alert.count)
+        yield alerts
         yield from self._outcomes.collect()
 
 

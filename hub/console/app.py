@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from hub.bootstrap import Hub
 from hub.console.agreements import agreements_router
 from hub.console.audit import audit_router
+from hub.console.overview import overview_router
 from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
 from hub.console.review import review_router
@@ -17,6 +18,7 @@ from hub.console.web import Console
 # Each section's router factory; other sections add theirs here.
 ROUTERS: list[Callable[[Console], APIRouter]] = [
     pages_router,
+    overview_router,
     people_router,
     agreements_router,
     audit_router,

@@ -1,4 +1,5 @@
-"""The console's own pages: sign in, sign out (here or everywhere), home, language, stylesheet."""
+"""The console's own pages: sign in, sign out (here or everywhere), language, stylesheet (the
+start page with its overview is ``hub.console.overview``)."""
 
 from __future__ import annotations
 
@@ -81,11 +82,6 @@ def pages_router(console: Console) -> APIRouter:
     def logout_everywhere(request: Request) -> Response:
         sign_out_everywhere(hub, console.session_of(request))
         return _signed_out()
-
-    @router.get("/console/")
-    def home(request: Request) -> Response:
-        console.session_of(request)
-        return console.render(request, "home.html")
 
     @router.get("/console")
     def bare() -> Response:

@@ -73,7 +73,6 @@ SECTIONS = (
     Section("agreements", "/console/agreements", Role.DISTRICT_ADMIN),
     Section("audit", "/console/audit", Role.DPO),
     Section("messages", "/console/messages", Role.OPERATOR),
-    Section("overview", "/console/overview", Role.OPERATOR),
     Section("users", "/console/users", Role.HUB_ADMIN),
 )
 

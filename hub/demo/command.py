@@ -84,7 +84,13 @@ def _stream_counts(command: _F) -> _F:
     "shares one process, which took about 65 msg/s on a 2-core machine; the summary says "
     "when the stream was slower than asked.",
 )
-@click.option("--serve", "keep_serving", is_flag=True, help="Keep running after the summary.")
+@click.option(
+    "--serve",
+    "keep_serving",
+    is_flag=True,
+    help="Keep running after the summary: prints the console address and a demo login per "
+    "role (made in the demo folder for this run); Ctrl-C or SIGTERM stops it.",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(1, 3600),

@@ -24,6 +24,7 @@ from hub.demo.fictional import FictionalPeople, referral_envelope
 from hub.demo.follow_up import show_overdue
 from hub.demo.homecare import COMBINE_SYSTEM, HomecareStep
 from hub.demo.ivo_step import IvoStep
+from hub.demo.logins import create_demo_logins, show_console, wait_until_stopped
 from hub.demo.questions import ask_lookups
 from hub.demo.report import short, show_meant_dead, summary, verify_and_report
 from hub.demo.sandbox import Sandbox
@@ -169,16 +170,14 @@ class DemoRun:
             with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
                 ok = self._run(hub, tokens, client, counts, outage, rate, timeout)
             if serve:
+                show_console(url, create_demo_logins(hub))
                 click.echo(
                     f"\nServing on {url}; tokens: "
                     + ", ".join(f"{k}={v}" for k, v in tokens.items())
                     + ". Ctrl-C to stop."
                 )
-                try:
-                    while True:
-                        time.sleep(3600)
-                except KeyboardInterrupt:
-                    pass
+                wait_until_stopped()
+                click.echo("Stopping.")
             return ok
         finally:
             self._stop()

@@ -107,6 +107,10 @@ class Settings:
     review_burst_minutes: float
     review_referral_hours: float
     review_random_size: int
+    alert_dead_letters_minutes: int
+    alert_dead_letters_min: int
+    alert_destination_down_minutes: int
+    alert_checkpoint_overdue_seconds: int
 
     @property
     def embedded(self) -> bool:

@@ -253,3 +253,32 @@ class CapabilitySettings(BaseSettings):
         description="Log review: accesses drawn at random, beside the rules' picks, when "
         "`review sample` is not given --random.",
     )
+    alert_dead_letters_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="The window of the dead-letters alert: deliveries that became dead in the "
+        "last N minutes are compared with the N minutes before.",
+    )
+    alert_dead_letters_min: int = Field(
+        default=5,
+        ge=1,
+        le=1_000_000,
+        description="Dead letters rising: at least this many deliveries became dead in the last "
+        "`alert_dead_letters_minutes`, and more than in the window before (console overview).",
+    )
+    alert_destination_down_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A destination stays down: deliveries to it have been retrying for at least "
+        "this many minutes and none was delivered in that time (console overview).",
+    )
+    alert_checkpoint_overdue_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="An audit checkpoint is overdue: entries are waiting to be signed into a "
+        "checkpoint and the last one is older than this (the relay makes one every "
+        "`audit_checkpoint_seconds` while it runs; console overview).",
+    )

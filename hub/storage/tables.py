@@ -106,6 +106,14 @@ Index(
     messages.c.shredded_at,
     messages.c.received_at,
 )
+# The console's overview counts a window's messages from this index alone (hub.storage.overview).
+Index(
+    "ix_messages_overview",
+    messages.c.district,
+    messages.c.received_at,
+    messages.c.message_type,
+    messages.c.id,  # the deliveries' join key: the messages' table is not read at all
+)
 
 message_subjects = Table(
     "message_subjects",
@@ -139,6 +147,10 @@ deliveries = Table(
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_message", deliveries.c.message_id)
 Index("ix_deliveries_destination_state", deliveries.c.destination, deliveries.c.state)
+# When a destination last took a delivery, in one seek (the overview's "destination down").
+Index("ix_deliveries_destination_delivered", deliveries.c.destination, deliveries.c.delivered_at)
+# The deliveries that became dead in a window (a delivery's last change is its death).
+Index("ix_deliveries_state_updated", deliveries.c.state, deliveries.c.updated_at)
 
 # Per-district data keys, wrapped by the master key. Shredding clears ``wrapped_key``: payloads
 # sealed under that version can then never be decrypted again (crypto-shredding).
