@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.console import labels_dpo
+from hub.console import labels_dpo, labels_messages
 
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
@@ -142,6 +142,8 @@ en: dict[str, str] = {
 
 sv.update(labels_dpo.sv)  # the Agreements and Audit pages
 en.update(labels_dpo.en)
+sv.update(labels_messages.sv)  # the Messages pages
+en.update(labels_messages.en)
 
 CATALOGUE: dict[str, dict[str, str]] = {"sv": sv, "en": en}
 

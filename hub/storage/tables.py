@@ -97,6 +97,10 @@ messages = Table(
 )
 Index("ix_messages_received_at", messages.c.received_at)
 Index("ix_messages_district_key", messages.c.district, messages.c.key_version)
+# The console's message search (hub/storage/message_search.py): a district's messages in time
+# order, and the sender's message id without the sender (the unique key leads with the sender).
+Index("ix_messages_district_received", messages.c.district, messages.c.received_at)
+Index("ix_messages_idempotency_key", messages.c.idempotency_key)
 
 message_subjects = Table(
     "message_subjects",
@@ -328,4 +332,16 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("locked_until", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# An operator's saved message searches (``hub.services.saved_filters``): per person, by name.
+# The filter is JSON of metadata fields only (state, destination, type, key name, hours): a
+# business key's value is never saved, so no case or invoice number lies here in plain text.
+saved_filters = Table(
+    "saved_filters",
+    metadata,
+    Column("user_name", String(100), ForeignKey("users.name"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("filter", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
