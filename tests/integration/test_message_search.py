@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from audit.entry import AuditAction
 from audit.search import AuditQuery, search
+from hub.demo.fictional import build_envelope
+from hub.demo.flows import deferral_body
 from hub.errors import InputError, NotFound
 from hub.services.message_search import (
     MessageFilter,
@@ -29,7 +32,14 @@ from hub.services.saved_filters import (
 )
 from hub.services.users import add_user
 from hub.storage.tables import business_keys
-from tests.integration.spine import DESTINATION, DISTRICT, SENDER, Spine
+from tests.integration.spine import (
+    DESTINATION,
+    DISTRICT,
+    SENDER,
+    Spine,
+    close_spine,
+    open_spine,
+)
 
 ANNA = Principal.operator("user:anna", [DISTRICT])
 NORR = Principal("user:norr", Kind.OPERATOR, frozenset({"sdn-norr"}))
@@ -148,3 +158,29 @@ def test_saved_filters_are_a_persons_own_and_keep_no_key_value(spine: Spine) -> 
         save_filter(hub, Principal.operator("operator:cli"), SavedFilter("x"))
     delete_filter(hub, ANNA, "dead ones")
     assert saved_filters(hub, ANNA) == []
+
+
+def test_a_deferral_is_found_by_its_invoice_or_ocr_number(
+    tmp_path: Path, database_url: str
+) -> None:
+    spine = open_spine(tmp_path, database_url, types=("finance.deferral",))
+    try:
+        person = next(spine.people)
+        body = deferral_body("F-2026-0042", "20260042", person.identity, 10, spine.rng)
+        envelope = build_envelope(
+            message_type="finance.deferral",
+            version="1",
+            district=DISTRICT,
+            purpose="referral",
+            body=body,
+            message_id="def-1",
+            consent="CONSENT-DEF-1",  # the agreement asks consent for invoices
+        )
+        mid = spine.hub.ingestor.ingest(SENDER, envelope).message_id
+        for name, value in (("invoice_number", "F-2026-0042"), ("ocr", "20260042")):
+            found = search_messages(spine.hub, ANNA, MessageFilter(key_name=name, key_value=value))
+            assert [s.message.id for s in found.messages] == [mid], name
+        wrong = MessageFilter(key_name="ocr", key_value="20260043")
+        assert search_messages(spine.hub, ANNA, wrong).messages == []
+    finally:
+        close_spine(spine)
