@@ -22,7 +22,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, exists, func, or_, select
 
 from hub.envelope import DeliveryState
 from hub.storage.deliveries import DeliveryRow
@@ -45,6 +45,9 @@ FINAL_STATES = (
     DeliveryState.REJECTED.value,
 )
 _COMMON_STATE = DeliveryState.DELIVERED.value  # most deliveries: checked per message
+# At most this many messages per business key value or sender's message id (a case has a few;
+# more than this is no search an operator pages through).
+MAX_NARROWED = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,11 @@ def search(conn: Connection, q: MessageQuery) -> list[MessageSummary]:
         query = query.where(m.received_at < q.until)
     if q.message_type:
         query = query.where(m.message_type == q.message_type)
-    if q.key_name and q.key_values:
-        keyed = select(business_keys.c.message_id).where(
-            business_keys.c.name == q.key_name, business_keys.c.value.in_(q.key_values)
-        )
-        query = query.where(m.id.in_(keyed))
-    if q.sender_message_id:
-        query = query.where(m.idempotency_key == q.sender_message_id)
+    narrowed = _narrowed(conn, q)
+    if narrowed is not None:
+        if not narrowed:
+            return []
+        query = query.where(m.id.in_(narrowed))
     if q.before is not None:
         at, last_id = q.before
         query = query.where(or_(m.received_at < at, and_(m.received_at == at, m.id < last_id)))
@@ -106,6 +107,30 @@ def search(conn: Connection, q: MessageQuery) -> list[MessageSummary]:
         conn.execute(query.order_by(m.received_at.desc(), m.id.desc()).limit(q.limit)).scalars()
     )
     return summaries(conn, ids)
+
+
+def _narrowed(conn: Connection, q: MessageQuery) -> list[str] | None:
+    """The ids a business key or the sender's message id names (few), looked up first on
+    their own index: in one statement, SQLite's planner preferred walking the district's
+    messages in time order and testing each (200 ms at 50,000 messages instead of 1)."""
+    found: list[str] | None = None
+    if q.key_name and q.key_values:
+        bk = business_keys.c
+        keyed = select(bk.message_id).where(bk.name == q.key_name, bk.value.in_(q.key_values))
+        found = list(conn.execute(keyed.limit(MAX_NARROWED)).scalars())
+    if q.sender_message_id:
+        named = select(messages.c.id).where(messages.c.idempotency_key == q.sender_message_id)
+        ids = list(conn.execute(named.limit(MAX_NARROWED)).scalars())
+        found = ids if found is None else [i for i in found if i in set(ids)]
+    return found
+
+
+def _district_of(delivery_message_id: ColumnElement[str]) -> ScalarSelect[str]:
+    """The district of a delivery's message, as a subquery per delivery: the query is then
+    driven from the few deliveries in a state (``ix_deliveries_due``), one primary-key lookup
+    each. As a join, SQLite walked all of a district's messages instead (180 ms at 50,000)."""
+    owner = messages.alias("owner")  # not correlated with a ``messages`` the query joins
+    return select(owner.c.district).where(owner.c.id == delivery_message_id).scalar_subquery()
 
 
 def counts(
@@ -123,7 +148,7 @@ def counts(
     )
     if districts is not None:
         scope = sorted(districts)
-        open_query = open_query.where(d.message_id.in_(select(m.id).where(m.district.in_(scope))))
+        open_query = open_query.where(_district_of(d.message_id).in_(scope))
         final_query = final_query.where(m.district.in_(scope))
     for query in (open_query, final_query):
         for destination, state, n in conn.execute(query.group_by(d.destination, d.state)):
@@ -148,7 +173,7 @@ def dead_letters(
     if destination:
         where.append(d.destination == destination)
     if districts is not None:
-        where.append(m.district.in_(sorted(districts)))
+        where.append(_district_of(d.message_id).in_(sorted(districts)))
     joined = messages.join(deliveries, d.message_id == m.id)
     total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
     rows = conn.execute(
