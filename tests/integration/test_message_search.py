@@ -16,6 +16,7 @@ from audit.search import AuditQuery, search
 from hub.demo.fictional import build_envelope
 from hub.demo.flows import deferral_body
 from hub.errors import InputError, NotFound
+from hub.services.agreements import revoke_agreement
 from hub.services.message_search import (
     MessageFilter,
     count_states,
@@ -23,6 +24,7 @@ from hub.services.message_search import (
     message_tree,
     search_messages,
 )
+from hub.services.messages import replay_deliveries
 from hub.services.principal import Kind, Principal
 from hub.services.saved_filters import (
     SavedFilter,
@@ -184,3 +186,26 @@ def test_a_deferral_is_found_by_its_invoice_or_ocr_number(
         assert search_messages(spine.hub, ANNA, wrong).messages == []
     finally:
         close_spine(spine)
+
+
+def test_a_replay_is_authorized_again_by_the_agreement_in_force(spine: Spine) -> None:
+    """A dead letter replayed after its agreement was revoked is refused at its next attempt,
+    never sent; the tree shows the replay and the refusal."""
+    hub = spine.hub
+    spine.double.set_mode("reject")
+    mid, _ = _ingest(spine, "r1")
+    hub.relay.run_once()
+    (dead,) = spine.deliveries(mid)
+    assert dead.state == "dead"
+    revoke_agreement(hub, spine.agreement().id, "ended by the district", "operator:test")
+    spine.double.set_mode("up")
+    assert replay_deliveries(hub, ANNA, [dead.id], reason="destination fixed").replayed == 1
+    spine.clock.advance(1)
+    hub.relay.run_once()
+    assert spine.states([mid]) == ["refused"]
+    assert spine.double.stats()["unique"] == 0
+    attempts = message_tree(hub, ANNA, mid).attempts[DESTINATION]
+    assert [(a.action, a.actor) for a in attempts][-2:] == [
+        ("replayed", "user:anna"),
+        ("refused", "omsorgshub"),
+    ]
