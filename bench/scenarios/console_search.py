@@ -95,7 +95,8 @@ def _fill(hub: Hub, count: int, now: datetime) -> dict[str, str]:
             roll = rng.random()
             state = "dead" if roll < 0.01 else "retrying" if roll < 0.015 else "delivered"
             rows_m.append(_message(message_id, district, TYPES[i % len(TYPES)], f"S-{i}", at))
-            rows_d.append(_delivery(message_id, DESTINATIONS[i % len(DESTINATIONS)], state, at))
+            destination = DESTINATIONS[i % len(DESTINATIONS)]
+            rows_d.append(_delivery(message_id, destination, district, state, at))
             rows_k.append(
                 {"name": "case_id", "value": hub.guards.hmacs.business_key(case),
                  "message_id": message_id}
@@ -120,10 +121,13 @@ def _message(
     }  # fmt: skip
 
 
-def _delivery(message_id: str, destination: str, state: str, at: datetime) -> dict[str, object]:
+def _delivery(
+    message_id: str, destination: str, district: str, state: str, at: datetime
+) -> dict[str, object]:
     return {
         "id": message_id[:-12] + "f" + message_id[-11:], "message_id": message_id,
-        "destination": destination, "state": state, "attempts": 1, "claim": 1,
+        "destination": destination, "district": district, "state": state, "attempts": 1,
+        "claim": 1,
         "next_attempt_at": at, "created_at": at, "updated_at": at,
         "last_reason": "destination_unavailable" if state == "dead" else None,
         "delivered_at": at if state == "delivered" else None,

@@ -84,6 +84,7 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
                 "id": delivery_id,
                 "message_id": new.message.id,
                 "destination": destination,
+                "district": new.message.district,
                 "state": (DeliveryState.HELD if new.held else DeliveryState.PENDING).value,
                 "attempts": 0,
                 "claim": 0,

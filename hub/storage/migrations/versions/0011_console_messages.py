@@ -1,4 +1,4 @@
-"""console messages: indexes of the operators' search, saved filters per person
+"""console messages: indexes of the operators' search, deliveries' district, saved filters
 
 Revision ID: 0011
 Revises: 0010
@@ -23,6 +23,14 @@ def upgrade() -> None:
         "ix_messages_district_received", "messages", ["district", "received_at"], unique=False
     )
     op.create_index("ix_messages_idempotency_key", "messages", ["idempotency_key"], unique=False)
+    op.add_column("deliveries", sa.Column("district", sa.String(length=100), nullable=True))
+    op.execute(
+        "UPDATE deliveries SET district = "
+        "(SELECT messages.district FROM messages WHERE messages.id = deliveries.message_id)"
+    )
+    op.create_index(
+        "ix_deliveries_scope", "deliveries", ["state", "district", "destination"], unique=False
+    )
     op.create_table(
         "saved_filters",
         sa.Column("user_name", sa.String(length=100), nullable=False),
@@ -38,5 +46,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("saved_filters")
+    op.drop_index("ix_deliveries_scope", table_name="deliveries")
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("district")
     op.drop_index("ix_messages_idempotency_key", table_name="messages")
     op.drop_index("ix_messages_district_received", table_name="messages")
