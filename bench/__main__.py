@@ -24,6 +24,7 @@ from types import ModuleType
 from bench.report import Progress, Row, machine, table, to_json
 from bench.scenarios import (
     atl,
+    console_search,
     end_to_end,
     guards,
     http_ingest,
@@ -50,6 +51,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "atl": atl,
     "timereports": timereports,
     "retention": retention,
+    "console-search": console_search,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

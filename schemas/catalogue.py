@@ -151,6 +151,9 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
         keys=(
             BusinessKey("period_from", "Period/From", protected=False),
             BusinessKey("period_to", "Period/To", protected=False),
+            # The case system's voucher and decision: an operator finds a payment by them.
+            BusinessKey("voucher_id", "VoucherId"),
+            BusinessKey("decision_id", "DecisionId"),
         ),
         description=(
             "A personal-assistance compensation payment voucher from the case system "
@@ -184,6 +187,11 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
         root="{urn:omsorgshub:finance.deferral:1}PaymentDeferral",
         categories=frozenset({"identity", "invoices"}),
         subjects=(SubjectPath("Payer"),),
+        # The invoice a person asks about, by number or OCR reference: keyed HMACs.
+        keys=(
+            BusinessKey("invoice_number", "InvoiceNumber"),
+            BusinessKey("ocr", "Ocr"),
+        ),
         description=(
             "A payment deferral (anstånd) of at most 30 days on a care-fee invoice, "
             "granted by the contact centre."

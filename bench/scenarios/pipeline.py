@@ -98,6 +98,7 @@ def bare_rows(hub: Hub, docs: Sequence[bytes]) -> list[BareMessage]:
                     "id": str(uuid.uuid4()),
                     "message_id": message_id,
                     "destination": destination,
+                    "district": env.district,
                     "state": "pending",
                     "attempts": 0,
                     "claim": 0,

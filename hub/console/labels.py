@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.console import labels_dpo, labels_overview
+from hub.console import labels_dpo, labels_messages, labels_overview
 
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
@@ -144,6 +144,8 @@ sv.update(labels_dpo.sv)  # the Agreements and Audit pages
 en.update(labels_dpo.en)
 sv.update(labels_overview.sv)  # the overview on the start page
 en.update(labels_overview.en)
+sv.update(labels_messages.sv)  # the Messages pages
+en.update(labels_messages.en)
 
 CATALOGUE: dict[str, dict[str, str]] = {"sv": sv, "en": en}
 

@@ -92,6 +92,7 @@ class Settings:
     login_max_failures: int
     login_address_max_failures: int
     login_lockout_seconds: int
+    console_refresh_seconds: int
     ivo_intervention_map: str
     ivo_track_seconds: float
     compensation_sender: str

@@ -174,6 +174,13 @@ class CapabilitySettings(BaseSettings):
         le=24 * 3600,
         description="The first lockout after too many wrong passwords; each further one doubles.",
     )
+    console_refresh_seconds: int = Field(
+        default=15,
+        ge=2,
+        le=3600,
+        description="Seconds between refreshes of the console's message counts per destination "
+        "and state (a meta refresh: no script).",
+    )
     atl_rules_dir: str = Field(
         default="",
         description="Directory of working-time rule sets, one strict TOML file per collective "

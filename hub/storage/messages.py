@@ -31,6 +31,7 @@ __all__ = [
     "list_messages",
     "subject_refs",
     "subject_refs_for",
+    "summaries",
 ]
 
 
@@ -83,6 +84,7 @@ def insert_messages(conn: Connection, batch: Sequence[NewMessage]) -> None:
                 "id": delivery_id,
                 "message_id": new.message.id,
                 "destination": destination,
+                "district": new.message.district,
                 "state": (DeliveryState.HELD if new.held else DeliveryState.PENDING).value,
                 "attempts": 0,
                 "claim": 0,
@@ -204,7 +206,11 @@ def list_messages(
         if destination:
             sub = sub.where(deliveries.c.destination == destination)
         ids_query = ids_query.where(messages.c.id.in_(sub))
-    ids = list(conn.execute(ids_query).scalars())
+    return summaries(conn, list(conn.execute(ids_query).scalars()))
+
+
+def summaries(conn: Connection, ids: Sequence[str]) -> list[MessageSummary]:
+    """The messages ``ids`` (in that order) with their deliveries counted per state."""
     if not ids:
         return []
     rows = conn.execute(select(*_META_COLUMNS).where(messages.c.id.in_(ids))).all()
