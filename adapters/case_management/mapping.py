@@ -260,6 +260,8 @@ def client_summary_result(answer: Mapping[str, Any] | None) -> dict[str, object]
         "case_officer": None
         if officer is None
         else {"id": officer.get("officerId"), "name": officer.get("name")},
+        # None, or the kind of protection: the hub's confidentiality check reads it.
+        "protected_identity": answer.get("protectedIdentity"),
     }
 
 

@@ -220,6 +220,8 @@ def _summary(client: SeededClient, states: Mapping[str, str]) -> etree._Element:
     officer = _sub(summary, "caseOfficer", None)
     _sub(officer, "officerId", client.officer[0])
     _sub(officer, "name", client.officer[1])
+    if client.protected_identity is not None:
+        _sub(summary, "protectedIdentity", client.protected_identity)
     return summary
 
 

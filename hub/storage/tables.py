@@ -329,3 +329,16 @@ login_failures = Table(
     Column("locked_until", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# Persons the case system marked as having protected identity (sekretessmarkering, skyddad
+# folkbokföring), per district, as their keyed HMAC only: recorded when a client summary says
+# so (``hub.services.lookups``), read by the confidentiality check at ingest (``hub.guards``).
+protected_identities = Table(
+    "protected_identities",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("subject_ref", String(64), primary_key=True),
+    Column("kind", String(40), nullable=False),  # confidentiality_marking | protected_registration
+    Column("marked_at", UtcDateTime(), nullable=False),  # when the case system last said so
+    Column("source", String(100), nullable=False),  # the destination that answered
+)

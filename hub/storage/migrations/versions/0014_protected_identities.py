@@ -1,0 +1,34 @@
+"""protected identities: persons the case system marked, by keyed HMAC, per district
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-07 15:30:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "protected_identities",
+        sa.Column("district", sa.String(length=100), nullable=False),
+        sa.Column("subject_ref", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("district", "subject_ref", name=op.f("pk_protected_identities")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("protected_identities")
