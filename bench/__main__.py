@@ -33,6 +33,7 @@ from bench.scenarios import (
     scaled,
     sdk,
     soap,
+    stats,
     timereports,
 )
 from bench.workload import Options
@@ -48,6 +49,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "ivo": ivo,
     "atl": atl,
     "timereports": timereports,
+    "stats": stats,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

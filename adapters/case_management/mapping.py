@@ -104,6 +104,7 @@ def referral_request(delivery: OutboundDelivery) -> dict[str, object]:
         "responsibleOfficer": None
         if officer is None
         else {"officerId": officer.optional_token("Id"), "name": officer.token("Name")},
+        "orderingUnit": doc.optional_token("OrderingUnit"),
     }
     return {
         "idempotencyKey": delivery.delivery_id,

@@ -237,8 +237,10 @@ def register_subcommands() -> None:
         ivo,
         keys,
         messages,
+        records,
         referrals,
         sdk,
+        service_stats,
         systems,
         users,
     )
@@ -246,6 +248,8 @@ def register_subcommands() -> None:
     from hub.demo.command import demo_command
 
     timereports.add_command(homecare.compensation)  # the basis back to providers (combine)
+    homecare.stats.add_command(service_stats.stats_monthly)
+    homecare.stats.add_command(service_stats.stats_chargeback)
     for command in (
         systems.systems,
         messages.messages,
@@ -261,6 +265,7 @@ def register_subcommands() -> None:
         timereports,
         users.users,
         homecare.stats,
+        records.records,
         demo_command,
     ):
         cli.add_command(command)

@@ -99,6 +99,8 @@ class Settings:
     compensation_receivers: str
     timereport_late_days: int
     stats_min_clients: int
+    chargeback_call_prices: str
+    chargeback_yearly_fees: str
 
     @property
     def embedded(self) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -26,6 +27,8 @@ from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.errors import ContractRefusal
 from hub.services.agreements import add_agreements, register_system
 from hub.services.lookups import LookupQuestion
+from hub.services.principal import Principal
+from hub.services.service_stats import monthly
 from hub.storage.tables import protected_identities
 from tests.integration.api_server import ServerThread, serve
 
@@ -204,6 +207,11 @@ def test_allowed_where_the_agreement_lists_the_purpose_and_audited_for_review(
     assert received == ["protected_identity"]
     setup.ask(ordinary)  # an ordinary person's access is not marked for review
     assert sum(1 for _, r in setup.entries(AuditAction.QUERIED) if r and "protected" in r) == 1
+    # The month's statistics count both lookups, the protected one apart (no one named).
+    month = setup.hub.clock().astimezone(ZoneInfo(setup.hub.settings.time_zone)).strftime("%Y-%m")
+    (counted,) = monthly(setup.hub, Principal.operator("operator:test"), month).lookups
+    assert (counted.district, counted.lookup, counted.lookups) == (DISTRICT, "client_summary", 2)
+    assert counted.protected_identity == 1
 
 
 def test_a_lifted_mark_lets_the_person_through_again(setup: Setup) -> None:

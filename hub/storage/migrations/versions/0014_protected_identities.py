@@ -1,4 +1,4 @@
-"""protected identities: persons the case system marked, by keyed HMAC, per district
+"""protected identities (case system's marks, keyed HMAC) and referral facts for statistics
 
 Revision ID: 0014
 Revises: 0010
@@ -28,7 +28,17 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("district", "subject_ref", name=op.f("pk_protected_identities")),
     )
+    with op.batch_alter_table("referrals") as batch:
+        batch.add_column(sa.Column("ordering_unit", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("main_category", sa.String(length=40), nullable=True))
+        batch.add_column(sa.Column("case_type", sa.String(length=40), nullable=True))
+        batch.add_column(sa.Column("case_class", sa.String(length=40), nullable=True))
+    op.create_index("ix_referrals_received", "referrals", ["received_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_referrals_received", table_name="referrals")
+    with op.batch_alter_table("referrals") as batch:
+        for column in ("case_class", "case_type", "main_category", "ordering_unit"):
+            batch.drop_column(column)
     op.drop_table("protected_identities")
