@@ -139,7 +139,8 @@ def _copy(hub: Hub, count: int) -> None:
             message_id = str(uuid.uuid4())
             batch[0].append(source | {"id": message_id, "idempotency_key": None, "received_at": at})
             delivery = deliveries_of[source["id"]]
-            batch[1].append(delivery | {"id": str(uuid.uuid4()), "message_id": message_id})
+            copied = {"id": str(uuid.uuid4()), "message_id": message_id, "created_at": at}
+            batch[1].append(delivery | copied)
             referral = referral_of[source["id"]]
             deadline = at + (referral["deadline"] - referral["received_at"])
             batch[2].append(

@@ -116,21 +116,21 @@ def callback_counts(
 def delivery_counts(
     conn: Connection, start: datetime, end: datetime, districts: Collection[str] | None
 ) -> list[DeliveryCount]:
-    """Per destination, the deliveries of the messages the hub received in the range."""
+    """Per destination, the deliveries of the messages the hub received in the range (a
+    delivery is made with its message: its ``created_at`` is the message's ``received_at``, so
+    the messages, payload and all, are read only to know their district when scoped)."""
     d, m = deliveries.c, messages.c
     delivered = func.sum(case((d.state == "delivered", 1), else_=0))
     dead = func.sum(case((d.state == "dead", 1), else_=0))
     retries = func.sum(case((d.attempts > 1, d.attempts - 1), else_=0))
-    where = [m.received_at >= start, m.received_at < end]
-    if districts is not None:
-        where.append(m.district.in_(sorted(districts)))
     query = (
         select(d.destination, func.count(), delivered, retries, dead)
-        .select_from(deliveries.join(messages, m.id == d.message_id))
-        .where(and_(*where))
+        .where(d.created_at >= start, d.created_at < end)
         .group_by(d.destination)
         .order_by(d.destination)
     )
+    if districts is not None:
+        query = query.join(messages, m.id == d.message_id).where(m.district.in_(sorted(districts)))
     return [
         DeliveryCount(
             dest, n, int(ok or 0), int(rt or 0), int(dd or 0), n - int(ok or 0) - int(dd or 0)
