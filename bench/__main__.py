@@ -35,6 +35,7 @@ from bench.scenarios import (
     scaled,
     sdk,
     soap,
+    stats,
     timereports,
 )
 from bench.workload import Options
@@ -52,6 +53,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "timereports": timereports,
     "retention": retention,
     "console-search": console_search,
+    "stats": stats,
     "end-to-end-scaled": scaled,
 }
 SCALED = {"end-to-end-scaled"}

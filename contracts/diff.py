@@ -26,6 +26,7 @@ TERMS: Final = (
     "message_types",
     "categories",
     "consent_required",
+    "protected_identity_purposes",
     "subject_categories",
     "senders",
     "recipients",

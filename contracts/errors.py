@@ -31,6 +31,8 @@ TYPE_NOT_ALLOWED: Final = "type_not_allowed"
 PURPOSE_NOT_ALLOWED: Final = "purpose_not_allowed"
 CATEGORY_NOT_ALLOWED: Final = "category_not_allowed"
 CONSENT_MISSING: Final = "consent_missing"
+# A person with protected identity, and no agreement that allows it for this purpose.
+PROTECTED_IDENTITY: Final = "protected_identity"
 
 # Every code a refusing ``Decision`` can carry.
 REFUSAL_CODES: Final = frozenset(
@@ -45,6 +47,7 @@ REFUSAL_CODES: Final = frozenset(
         PURPOSE_NOT_ALLOWED,
         CATEGORY_NOT_ALLOWED,
         CONSENT_MISSING,
+        PROTECTED_IDENTITY,
     }
 )
 

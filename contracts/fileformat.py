@@ -50,6 +50,7 @@ FIELDS: Final[dict[str, tuple[Kind, bool]]] = {
     "categories": ("set", True),
     "consent_required": ("set", False),
     "sub_processors": ("list", False),
+    "protected_identity_purposes": ("set", False),
     "valid_from": ("datetime", True),
     "valid_to": ("datetime", False),
     "retention_days": ("int", True),
@@ -133,6 +134,8 @@ def _table(agreement: Agreement) -> dict[str, object]:
         value = getattr(agreement, key)
         if value is None or (key == "changed_by" and value == ""):
             continue
+        if key == "protected_identity_purposes" and not value:
+            continue  # the default, left out: files written before it existed stay the same
         if kind == "set":
             value = sorted(value)
         elif kind == "list":

@@ -62,6 +62,10 @@ class Agreement:
     legal_reference: str
     consent_required: frozenset[str] = field(default=DEFAULT_CONSENT_REQUIRED)
     sub_processors: tuple[str, ...] = ()
+    # Purposes for which persons with protected identity (sekretessmarkering, skyddad
+    # folkbokföring) may be looked up or written about. Empty, the default: never (the seeds
+    # allow individual information only "after a confidentiality check", 001).
+    protected_identity_purposes: frozenset[str] = frozenset()
     status: Status = "active"
     revoked_reason: str | None = None
     # Set by the store when the version is written; empty/None for an agreement not yet stored.
@@ -135,6 +139,18 @@ def _problems(a: Agreement) -> list[tuple[str, str]]:
         problems.extend(_set_problems(name, getattr(a, name), required=True))
     problems.extend(_set_problems("subject_categories", a.subject_categories, required=True))
     problems.extend(_set_problems("consent_required", a.consent_required, required=False))
+    problems.extend(
+        _set_problems("protected_identity_purposes", a.protected_identity_purposes, required=False)
+    )
+    if isinstance(a.protected_identity_purposes, frozenset) and isinstance(a.purposes, frozenset):
+        stray = sorted(a.protected_identity_purposes - a.purposes)
+        if stray:
+            problems.append(
+                (
+                    "protected_identity_purposes",
+                    f"{_listing(stray)} must also be among the agreement's purposes",
+                )
+            )
     if not isinstance(a.sub_processors, tuple) or not all(
         isinstance(s, str) and s.strip() for s in a.sub_processors
     ):

@@ -44,6 +44,9 @@ class Decision:
     agreement_ref: str | None
     detail: str
     party_detail: str = ""
+    # Allowed for a person with protected identity (``decide_protected_identity`` said yes):
+    # the access is audited with the reason ``protected_identity`` for the log review.
+    protected_identity: bool = False
 
 
 def message_categories(type_categories: Iterable[str], extra: Iterable[str] = ()) -> frozenset[str]:
@@ -90,6 +93,49 @@ def decide_delivery(
         district, "recipient", recipient, purpose, message_type, categories, None, at, sender
     )
     return _decide(agreements, request)
+
+
+def decide_protected_identity(
+    agreements: Iterable[Agreement],
+    *,
+    district: str,
+    sender: str,
+    purpose: str,
+    message_type: str,
+    at: datetime,
+) -> Decision:
+    """May ``sender`` look up, or send a message about, a person with protected identity
+    (sekretessmarkering, skyddad folkbokföring) for ``purpose``?
+
+    Only where an agreement of the district in force at ``at`` names the sender, the type and
+    the purpose, and lists the purpose under ``protected_identity_purposes``: the ordinary
+    decision must have allowed the access already; this is the confidentiality check on top.
+    """
+    for a in agreements:
+        in_force = a.status == "active" and a.is_valid_at(at)
+        if (
+            a.district == district
+            and in_force
+            and sender in a.senders
+            and message_type in a.message_types
+            and purpose in a.protected_identity_purposes
+        ):
+            return Decision(
+                True,
+                codes.ALLOWED,
+                a.ref,
+                f"protected identity allowed by {a.ref} for purpose {purpose!r}",
+                protected_identity=True,
+            )
+    return Decision(
+        False,
+        codes.PROTECTED_IDENTITY,
+        None,
+        f"the person has protected identity and no agreement of district {district} in force "
+        f"allows {sender!r} purpose {purpose!r} for such persons (protected_identity_purposes)",
+        "the person has protected identity; the agreement does not allow this purpose for such "
+        "persons",
+    )
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ _SETS = frozenset(
         "categories",
         "subject_categories",
         "consent_required",
+        "protected_identity_purposes",
     }
 )
 _TIMES = frozenset({"valid_from", "valid_to", "changed_at"})
@@ -271,6 +272,8 @@ def _to_body(agreement: Agreement) -> str:
 def _from_body(body: str) -> Agreement:
     try:
         record: dict[str, Any] = json.loads(body)
+        # Versions stored before protected_identity_purposes existed allow no such purpose.
+        record.setdefault("protected_identity_purposes", [])
         for key in _SETS:
             record[key] = frozenset(record[key])
         record["sub_processors"] = tuple(record["sub_processors"])

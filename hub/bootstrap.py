@@ -46,6 +46,7 @@ from hub.services.authentication import Authenticator
 from hub.services.lookups import Lookups
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, reader
+from hub.storage.protected import ProtectedMarks
 from hub.storage.sql_store import SqlMessages, SqlOutbox, SqlUnitOfWork
 from hub.timereports.admission import VisitChecks
 from hub.timereports.follow_up import BatchCounter, FollowUpChain
@@ -152,6 +153,7 @@ def build_hub(
     agreement_store = AgreementStore()
     guards = Guards(
         agreements=AgreementCache(agreement_store),
+        protected=ProtectedMarks(),
         keys=KeyStore(master, clock=clock),
         hmacs=Hmacs(master.derive("hmac")),
         audit=AuditTrail(

@@ -16,9 +16,9 @@ it allows, rides along for the audit trail (``hub.errors.audit_reason``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -31,7 +31,7 @@ from audit.trail import AuditTrail
 from contracts.cache import AgreementCache, ConnectionSource
 from contracts.errors import ContractsError
 from contracts.model import Agreement
-from contracts.policy import Decision, decide_delivery, decide_ingest
+from contracts.policy import Decision, decide_delivery, decide_ingest, decide_protected_identity
 from hub.errors import ContractRefusal, GuardUnavailable, HubError
 from hub.keys.crypto import Hmacs
 from hub.keys.store import KeyStore
@@ -44,6 +44,7 @@ __all__ = [
     "AuditEvent",
     "Guards",
     "Outcome",
+    "ProtectedSource",
     "per_subject",
     "refusal",
 ]
@@ -78,12 +79,26 @@ class AgreementSource(Protocol):
     def agreements_for(self, source: ConnectionSource, district: str) -> Sequence[Agreement]: ...
 
 
+class ProtectedSource(Protocol):
+    """Which of these persons (keyed HMACs) the district's case system marked as having
+    protected identity, and how (``hub.storage.protected.ProtectedMarks``)."""
+
+    def marked(
+        self, source: ConnectionSource, district: str, subject_refs: Sequence[str]
+    ) -> Mapping[str, str]: ...
+
+
 @dataclass
 class AgreementChecks:
     """``hub.ports.AgreementDecisions`` over ``agreements``: the policy (``contracts.policy``,
-    pure functions) on the district's agreements, failing closed if they cannot be read."""
+    pure functions) on the district's agreements, failing closed if they cannot be read.
+
+    With ``protected`` (the product; the benchmark's guards-off leaves it out), a message naming
+    a person with protected identity also needs an agreement that allows its purpose for such
+    persons (the confidentiality check, ``contracts.policy.decide_protected_identity``)."""
 
     agreements: AgreementSource
+    protected: ProtectedSource | None = field(default=None, kw_only=True)
 
     def check_ingest(
         self,
@@ -97,8 +112,10 @@ class AgreementChecks:
         consent: bool,
         recipients: Sequence[str],
         at: datetime,
+        subjects: Sequence[str] = (),
     ) -> Decision:
-        """The sender may send this, and every recipient may receive it, under one agreement.
+        """The sender may send this, and every recipient may receive it, under one agreement;
+        and if one of ``subjects`` (keyed HMACs) has protected identity, for this purpose.
 
         ``source`` is a connection or a connection factory: ingest reads agreements outside its
         write transaction (they are nearly always cached)."""
@@ -119,7 +136,44 @@ class AgreementChecks:
             self._allow_delivery(
                 agreements, district, recipient, purpose, message_type, categories, at, sender
             )
+        if subjects and self.protected is not None:
+            with _fail_closed("protection register"):
+                marked = self.protected.marked(source, district, subjects)
+            if marked:
+                self.check_protected(
+                    agreements, district=district, sender=sender, purpose=purpose,
+                    message_type=message_type, at=at,
+                )  # fmt: skip
+                return replace(decision, protected_identity=True)
         return decision
+
+    @staticmethod
+    def check_protected(
+        agreements: Sequence[Agreement],
+        *,
+        district: str,
+        sender: str,
+        purpose: str,
+        message_type: str,
+        at: datetime,
+    ) -> Decision:
+        """The confidentiality check for a person with protected identity: an allowing
+        decision (``protected_identity`` set) or ``ContractRefusal`` ``protected_identity``."""
+        decision = decide_protected_identity(
+            agreements,
+            district=district,
+            sender=sender,
+            purpose=purpose,
+            message_type=message_type,
+            at=at,
+        )
+        if not decision.allowed:
+            raise refusal(decision)
+        return decision
+
+    def agreements_of(self, source: ConnectionSource, district: str) -> Sequence[Agreement]:
+        """The district's agreements (cached), failing closed."""
+        return self._agreements_of(source, district)
 
     def check_delivery(
         self,

@@ -255,9 +255,12 @@ class AgreementDecisions(Protocol[Tx_contra]):
     refusal code; an agreement store that cannot be read raises ``GuardUnavailable``.
 
     ``check_ingest``: the sender may send this, and every recipient may receive it, under one
-    agreement. ``reads`` opens a read transaction only if the store must be read (agreements
-    are nearly always cached). ``check_delivery``: the recipient may still receive it now, in
-    the caller's transaction (a revoked or expired agreement stops a waiting delivery).
+    agreement; a person of ``subjects`` with protected identity needs an agreement allowing the
+    purpose for such persons (refused ``protected_identity``; allowed, the decision says
+    ``protected_identity``). ``reads`` opens a read transaction only if the store must be read
+    (agreements are nearly always cached). ``check_delivery``: the recipient may still receive
+    it now, in the caller's transaction (a revoked or expired agreement stops a waiting
+    delivery).
     """
 
     def check_ingest(
@@ -272,6 +275,7 @@ class AgreementDecisions(Protocol[Tx_contra]):
         consent: bool,
         recipients: Sequence[str],
         at: datetime,
+        subjects: Sequence[str] = (),
     ) -> Decision: ...
 
     def check_delivery(

@@ -23,6 +23,11 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
             BusinessKey("urgency", "Urgency", protected=False),
             BusinessKey("affected_unit", "AffectedUnit/@id", protected=False),
             BusinessKey("registered_at", "RegisteredAt", protected=False),
+            # Closed enumerations and a unit's code, for statistics and chargeback.
+            BusinessKey("main_category", "MainCategory", protected=False),
+            BusinessKey("case_type", "CaseType", protected=False),
+            BusinessKey("case_class", "CaseClass", protected=False),
+            BusinessKey("ordering_unit", "OrderingUnit", protected=False),
         ),
         description=(
             "A contact-centre case (Äldre direkt) referred to a city district: "

@@ -104,6 +104,7 @@ def referral_request(delivery: OutboundDelivery) -> dict[str, object]:
         "responsibleOfficer": None
         if officer is None
         else {"officerId": officer.optional_token("Id"), "name": officer.token("Name")},
+        "orderingUnit": doc.optional_token("OrderingUnit"),
     }
     return {
         "idempotencyKey": delivery.delivery_id,
@@ -260,6 +261,8 @@ def client_summary_result(answer: Mapping[str, Any] | None) -> dict[str, object]
         "case_officer": None
         if officer is None
         else {"id": officer.get("officerId"), "name": officer.get("name")},
+        # None, or the kind of protection: the hub's confidentiality check reads it.
+        "protected_identity": answer.get("protectedIdentity"),
     }
 
 

@@ -15,12 +15,14 @@ as one document, types inlined, ``soap:address`` pointing here), ``GET /_stats``
 
 Behaviour: the ``LogicalAddress`` header names the district; an unknown one is a Client fault.
 Each district has seeded fictional clients (``case_management_seed.seed_clients``, made with
-``hub.demo.fictional``) with decisions, fee basis, provider and case officer. ``GetClientSummary``
-answers without a ``client`` element for a person the district has no case for. ``ReferCase``
-and ``ReportExecutionEvent`` are stored once per ``idempotencyKey``; a repeat answers the first
-reference with ``duplicate=true``. An execution event must name a decision of that client in
-that district (else Client fault ``unknown_decision``) and moves the decision's execution state.
-An invalid request is a Client fault ``validation_failed``.
+``hub.demo.fictional``) with decisions, fee basis, provider and case officer, and two more whose
+identity is protected (``seed_protected_clients``, listed in ``protected``: one with skyddad
+folkbokföring, one with sekretessmarkering), answered with ``protectedIdentity``.
+``GetClientSummary`` answers without a ``client`` element for a person the district has no
+case for. ``ReferCase`` and ``ReportExecutionEvent`` are stored once per ``idempotencyKey``;
+a repeat answers the first reference with ``duplicate=true``. An execution event must name a
+decision of that client in that district (else Client fault ``unknown_decision``) and moves
+the decision's execution state. An invalid request is a Client fault ``validation_failed``.
 
 Modes make it misbehave on purpose (``times`` limits a mode to the next ``n`` service calls):
 
@@ -52,6 +54,7 @@ from adapters.doubles.case_management_seed import (
     SeededDecision,
     person_id_of,
     seed_clients,
+    seed_protected_clients,
 )
 from adapters.doubles.case_management_soap import (
     CORE_NS,
@@ -144,10 +147,12 @@ class CaseManagementDouble(ServedDouble):
     ) -> None:
         self._token = token
         self.seeded = seed_clients(seed, districts, clients_per_district)
+        self.protected = seed_protected_clients(seed, districts, clients_per_district)
+        everyone = [*self.seeded, *self.protected]
         self._districts = frozenset(districts)
-        self._clients = {(c.district, c.identity.canonical): c for c in self.seeded}
+        self._clients = {(c.district, c.identity.canonical): c for c in everyone}
         self._decisions = {
-            (c.district, d.decision_id): (c, d) for c in self.seeded for d in c.decisions
+            (c.district, d.decision_id): (c, d) for c in everyone for d in c.decisions
         }
         self._contract: ServiceContract | None = None
         super().__init__(host, port)

@@ -4,6 +4,10 @@
 client has a name, an identity number, decisions under SoL (born before 1960: home care and a
 few other services) or LSS (personal assistance and the like) with interventions, dates,
 granted hours and an execution state, a fee basis, a provider and a case officer.
+:func:`seed_protected_clients` makes a few more per district whose identity is protected
+(skyddad folkbokföring, sekretessmarkering): the double answers them with ``protectedIdentity``,
+and the hub's confidentiality check refuses them unless an agreement allows it. They are kept
+apart so that every client :func:`seed_clients` makes stays as it was.
 :func:`person_id_of` gives a seeded identity as the contract's person id (digits and the OID of
 its kind). Everything here is made up; no value belongs to a real person.
 """
@@ -17,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeAlias
 
-from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalProvider
+from hub.demo.fictional import PROVIDERS, FictionalPeople, FictionalPerson, FictionalProvider
 from hub.ingest.identity import IdentityNumber
 
 DISTRICTS = ("sdn-sodermalm", "sdn-kungsholmen", "sdn-farsta")
@@ -70,6 +74,7 @@ class SeededClient:
     fee_period: tuple[date, date | None]
     provider: FictionalProvider
     officer: tuple[str, str]  # officer id, name
+    protected_identity: str | None = None  # confidentiality_marking | protected_registration
 
 
 def seed_clients(
@@ -82,23 +87,47 @@ def seed_clients(
     for district in districts:
         prefix = district.removeprefix("sdn-")[:3].upper()
         for n in range(per_district):
-            person = next(people)
-            decisions = _decisions(rng, person.identity, f"{prefix}-{n + 1:03d}")
-            period_start = date(2024, 1, 1)
-            clients.append(
-                SeededClient(
-                    district=district,
-                    identity=person.identity,
-                    name=person.name,
-                    decisions=decisions,
-                    income_per_month=Decimal(rng.randrange(900_000, 3_200_000)) / 100,
-                    currency="DKK" if person.identity.scheme == "dk" else "SEK",
-                    fee_period=(period_start, rng.choice((None, date(2024, 12, 31)))),
-                    provider=rng.choice(PROVIDERS),
-                    officer=(f"hl-{rng.randrange(1000, 10000)}", rng.choice(_OFFICERS)),
-                )
-            )
+            clients.append(_client(rng, district, next(people), f"{prefix}-{n + 1:03d}", None))
     return clients
+
+
+PROTECTION_KINDS = ("protected_registration", "confidentiality_marking")
+
+
+def seed_protected_clients(
+    seed: int = 0, districts: Sequence[str] = DISTRICTS, per_district: int = 12
+) -> list[SeededClient]:
+    """Per district one client of each kind of protection, the same for the same arguments:
+    people after those :func:`seed_clients` made with the same arguments (so no number is
+    shared), decisions from a random stream of their own."""
+    rng = random.Random(f"protected-{seed}")
+    people = iter(FictionalPeople(seed))
+    for _ in range(len(districts) * per_district):
+        next(people)
+    clients: list[SeededClient] = []
+    for district in districts:
+        prefix = district.removeprefix("sdn-")[:3].upper()
+        for n, kind in enumerate(PROTECTION_KINDS, start=1):
+            clients.append(_client(rng, district, next(people), f"{prefix}-P{n:02d}", kind))
+    return clients
+
+
+def _client(
+    rng: random.Random, district: str, person: FictionalPerson, prefix: str, protected: str | None
+) -> SeededClient:
+    decisions = _decisions(rng, person.identity, prefix)
+    return SeededClient(
+        district=district,
+        identity=person.identity,
+        name=person.name,
+        decisions=decisions,
+        income_per_month=Decimal(rng.randrange(900_000, 3_200_000)) / 100,
+        currency="DKK" if person.identity.scheme == "dk" else "SEK",
+        fee_period=(date(2024, 1, 1), rng.choice((None, date(2024, 12, 31)))),
+        provider=rng.choice(PROVIDERS),
+        officer=(f"hl-{rng.randrange(1000, 10000)}", rng.choice(_OFFICERS)),
+        protected_identity=protected,
+    )
 
 
 def _decisions(

@@ -220,6 +220,8 @@ def _summary(client: SeededClient, states: Mapping[str, str]) -> etree._Element:
     officer = _sub(summary, "caseOfficer", None)
     _sub(officer, "officerId", client.officer[0])
     _sub(officer, "name", client.officer[1])
+    if client.protected_identity is not None:
+        _sub(summary, "protectedIdentity", client.protected_identity)
     return summary
 
 
@@ -279,6 +281,8 @@ def referral_document(payload: bytes) -> bytes:
         if officer.find(f"{{{CORE_NS}}}officerId") is not None:
             _sub(responsible, "Id", core_text(officer, "officerId"), REFERRAL_NS)
         _sub(responsible, "Name", core_text(officer, "name"), REFERRAL_NS)
+    if item.find(f"{{{CORE_NS}}}orderingUnit") is not None:
+        _sub(root, "OrderingUnit", core_text(item, "orderingUnit"), REFERRAL_NS)
     return etree.tostring(root, encoding="UTF-8")
 
 

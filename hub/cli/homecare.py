@@ -63,7 +63,8 @@ def compensation(obj: CliContext, month: str, district: str, providers: Sequence
 
 @click.group()
 def stats() -> None:
-    """Follow-up statistics of home care (CSV): continuity, reported time."""
+    """Statistics without personal data (CSV): the service's month and its chargeback; home
+    care's continuity and reported time."""
 
 
 def _writer(output: Path | None) -> tuple[TextIO, bool]:

@@ -241,10 +241,12 @@ def register_subcommands() -> None:
         ivo,
         keys,
         messages,
+        records,
         referrals,
         retention,
         review,
         sdk,
+        service_stats,
         systems,
         users,
     )
@@ -252,6 +254,8 @@ def register_subcommands() -> None:
     from hub.demo.command import demo_command
 
     timereports.add_command(homecare.compensation)  # the basis back to providers (combine)
+    homecare.stats.add_command(service_stats.stats_monthly)
+    homecare.stats.add_command(service_stats.stats_chargeback)
     for command in (
         systems.systems,
         messages.messages,
@@ -269,6 +273,7 @@ def register_subcommands() -> None:
         timereports,
         users.users,
         homecare.stats,
+        records.records,
         demo_command,
     ):
         cli.add_command(command)

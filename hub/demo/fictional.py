@@ -206,7 +206,15 @@ def referral_body(person: FictionalPerson, district: str, rng: random.Random) ->
         officer = add_element(root, "ResponsibleOfficer")
         add_element(officer, "Id", f"hl-{rng.randrange(1000, 10000)}")
         add_element(officer, "Name", rng.choice(_OFFICERS))
+    # The ordering unit follows from the case (no draw, so every other value stays as it was).
+    add_element(root, "OrderingUnit", ordering_unit(district, case_type))
     return etree.tostring(root, encoding="UTF-8")
+
+
+def ordering_unit(district: str, case_type: str) -> str:
+    """The fictional ordering unit (beställarenhet) of a district that a case type belongs to."""
+    team = "bistand-aldre" if case_type in ("home_care", "housing", "safety_alarm") else "bistand"
+    return f"{district.removeprefix('sdn-')}-{team}"
 
 
 def build_envelope(

@@ -114,6 +114,7 @@ class Prepared:
     agreement_ref: str | None
     received_at: datetime
     business_keys: tuple[tuple[str, str], ...] = ()
+    protected_identity: bool = False  # names a person with protected identity (allowed)
 
 
 class Ingestor(Generic[Tx]):
@@ -209,6 +210,7 @@ class Ingestor(Generic[Tx]):
                 consent=envelope.consent is not None,
                 recipients=destinations,
                 at=now,
+                subjects=subject_refs,
             )
         except (ContractRefusal, InputError) as exc:
             self._audit_refusal(sender, envelope, subject_refs, exc)
@@ -224,6 +226,7 @@ class Ingestor(Generic[Tx]):
             agreement_ref=decision.agreement_ref,
             received_at=now,
             business_keys=stored_keys(envelope, self._hmacs),
+            protected_identity=decision.protected_identity,
         )
 
     def _subject_refs(self, sender: str, envelope: ParsedEnvelope) -> tuple[str, ...]:
@@ -352,6 +355,7 @@ class Ingestor(Generic[Tx]):
                 destination=",".join(p.destinations),
                 outcome=Outcome.OK,
                 at=p.received_at,
+                reason="protected_identity" if p.protected_identity else None,  # for review
             ),
             p.subject_refs,
         )

@@ -95,6 +95,11 @@ class ReferralFollowUp:
             "registered_at": _zoned(keys.get("registered_at")),
             "received_at": m.received_at,
             "deadline": self.calendar.deadline(urgency, m.received_at),
+            # No ordering unit named: the case belongs to the district's own.
+            "ordering_unit": keys.get("ordering_unit", m.district),
+            "main_category": keys.get("main_category"),
+            "case_type": keys.get("case_type"),
+            "case_class": keys.get("case_class"),
         }
 
     def _close(self, tx: Connection, new: NewMessage, name: str, value: str) -> None:

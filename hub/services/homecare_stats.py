@@ -62,7 +62,10 @@ class Continuity:
     clients: list[ClientFigure]  # per client (references shortened)
 
 
-def _scope(principal: Principal, district: str | None) -> frozenset[str] | None:
+def stats_scope(principal: Principal, district: str | None) -> frozenset[str] | None:
+    """The districts a statistics question covers: ``district`` if the principal sees it,
+    else all of the principal's (None: every district). Operators and district
+    administrators only."""
     principal.require(*_KINDS)
     if district is None:
         return principal.districts
@@ -89,7 +92,7 @@ def continuity(
     if per not in PER:
         raise InputError(f"per is one of {', '.join(PER)}", reason="invalid_per")
     span = _period(period)
-    scope = _scope(principal, district)
+    scope = stats_scope(principal, district)
     with hub.engine.begin() as conn:
         met = rows.staff_met(conn, span.first, span.last, scope)
         figures = per_client(met, by_provider=per != "district")
@@ -124,7 +127,7 @@ def client_continuity(
     if not reason.strip():
         raise InputError("say why: every look at a person's figures is audited", reason="no_reason")
     span = _period(period)
-    scope = _scope(principal, None)
+    scope = stats_scope(principal, None)
     ref = hub.guards.hmacs.subject_ref(parse_identity(identity_number, scheme).canonical)
     with hub.engine.begin() as conn:
         met = [m for m in rows.staff_met(conn, span.first, span.last, scope) if m.client_ref == ref]
@@ -145,7 +148,7 @@ def reported_time(
     """Planned vs reported time, manual confirmations and late reports per provider."""
     if not _MONTH.match(month):
         raise InputError("the month is YYYY-MM, e.g. 2026-11", reason="invalid_month")
-    scope = _scope(principal, district)
+    scope = stats_scope(principal, district)
     facts = []
     with hub.engine.begin() as conn:
         for visit in rows.visits_of_month(conn, month, scope):

@@ -12,10 +12,21 @@ not). A lookup goes through the same guards as a message:
                                            individual information only with recorded consent
                                            where the agreement says so (decisions, fees,
                                            invoices by default — the seeds' rule)
+    confidentiality check                 → a person the case system marked as having
+                                           protected identity (sekretessmarkering, skyddad
+                                           folkbokföring) needs an agreement that allows
+                                           this purpose for such persons, else refused
+                                           ``protected_identity``; asked before the call for
+                                           a person already marked, and after it when the
+                                           answer marks the person
     the adapter's ``lookup``              → bounded by the adapter's own timeout
     audit ``queried`` committed           → only then is the answer returned
 
-Nothing of the answer is stored. A refusal or a failed call is audited too.
+Nothing of the answer is stored but the protection mark a client summary carries (the person's
+keyed HMAC and the kind, ``hub.storage.protected``; a summary without one lifts it), which
+ingest's confidentiality check reads. A refusal or a failed call is audited too; an access to a
+protected person, allowed or refused, is audited with the reason ``protected_identity`` so the
+log review can sample it.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from hub.ingest.subjects import check_identity_params
 from hub.outbox.adapter_pool import AdapterPool
 from hub.ports import LookupAdapter
 from hub.storage.engine import reader
+from hub.storage.protected import record_mark
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ class Lookups:
         subject_ref = self._guards.hmacs.subject_ref(identity.canonical)
         request_id = str(uuid.uuid4())
         destination = ""
+        mark: tuple[str | None] | None = None  # what a client summary said of protection
+        protected = False
         try:
             check_identity_params(identity, params, kind.identity_params)
             (destination,) = self._routing.destinations_for(kind.agreement_type, q.district)[:1]
@@ -134,6 +148,9 @@ class Lookups:
                 recipients=[destination],
                 at=self._clock(),
             )
+            marks = self._guards.protected
+            if marks is not None and marks.marked(self._reader.connect, q.district, [subject_ref]):
+                protected = self._confidentiality_check(q, kind)
             adapter = self._adapters.get(destination)
             if not isinstance(adapter, LookupAdapter):
                 raise ConfigError(
@@ -151,11 +168,32 @@ class Lookups:
                     params=params,
                 )
             )
+            if result.data.get("found") is True and "protected_identity" in result.data:
+                kind_of_protection = result.data["protected_identity"]
+                mark = (kind_of_protection if isinstance(kind_of_protection, str) else None,)
+                if mark[0] is not None:
+                    protected = self._confidentiality_check(q, kind)
         except (ContractRefusal, InputError, DeliveryError, ConfigError) as exc:
-            self._audit(q, kind, subject_ref, destination, None, request_id, exc)
+            self._audit(q, kind, subject_ref, destination, None, request_id, exc, mark=mark)
             raise
-        self._audit(q, kind, subject_ref, destination, decision.agreement_ref, request_id, None)
+        self._audit(
+            q, kind, subject_ref, destination, decision.agreement_ref, request_id, None,
+            mark=mark, protected=protected,
+        )  # fmt: skip
         return result
+
+    def _confidentiality_check(self, q: LookupQuestion, kind: LookupKind) -> bool:
+        """The person has protected identity: allowed only where an agreement lists this
+        purpose for such persons (raises ``ContractRefusal`` ``protected_identity``)."""
+        self._guards.check_protected(
+            self._guards.agreements_of(self._reader.connect, q.district),
+            district=q.district,
+            sender=q.requester,
+            purpose=q.purpose,
+            message_type=kind.agreement_type,
+            at=self._clock(),
+        )
+        return True
 
     def _audit(
         self,
@@ -166,8 +204,17 @@ class Lookups:
         agreement_ref: str | None,
         request_id: str,
         error: HubError | None,
+        *,
+        mark: tuple[str | None] | None = None,
+        protected: bool = False,
     ) -> None:
         refused = isinstance(error, ContractRefusal | InputError)
+        if error is not None:
+            reason = audit_reason(error)
+        elif protected:
+            reason = f"protected_identity {kind.name} {request_id}"
+        else:
+            reason = f"{kind.name} {request_id}"
         event = AuditEvent(
             actor=q.actor,
             action=AuditAction.REFUSED if refused else AuditAction.QUERIED,
@@ -180,9 +227,14 @@ class Lookups:
             outcome=(
                 Outcome.OK if error is None else Outcome.REFUSED if refused else Outcome.FAILED
             ),
-            reason=f"{kind.name} {request_id}" if error is None else audit_reason(error),
+            reason=reason,
         )
         with self._engine.begin() as conn:
+            if mark is not None:
+                record_mark(
+                    conn, district=q.district, subject_ref=subject_ref, kind=mark[0],
+                    at=self._clock(), source=destination,
+                )  # fmt: skip
             self._guards.record(conn, [event])
 
 

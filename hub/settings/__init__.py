@@ -112,6 +112,8 @@ class Settings:
     alert_dead_letters_min: int
     alert_destination_down_minutes: int
     alert_checkpoint_overdue_seconds: int
+    chargeback_call_prices: str
+    chargeback_yearly_fees: str
 
     @property
     def embedded(self) -> bool:

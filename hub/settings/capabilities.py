@@ -289,3 +289,17 @@ class CapabilitySettings(BaseSettings):
         "checkpoint and the last one is older than this (the relay makes one every "
         "`audit_checkpoint_seconds` while it runs; console overview).",
     )
+    chargeback_call_prices: str = Field(
+        default="2022-01-01=68.50",
+        description="The contact centre's price per call in SEK, charged to the ordering unit "
+        "a case belongs to (seed 001: 68.50 in 2022), `YYYY-MM-DD=PRICE` entries separated by "
+        "`;`: each applies from its day until the next entry's. `stats chargeback` prices each "
+        "referral by the day the hub received it, so a past month comes out the same.",
+    )
+    chargeback_yearly_fees: str = Field(
+        default="",
+        description="Each district's fixed yearly fee in SEK (the total was 8,825,000 in 2022, "
+        "shared by the districts' key), `DISTRICT@YYYY-MM-DD=AMOUNT` entries separated by `;`, "
+        "each applying from its day; a month's invoice basis carries a twelfth of the fee in "
+        "force on its first day.",
+    )

@@ -1,6 +1,6 @@
-"""The compliance tables: legal holds that stop retention, and the log review's samples, items
-and verdicts (issue 15). Declared on the hub's ``metadata``; ``hub.storage.tables`` re-exports
-them."""
+"""The compliance tables: legal holds that stop retention, the log review's samples, items and
+verdicts, and the persons with protected identity (issue 15). Declared on the hub's
+``metadata``; ``hub.storage.tables`` re-exports them."""
 
 from __future__ import annotations
 
@@ -77,4 +77,18 @@ review_verdicts = Table(
     Column("amend_reason", Text, nullable=True),  # why revision > 1 replaced the one before
     Column("decided_by", String(200), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
+)
+
+
+# Persons the case system marked as having protected identity (sekretessmarkering, skyddad
+# folkbokföring), per district, as their keyed HMAC only: recorded when a client summary says
+# so (``hub.services.lookups``), read by the confidentiality check at ingest (``hub.guards``).
+protected_identities = Table(
+    "protected_identities",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("subject_ref", String(64), primary_key=True),
+    Column("kind", String(40), nullable=False),  # confidentiality_marking | protected_registration
+    Column("marked_at", UtcDateTime(), nullable=False),  # when the case system last said so
+    Column("source", String(100), nullable=False),  # the destination that answered
 )

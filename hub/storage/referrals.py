@@ -7,7 +7,7 @@ follow-up writes in ingest's transaction, the services read in theirs.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +42,12 @@ class ReferralRow:
         return max(0.0, (end - self.deadline).total_seconds())
 
 
+_FIELDS = tuple(f.name for f in fields(ReferralRow))  # the statistics' columns are read apart
+
+
 def _row(row: Row[Any]) -> ReferralRow:
     r = row._mapping
-    return ReferralRow(**{c.name: r[c.name] for c in referrals.c})
+    return ReferralRow(**{name: r[name] for name in _FIELDS})
 
 
 def insert_keys(conn: Connection, rows: Sequence[tuple[str, str, str]]) -> None:

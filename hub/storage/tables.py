@@ -24,6 +24,7 @@ from sqlalchemy import (
 from hub.storage.columns import UtcDateTime as UtcDateTime
 from hub.storage.columns import metadata as metadata
 from hub.storage.compliance_tables import legal_holds as legal_holds
+from hub.storage.compliance_tables import protected_identities as protected_identities
 from hub.storage.compliance_tables import review_items as review_items
 from hub.storage.compliance_tables import review_samples as review_samples
 from hub.storage.compliance_tables import review_verdicts as review_verdicts
@@ -200,9 +201,16 @@ referrals = Table(
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("closed_how", String(40), nullable=True),  # the answering message's key name
     Column("closed_by", String(36), nullable=True),  # the answering message's hub id
+    # From the referral's plain business keys, for the monthly statistics and the chargeback
+    # (``hub.services.service_stats``); None for referrals stored before migration 0014.
+    Column("ordering_unit", String(200), nullable=True),
+    Column("main_category", String(40), nullable=True),
+    Column("case_type", String(40), nullable=True),
+    Column("case_class", String(40), nullable=True),
 )
 # Overdue lists and counts read the open ones by deadline; a district is a filter on those.
 Index("ix_referrals_open", referrals.c.closed_at, referrals.c.deadline)
+Index("ix_referrals_received", referrals.c.received_at)
 # IVO reporting (``hub.services.ivo_tracking``): one row per tracked decision, its state (events,
 # the person's birth date, gender and IVO code, the identity number) sealed under the district's
 # data key like a payload; the person only as a keyed HMAC in clear. ``ivo_tracked_messages``

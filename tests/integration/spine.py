@@ -109,6 +109,7 @@ def open_spine(
     agreement_to: datetime | None = None,
     retry: Mapping[str, float] = RETRY,
     types: Sequence[str] = (),
+    overrides: Mapping[str, str] | None = None,
 ) -> Spine:
     """``types``: message types routed to the destination besides ``case.referral`` (from
     ``DISTRICT``; the agreement then allows them and the data categories they carry too)."""
@@ -117,7 +118,8 @@ def open_spine(
     clock = Clock()
     dispatcher = InlineDispatcher()
     home = tmp_path / "hub"
-    sandbox = Sandbox(home, database_url=database_url, overrides={"lease_seconds": str(LEASE)})
+    settings = {"lease_seconds": str(LEASE), **(overrides or {})}
+    sandbox = Sandbox(home, database_url=database_url, overrides=settings)
     sandbox.write_routes(
         {DESTINATION: DestinationSpec("http", {"url": double.url, "timeout": 2}, dict(retry))},
         [

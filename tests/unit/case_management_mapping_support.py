@@ -53,6 +53,7 @@ Ring efter 13.</FreeText>
     <Id>hl-4711</Id>
     <Name>Handla Läggarsson</Name>
   </ResponsibleOfficer>
+  <OrderingUnit>sodermalm-bistand-aldre</OrderingUnit>
 </CaseReferral>
 """.encode()
 

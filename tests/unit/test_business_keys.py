@@ -82,6 +82,10 @@ def test_the_registry_declares_the_referral_and_reply_keys() -> None:
         "urgency": False,
         "affected_unit": False,
         "registered_at": False,
+        "main_category": False,
+        "case_type": False,
+        "case_class": False,
+        "ordering_unit": False,
     }
     reply = {k.name: k.protected for k in registry.get("mailbox.message", "1").keys}
     assert set(reply) == {"sdk_message_id", "sdk_conversation_id", "sdk_ref_to_message_id"}

@@ -91,6 +91,7 @@ def test_a_client_summary_becomes_plain_json_able_data() -> None:
         },
         "provider": {"id": "prov-testvard", "name": "Testvård Hemtjänst AB"},
         "case_officer": {"id": None, "name": "Handla Läggarsson"},
+        "protected_identity": None,
     }
     sparse = {"subjectId": answer["subjectId"], "name": "N", "decision": []}
     assert client_summary_result(sparse) == {
@@ -100,6 +101,7 @@ def test_a_client_summary_becomes_plain_json_able_data() -> None:
         "fee_basis": None,
         "provider": None,
         "case_officer": None,
+        "protected_identity": None,
     }
 
 

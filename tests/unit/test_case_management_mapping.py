@@ -81,6 +81,7 @@ def test_every_referral_field_is_mapped() -> None:
                 "name": "Tolvan Tolvansson",
             },
             "responsibleOfficer": {"officerId": "hl-4711", "name": "Handla Läggarsson"},
+            "orderingUnit": "sodermalm-bistand-aldre",
         },
     }
 

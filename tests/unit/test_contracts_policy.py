@@ -239,7 +239,7 @@ def test_refusal_codes_are_exactly_the_agreed_ones() -> None:
     agreed = {
         "no_agreement", "expired", "not_yet_valid", "purpose_not_allowed",
         "category_not_allowed", "sender_not_allowed", "recipient_not_allowed",
-        "consent_missing", "type_not_allowed", "revoked",
+        "consent_missing", "type_not_allowed", "revoked", "protected_identity",
     }  # fmt: skip
     assert agreed == codes.REFUSAL_CODES
 

@@ -1,0 +1,83 @@
+"""``omsorgshub stats monthly|chargeback``: the service's monthly figures and the chargeback's
+invoice basis per ordering unit, as CSV without personal data (``hub.services.service_stats``).
+
+``stats monthly --table referrals|lookups|deliveries|callbacks`` writes one table; each run is
+audited. ``stats chargeback --month 2026-11`` gives the same basis for a past month whenever it
+is asked (prices are settings with the day they apply from).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from hub.cli.context import CliContext, pass_ctx
+from hub.services.service_stats import chargeback, monthly
+
+TABLES = ("referrals", "lookups", "deliveries", "callbacks")
+COLUMNS = {
+    "referrals": (
+        "district", "ordering_unit", "main_category", "case_type", "case_class", "referrals",
+    ),
+    "lookups": ("district", "lookup", "lookups", "protected_identity"),
+    "deliveries": ("destination", "deliveries", "delivered", "retries", "dead", "waiting"),
+    "callbacks": ("district", "urgency", "referrals", "met", "late", "overdue", "open"),
+}  # fmt: skip
+CHARGEBACK_COLUMNS = (
+    "month", "district", "ordering_unit", "item", "quantity", "unit_price", "amount", "price_from",
+)  # fmt: skip
+
+
+def write_csv(output: Path | None, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    stream: TextIO = sys.stdout if output is None else output.open("w", newline="")
+    try:
+        out = csv.writer(stream)
+        out.writerow(header)
+        out.writerows(["" if v is None else v for v in row] for row in rows)
+    finally:
+        if output is not None:
+            stream.close()
+
+
+@click.command("monthly")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--district", help="Only this district (default: every district in scope).")
+@click.option("--table", type=click.Choice(TABLES), default="referrals", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file.")
+@pass_ctx
+def stats_monthly(
+    obj: CliContext, month: str, district: str | None, table: str, output: Path | None
+) -> None:
+    """A month's figures without personal data: referrals per district, ordering unit and
+    category; lookups per district; deliveries, retries and dead letters per destination;
+    callback deadlines met. Audited."""
+    stats = monthly(obj.hub, obj.principal, month, district=district)
+    columns = COLUMNS[table]
+    rows = getattr(stats, table)
+    write_csv(
+        output,
+        ("month", *columns),
+        ([stats.month, *(getattr(r, c) for c in columns)] for r in rows),
+    )
+
+
+@click.command("chargeback")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--district", help="Only this district (default: every district in scope).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file.")
+@pass_ctx
+def stats_chargeback(
+    obj: CliContext, month: str, district: str | None, output: Path | None
+) -> None:
+    """The invoice basis per ordering unit: the month's calls (referrals through the hub) at
+    the price per call of their day (chargeback_call_prices), and a twelfth of each district's
+    fixed yearly fee (chargeback_yearly_fees). Audited."""
+    lines = chargeback(obj.hub, obj.principal, month, district=district)
+    write_csv(
+        output, CHARGEBACK_COLUMNS, ([getattr(x, c) for c in CHARGEBACK_COLUMNS] for x in lines)
+    )

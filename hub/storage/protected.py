@@ -1,0 +1,75 @@
+"""Protected identities as the case system marked them (table ``protected_identities``).
+
+The case system says, in each client summary, whether the person's identity is protected
+(sekretessmarkering, skyddad folkbokföring). The hub keeps what it was last told, per district
+and keyed HMAC of the person (never the number), so that ingest can refuse a message about such a
+person without asking the case system for every message. :class:`ProtectedMarks` is what
+``hub.guards`` reads; the functions take the caller's ``Connection`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from contracts.cache import ConnectionSource
+from hub.storage.tables import protected_identities as marked_table
+
+
+def record_mark(
+    conn: Connection,
+    *,
+    district: str,
+    subject_ref: str,
+    kind: str | None,
+    at: datetime,
+    source: str,
+) -> None:
+    """What the case system said now: ``kind`` marks (or re-marks) the person, ``None`` lifts a
+    mark. Two hubs marking the same person at once: the primary key keeps one row, and the
+    savepoint lets the loser's transaction (its audit entry) go on."""
+    where = (marked_table.c.district == district) & (marked_table.c.subject_ref == subject_ref)
+    if kind is None:
+        conn.execute(delete(marked_table).where(where))
+        return
+    values = {"kind": kind, "marked_at": at, "source": source}
+    if conn.execute(update(marked_table).where(where).values(**values)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(marked_table).values(district=district, subject_ref=subject_ref, **values)
+            )
+    except IntegrityError:
+        pass  # the other hub's row says the same
+
+
+def marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> dict[str, str]:
+    """The marked persons among ``subject_refs``: keyed HMAC → kind."""
+    if not subject_refs:
+        return {}
+    rows = conn.execute(
+        select(marked_table.c.subject_ref, marked_table.c.kind).where(
+            (marked_table.c.district == district)
+            & marked_table.c.subject_ref.in_(sorted(set(subject_refs)))
+        )
+    )
+    return {ref: kind for ref, kind in rows}
+
+
+class ProtectedMarks:
+    """The confidentiality check's source for ``hub.guards``: one indexed read by primary key
+    per message that names persons (ingest reads it outside its write transaction)."""
+
+    def marked(
+        self, source: ConnectionSource, district: str, subject_refs: Sequence[str]
+    ) -> Mapping[str, str]:
+        if not subject_refs:
+            return {}
+        if isinstance(source, Connection):
+            return marks(source, district, subject_refs)
+        with source() as conn:
+            return marks(conn, district, subject_refs)
