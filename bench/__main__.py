@@ -30,6 +30,8 @@ from bench.scenarios import (
     http_ingest,
     ivo,
     medcom_inbound,
+    open_loop,
+    paced,
     pipeline,
     retention,
     scaled,
@@ -44,6 +46,8 @@ SCENARIOS: dict[str, ModuleType] = {
     "pipeline": pipeline,
     "http-ingest": http_ingest,
     "end-to-end-embedded": end_to_end,
+    "open-loop": open_loop,
+    "paced": paced,
     "guards": guards,
     "soap": soap,
     "sdk": sdk,
@@ -89,6 +93,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run end-to-end-scaled (PostgreSQL, RabbitMQ, Celery)",
     )
     p.add_argument("--clients", type=int, default=8, help="HTTP client threads (default 8)")
+    p.add_argument(
+        "--rates",
+        default="100,500",
+        help="open-loop: offered msg/s, comma-separated (default 100,500; 10 s each)",
+    )
     p.add_argument("--postgres-url", default="", help=f"default ${scaled.POSTGRES_ENV}")
     p.add_argument("--amqp-url", default="", help=f"default ${scaled.AMQP_ENV}")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -97,6 +106,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--messages must be at least 10")
     if args.clients < 1:
         p.error("--clients must be at least 1")
+    try:
+        args.rates = tuple(float(r) for r in args.rates.split(",") if r.strip())
+    except ValueError:
+        p.error("--rates must be numbers separated by commas, e.g. 100,500")
+    if not args.rates or min(args.rates) <= 0:
+        p.error("--rates must be positive")
     only = [name.strip() for value in args.only for name in value.split(",") if name.strip()]
     unknown = [name for name in only if name not in SCENARIOS]
     if unknown:
@@ -131,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         clients=args.clients,
         postgres_url=args.postgres_url,
         amqp_url=args.amqp_url,
+        rates=args.rates,
         progress=progress,
     )
     rows: list[Row] = []

@@ -37,6 +37,7 @@ class Options:
     clients: int = 8
     postgres_url: str = ""
     amqp_url: str = ""
+    rates: tuple[float, ...] = (100.0, 500.0)  # offered msg/s of the open-loop scenario
     progress: Callable[[str], None] = field(default=lambda _text: None)
 
 

@@ -215,9 +215,10 @@ def build_hub(
         lease_seconds=settings.lease_seconds,
         batch=settings.relay_batch,
         interval=settings.relay_interval,
+        gather=settings.relay_gather_seconds,
     )
     if isinstance(dispatcher, InProcessDispatcher):
-        dispatcher.set_on_done(relay.wake)
+        dispatcher.set_on_done(relay.capacity_freed)
     follow_up = ReferralFollowUp(
         CallbackCalendar(
             time_zone=settings.time_zone, working_days=settings.referral_callback_working_days
@@ -248,6 +249,7 @@ def build_hub(
         hmacs=guards.hmacs,
         clock=clock,
         on_stored=relay.wake,
+        commit_wait_seconds=settings.ingest_commit_wait_seconds,
         follow_ups=FollowUpChain(
             follow_up, BatchCounter(clock, settings.timereport_manual_share), payment_check
         ),

@@ -9,6 +9,13 @@ others', oldest first), opens one write transaction (``begin``, the store's
 until their item is settled; nobody returns before the commit that holds their item, so an
 acknowledgement always means "on disk".
 
+Left alone, a leader writes whatever is queued when it starts, and at moderate load that is one
+or two messages (measured 1-4.5 per commit at 100 msg/s, issue 16; one message per commit costs
+2.6-4.1 ms, a batch of 100 0.5 ms per message). So a caller may announce itself while it still
+prepares its item (``prepare_and_submit``), and a leader waits up to ``wait_seconds`` while
+announced callers are still on their way, as PostgreSQL's ``commit_delay`` waits only with
+``commit_siblings`` active: a lone caller never waits, and nobody waits longer than the budget.
+
 ``write`` gives each item its result or its own error (an item's failure must not spoil the
 others: the writer isolates it, e.g. with a savepoint). A failure of the transaction as a whole
 (the batch's audit append, the commit itself) fails every item of that batch: nothing of it
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -77,31 +85,54 @@ class GroupCommitter(Generic[Tx, T, R]):
         write: Callable[[Tx, list[T]], list[R | HubError]],
         *,
         max_batch: int = 200,
+        wait_seconds: float = 0.0,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self._begin = begin
         self._write = write
         self._max_batch = max_batch
+        self._wait = wait_seconds
         self._on_committed = on_committed
         self._queue: deque[_Slot[T, R]] = deque()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # a leader waiting for the expected
+        self._expected = 0  # callers that announced an item they are still preparing
         self._writing = False
 
-    def submit(self, item: T) -> R:
-        (outcome,) = self.submit_many([item])
+    def prepare_and_submit(self, prepare: Callable[[], T]) -> R:
+        """``submit(prepare())``, announced while ``prepare`` runs so that a batch being
+        written may wait for it (within the budget)."""
+        with self._lock:
+            self._expected += 1
+        try:
+            item = prepare()
+        except BaseException:
+            with self._lock:
+                self._expected -= 1
+                self._arrived.notify()
+            raise
+        return self.submit(item, expected=True)
+
+    def submit(self, item: T, *, expected: bool = False) -> R:
+        (outcome,) = self.submit_many([item], expected=expected)
         if isinstance(outcome, HubError):
             raise outcome
         return outcome
 
-    def submit_many(self, items: Sequence[T]) -> list[R | HubError]:
+    def submit_many(self, items: Sequence[T], *, expected: bool = False) -> list[R | HubError]:
+        """Queue ``items`` and return their outcomes once committed. ``expected``: one
+        announced item arrives with these (``prepare_and_submit``)."""
         if not items:
             return []
         caller = _Caller(len(items))
         slots: list[_Slot[T, R]] = [_Slot(item, caller) for item in items]
         with self._lock:
             self._queue.extend(slots)
+            if expected:
+                self._expected -= 1
             lead = not self._writing
             self._writing = True
+            self._arrived.notify()
         while True:
             if lead:
                 self._lead(caller)
@@ -127,6 +158,7 @@ class GroupCommitter(Generic[Tx, T, R]):
                 with self._lock:
                     if caller.pending == 0:
                         return
+                    self._await_expected()
                     batch = [
                         self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))
                     ]
@@ -147,6 +179,18 @@ class GroupCommitter(Generic[Tx, T, R]):
                 else:
                     self._writing = False
                 caller.event.set()
+
+    def _await_expected(self) -> None:
+        """With the lock held: wait, within the budget, while announced items are on their
+        way and the batch is not full."""
+        if self._wait <= 0:
+            return
+        deadline = time.monotonic() + self._wait
+        while self._expected > 0 and len(self._queue) < self._max_batch:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._arrived.wait(remaining)
 
     def _write_batch(self, batch: list[_Slot[T, R]]) -> None:
         try:

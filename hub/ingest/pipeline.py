@@ -132,6 +132,7 @@ class Ingestor(Generic[Tx]):
         clock: Callable[[], datetime],
         on_stored: Callable[[], None] = lambda: None,
         max_batch: int = 200,
+        commit_wait_seconds: float = 0.0,
         follow_ups: FollowUps[Tx] | None = None,
         admissions: Mapping[str, Admission] | None = None,
     ) -> None:
@@ -148,13 +149,17 @@ class Ingestor(Generic[Tx]):
         self._admissions = Admissions(admissions or {}, registry, store, repeats)
         self._on_stored = on_stored
         self._committer: GroupCommitter[Tx, Prepared, IngestResult] = GroupCommitter(
-            store.write, self._write, max_batch=max_batch, on_committed=on_stored
+            store.write,
+            self._write,
+            max_batch=max_batch,
+            wait_seconds=commit_wait_seconds,
+            on_committed=on_stored,
         )
 
     # -- the public verbs -----------------------------------------------------------------------
     def ingest(self, sender: str, data: bytes) -> IngestResult:
         """Check and store one message; returns once it is committed."""
-        return self._committer.submit(self.prepare(sender, data))
+        return self._committer.prepare_and_submit(lambda: self.prepare(sender, data))
 
     def ingest_many(self, sender: str, documents: Sequence[bytes]) -> list[IngestResult | HubError]:
         """Check and store several messages of one sender, committed together. A refused

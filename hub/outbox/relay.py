@@ -17,7 +17,15 @@ One pass:
    tried again at its next time.
 
 Several relays may run side by side on PostgreSQL (``SKIP LOCKED``); on SQLite there is one.
-The relay sleeps ``relay_interval`` when idle and wakes at once when ingest stores a message.
+
+``run_once`` is the whole pass. ``run_forever`` keeps the message path lean: a full pass only
+every ``relay_interval`` (sweep, due retries, receipts, checkpoint: maintenance on its own
+timer), and in between, when ingest wakes it, a *claim-only* pass after gathering wake-ups for
+``gather`` seconds. Each empty full pass costs three write transactions (1.6-3.4 ms of CPU
+measured, issue 16); woken per ingest commit and per finished delivery batch, the relay paid
+that for nearly every message and claimed deliveries one or two at a time. Now wake-ups within
+the gather window are one claim, so delivery batches grow with the load, and a finished
+delivery batch wakes the relay only when it had stopped for want of dispatcher capacity.
 It depends on ports only (``hub.ports``: ``UnitOfWork``, ``OutboxClaims``, ``AuditCheckpoints``,
 ``Dispatcher``); whether claims ``SKIP LOCKED`` is the store's business.
 """
@@ -65,6 +73,7 @@ class Relay(Generic[Tx]):
         lease_seconds: float,
         batch: int,
         interval: float,
+        gather: float = 0.0,
         receipts: Callable[[], int] | None = None,
     ) -> None:
         self._store = store
@@ -75,6 +84,7 @@ class Relay(Generic[Tx]):
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch
         self._interval = interval
+        self._gather = gather
         self._receipts = receipts
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -84,9 +94,18 @@ class Relay(Generic[Tx]):
         """Run ``job`` in the relay's loop every ``seconds`` (0: never), on its own timer."""
         if seconds > 0:
             self._timers.append(_Timer(name, seconds, job, time.monotonic() + seconds))
+        # True while due deliveries may be left unclaimed because the dispatcher was full:
+        # only then is a finished delivery batch worth a wake-up.
+        self._starved = False
 
     def wake(self) -> None:
         self._wake.set()
+
+    def capacity_freed(self) -> None:
+        """The dispatcher finished a batch: claim more only if the relay stopped for want of
+        capacity (otherwise nothing is waiting, and a pass would find nothing)."""
+        if self._starved:
+            self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -98,21 +117,7 @@ class Relay(Generic[Tx]):
             swept = self._outbox.sweep(tx, now)
         if swept:
             log.warning("sweeper: %d in-flight deliveries lost their lease; due again", swept)
-        claimed = 0
-        for _ in range(min(max_batches, self._dispatcher.capacity())):
-            with self._store.write() as tx:
-                batch = self._outbox.claim(tx, self._clock(), self._lease, self._batch)
-            if not batch:
-                break
-            claimed += len(batch)
-            try:
-                self._dispatcher.dispatch([(delivery_id, claim) for delivery_id, claim, _ in batch])
-            except Exception:
-                # Claimed but not carried: the lease expires and the sweeper re-offers them.
-                log.exception("dispatch of %d failed; they retry after the lease", len(batch))
-                break
-            if len(batch) < self._batch:
-                break
+        claimed = self.claim_and_dispatch(max_batches=max_batches)
         if self._receipts is not None:
             try:
                 self._receipts()
@@ -136,6 +141,28 @@ class Relay(Generic[Tx]):
             except Exception:  # a job that fails now runs again at its next time
                 log.exception("%s failed; trying again in %.0f s", timer.name, timer.seconds)
 
+    def claim_and_dispatch(self, *, max_batches: int = 20) -> int:
+        """Claim due deliveries in batches and hand them to the dispatcher; returns how many."""
+        claimed = 0
+        self._starved = True  # until a short batch shows that nothing more is due
+        for _ in range(max_batches):
+            if self._dispatcher.capacity() <= 0:
+                break
+            with self._store.write() as tx:
+                batch = self._outbox.claim(tx, self._clock(), self._lease, self._batch)
+            claimed += len(batch)
+            if batch:
+                try:
+                    self._dispatcher.dispatch([(d_id, claim) for d_id, claim, _ in batch])
+                except Exception:
+                    # Claimed but not carried: the lease expires and the sweeper re-offers them.
+                    log.exception("dispatch of %d failed; they retry after the lease", len(batch))
+                    break
+            if len(batch) < self._batch:
+                self._starved = False
+                break
+        return claimed
+
     def checkpoint_if_due(self, *, force: bool = False) -> None:
         """Sign a checkpoint when due (or now, with ``force``: before a verification)."""
         with self._store.write() as tx:
@@ -150,14 +177,24 @@ class Relay(Generic[Tx]):
                 self._audit.record_anchor(tx, anchored)
 
     def run_forever(self) -> None:
-        """Loop until ``stop()``: a pass, then sleep until woken or the interval passes."""
+        """Loop until ``stop()``: a full pass every ``interval``, claim-only passes between
+        them when woken (see the module docstring)."""
+        maintenance_due = time.monotonic()
         while not self._stop.is_set():
             try:
-                result = self.run_once()
+                if time.monotonic() >= maintenance_due:
+                    maintenance_due = time.monotonic() + self._interval
+                    claimed = self.run_once().claimed
+                else:
+                    claimed = self.claim_and_dispatch()
             except Exception:
                 log.exception("relay pass failed; trying again in %.1f s", self._interval)
-                result = PassResult(0, 0)
-            if result.claimed >= self._batch and self._dispatcher.capacity() > 0:
+                claimed = 0
+            if claimed >= self._batch and self._dispatcher.capacity() > 0:
                 continue  # more may be due right now
-            self._wake.wait(self._interval)
+            woken = self._wake.wait(max(0.0, maintenance_due - time.monotonic()))
+            if woken and self._gather > 0:
+                # Let the wake-ups of the next few milliseconds join this one: one claim
+                # transaction and one larger delivery batch instead of many of one each.
+                self._stop.wait(self._gather)
             self._wake.clear()

@@ -53,6 +53,8 @@ class Settings:
     lease_seconds: float
     relay_interval: float
     relay_batch: int
+    relay_gather_seconds: float
+    ingest_commit_wait_seconds: float
     retry_base_seconds: float
     retry_cap_seconds: float
     retry_max_attempts: int

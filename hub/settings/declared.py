@@ -91,6 +91,23 @@ class DeclaredSettings(CapabilitySettings):
     relay_batch: int = Field(
         default=50, ge=1, description="Deliveries claimed and carried per dispatched batch."
     )
+    relay_gather_seconds: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Embedded relay: after ingest wakes it, wait this long so that the "
+        "messages stored meanwhile are claimed and delivered as one batch (fewer transactions "
+        "per message; adds at most this to a message's delivery latency). 0: claim at once.",
+    )
+    ingest_commit_wait_seconds: float = Field(
+        default=0.003,
+        ge=0,
+        le=1,
+        description="Group commit: while other requests are still being checked, the writer "
+        "of a batch waits up to this long for them, so that one transaction and one disk "
+        "flush serve them all (adds at most this to a 202; a lone sender never waits). "
+        "0: write at once.",
+    )
     retry_base_seconds: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles each attempt (jittered)."
     )

@@ -33,6 +33,8 @@ def test_every_embedded_scenario_runs_and_reports_a_baseline() -> None:
         "pipeline",
         "http-ingest",
         "end-to-end-embedded",
+        "open-loop@100/s",
+        "paced@100/s",
         "soap:case-refer",
         "medcom-inbound",
         "retention",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,13 +31,20 @@ class Recorder:
         return [InputError(f"odd {n}") if n % 7 == 0 else f"ok {n}" for n in items]
 
 
-@pytest.fixture
-def committer(tmp_path: Path) -> tuple[GroupCommitter[Connection, int, str], Recorder]:
+def _made(
+    tmp_path: Path, wait_seconds: float = 0.0
+) -> tuple[GroupCommitter[Connection, int, str], Recorder]:
     engine = make_engine(f"sqlite:///{tmp_path / 'gc.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
     recorder = Recorder()
-    return GroupCommitter(engine.begin, recorder.write, max_batch=50), recorder
+    gc = GroupCommitter(engine.begin, recorder.write, max_batch=50, wait_seconds=wait_seconds)
+    return gc, recorder
+
+
+@pytest.fixture
+def committer(tmp_path: Path) -> tuple[GroupCommitter[Connection, int, str], Recorder]:
+    return _made(tmp_path)
 
 
 def test_many_threads_each_get_exactly_their_own_results(
@@ -77,3 +85,54 @@ def test_a_failed_batch_fails_its_items_and_nothing_hangs(
     assert failed  # the batch holding item 3 failed as a whole...
     assert all(r[0].reason == "storage_unavailable" for r in results if r[0] in failed)
     assert gc.submit_many([100]) == ["ok 100"]  # ...and the committer goes on working
+
+
+def _announced(
+    gc: GroupCommitter[Connection, int, str],
+    item: int,
+    *,
+    ready: threading.Event | None = None,
+    preparing: threading.Event | None = None,
+) -> threading.Thread:
+    """A caller that announces ``item`` (``preparing`` is set once it has) and, once
+    ``ready`` is set, submits it."""
+
+    def prepare() -> int:
+        if preparing is not None:
+            preparing.set()
+        if ready is not None and not ready.wait(30):
+            raise TimeoutError("never released")
+        return item
+
+    thread = threading.Thread(target=gc.prepare_and_submit, args=(prepare,))
+    thread.start()
+    return thread
+
+
+def test_a_writer_waits_for_callers_still_preparing(tmp_path: Path) -> None:
+    # A budget far beyond the test's pace: whichever caller leads must wait for the other.
+    gc, recorder = _made(tmp_path, wait_seconds=30)
+    go, slow_in, fast_in = threading.Event(), threading.Event(), threading.Event()
+    slow = _announced(gc, 2, ready=go, preparing=slow_in)
+    assert slow_in.wait(30)
+    fast = _announced(gc, 1, preparing=fast_in)
+    assert fast_in.wait(30)
+    go.set()  # both are announced now: whichever submits first leads and waits for the other
+    slow.join(30)
+    fast.join(30)
+    assert [sorted(b) for b in recorder.batches] == [[1, 2]]
+
+
+def test_a_lone_caller_and_a_failed_preparation_wait_for_nobody(tmp_path: Path) -> None:
+    gc, recorder = _made(tmp_path, wait_seconds=30)
+    began = time.monotonic()
+    assert gc.prepare_and_submit(lambda: 1) == "ok 1"
+
+    def broken() -> int:
+        raise InputError("not XML")
+
+    with pytest.raises(InputError):
+        gc.prepare_and_submit(broken)  # its announcement is withdrawn
+    assert gc.prepare_and_submit(lambda: 3) == "ok 3"
+    assert time.monotonic() - began < 10  # far below the 30 s budget: nobody waited for it
+    assert recorder.batches == [[1], [3]]
