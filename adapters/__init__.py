@@ -157,7 +157,7 @@ class StrictOptions:
 
     def retries(self, key: str, default: int) -> int:
         """How many times to retry inside a call: 0 to ``MAX_RETRIES``."""
-        from adapters.transience import MAX_RETRIES
+        from adapters.transience import MAX_RETRIES  # tenacity is imported only when used
 
         value = self.get(key, int, default)
         if not 0 <= value <= MAX_RETRIES:

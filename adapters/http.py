@@ -18,15 +18,14 @@ Authentication: an optional static bearer token (option ``token``), never logged
 ``repr``. TLS certificates are verified (httpx default).
 
 Retry and idempotency: ``Idempotency-Key`` is the hub's stable delivery id, so the destination
-can de-duplicate repeats. Inside one call, the adapters' one in-call retry
-(``adapters.transience``, built once per adapter) tries a few times (option ``retries``,
-backoff 50-200 ms plus jitter, well under a second in total) only where the request surely
-did no harm to repeat: connect errors, connection resets and HTTP 503. Every longer schedule
-lives in the hub's database, not here. ``map_outcome`` is the one place where HTTP answers and
-httpx errors become a ``Receipt``, ``TransientDeliveryError`` or ``PermanentDeliveryError`` (any
-other 3xx/4xx, other httpx errors); it and the in-call retry both read the one declaration
-``TRANSIENCE``. Error details carry the status and a short reason, never the document or the
-response body.
+can de-duplicate repeats. Inside one call, the adapters' one tenacity retry
+(``adapters.transience``) tries a few times (option ``retries``, backoff 50-200 ms plus jitter,
+well under a second in total) only where the request surely did no harm to repeat: connect
+errors, connection resets and HTTP 503. Every longer schedule lives in the hub's database, not
+here. ``map_outcome`` is the one place where HTTP answers and httpx errors become a
+``Receipt``, ``TransientDeliveryError`` or ``PermanentDeliveryError`` (any other 3xx/4xx, other
+httpx errors); it and the in-call retry both read the one declaration ``TRANSIENCE``.
+Error details carry the status and a short reason, never the document or the response body.
 
 Data categories: whatever the routed message type carries (e.g. identity, decisions, fees); the
 adapter holds the document only for the duration of the call.
@@ -99,7 +98,6 @@ class HttpAdapter:
         self.timeout = timeout
         self.retries = retries
         self._token = token
-        self._retrying = in_call_retrying(TRANSIENCE, retries)
         self._client: httpx.Client | None = None
 
     def __repr__(self) -> str:
@@ -129,9 +127,10 @@ class HttpAdapter:
                 f"adapter {self.name!r} is not open", reason="adapter_closed"
             )
         headers = _headers_for(delivery)
+        retrying = in_call_retrying(TRANSIENCE, self.retries)
 
         def post() -> httpx.Response:
-            return self._retrying(client.post, self.url, content=delivery.document, headers=headers)
+            return retrying(client.post, self.url, content=delivery.document, headers=headers)
 
         try:
             return map_outcome(self.name, post)

@@ -7,7 +7,7 @@ read by the machinery). Two places read it and nothing else decides:
   an HTTP status in ``statuses`` or a library error in ``errors`` becomes a
   ``TransientDeliveryError``, which the hub's outbox schedules again from its database; any
   other failure is a ``PermanentDeliveryError`` and the delivery is dead at once;
-- :func:`in_call_retrying`, the one in-call retry: a few quick tries inside one call,
+- :func:`in_call_retrying`, the one in-call retry (tenacity): a few quick tries inside one call,
   only for what ``retry_in_call`` accepts or a response whose status is in ``retry_statuses``,
   i.e. where repeating the request surely does no harm (it never arrived, or the system
   de-duplicates on the delivery id). Every longer schedule lives in the hub's database.
@@ -15,24 +15,25 @@ read by the machinery). Two places read it and nothing else decides:
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import Any
 
-__all__ = ["MAX_RETRIES", "InCallRetry", "Transience", "in_call_backoff", "in_call_retrying"]
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_base,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+__all__ = ["IN_CALL_BACKOFF", "MAX_RETRIES", "Transience", "in_call_retrying"]
 
 MAX_RETRIES = 4  # the most any adapter's ``retries`` option allows
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def in_call_backoff(retry: int) -> float:
-    """Seconds before in-call retry number ``retry`` (1, 2, ...): 50, 100, 200, 200 ms, each
-    plus up to 50 ms of jitter."""
-    return min(0.05 * 2.0 ** (retry - 1), 0.2) + random.uniform(0, 0.05)
+IN_CALL_BACKOFF = wait_exponential(multiplier=0.05, max=0.2) + wait_random(0, 0.05)
 
 
 def _never(error: BaseException) -> bool:
@@ -52,36 +53,24 @@ class Transience:
         return status is not None and status in self.statuses
 
 
-class InCallRetry:
+def in_call_retrying(transience: Transience, retries: int) -> Retrying:
     """The in-call retry of an adapter: ``retries`` more tries (50-200 ms apart, jittered) for
-    what ``transience`` says may be repeated at once; then the last outcome, as it was.
-
-    A plain loop, built once per adapter: a call that succeeds at once (nearly every call)
-    costs one function call more than none. tenacity's ``Retrying``, built per delivery, was
-    a measurable part of the HTTP adapter's CPU per delivery (issue 16)."""
-
-    __slots__ = ("_retries", "_transience")
-
-    def __init__(self, transience: Transience, retries: int) -> None:
-        self._transience = transience
-        self._retries = retries
-
-    def __call__(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        retry = 0
-        while True:
-            try:
-                result = call(*args, **kwargs)
-            except Exception as exc:
-                if retry >= self._retries or not self._transience.retry_in_call(exc):
-                    raise
-            else:
-                status = getattr(result, "status_code", None)
-                if retry >= self._retries or status not in self._transience.retry_statuses:
-                    return result
-            retry += 1
-            time.sleep(in_call_backoff(retry))
+    what ``transience`` says may be repeated at once; then the last outcome, as it was."""
+    condition: retry_base = retry_if_exception(transience.retry_in_call)
+    if transience.retry_statuses:
+        statuses = transience.retry_statuses
+        condition = condition | retry_if_result(
+            lambda response: getattr(response, "status_code", None) in statuses
+        )
+    return Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=IN_CALL_BACKOFF,
+        retry=condition,
+        retry_error_callback=_last_outcome,
+    )
 
 
-def in_call_retrying(transience: Transience, retries: int) -> InCallRetry:
-    """The one in-call retry of an adapter (see :class:`InCallRetry`)."""
-    return InCallRetry(transience, retries)
+def _last_outcome(state: RetryCallState) -> Any:
+    """After the last try: return its result or re-raise its exception."""
+    assert state.outcome is not None
+    return state.outcome.result()

@@ -36,7 +36,7 @@ Authentication: none in the double; option ``token`` sends a bearer token, optio
 and ``password`` HTTP basic authentication (not both). Secrets never appear in ``repr``.
 
 Retry and idempotency: connection failures (the request never left) are retried inside the call
-by the adapters' one in-call retry (``adapters.transience``; option ``retries``, 50-200 ms
+by the adapters' one tenacity retry (``adapters.transience``; option ``retries``, 50-200 ms
 apart); nothing else is, and every longer schedule lives in the hub's database. ``ReferCase``
 and ``ReportExecutionEvent`` carry the hub's stable delivery id as ``idempotencyKey``: the
 service answers a repeat with the first reference and ``duplicate=true``

@@ -49,7 +49,7 @@ Whether the standard GL07 refuses a repeated BatchId is not publicly documented;
 UBW the second line of defence is its duplicate check of a supplier's invoice number, which is
 the voucher id here, unique per payment. The OHAR01 process must refuse a repeated BatchId.
 Inside one call, connection errors are retried (option ``retries``, 50-200 ms apart) by the
-adapters' one in-call retry (``adapters.transience``): a repeat is harmless, since UBW keeps
+adapters' one tenacity retry (``adapters.transience``): a repeat is harmless, since UBW keeps
 one import per BatchId. Failures become hub errors in one place, ``adapters.soap``'s
 ``map_soap_outcome``, reading this adapter's ``TRANSIENCE``: server faults (any fault but a
 sender's: ``Client``, ``Client.Validation``, ``Sender``, ...), HTTP 408/425/429/5xx, an answer
