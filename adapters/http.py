@@ -97,6 +97,9 @@ class HttpAdapter:
         self.url = url
         self.timeout = timeout
         self.retries = retries
+        # Built once, not per delivery (issue 16 measured the construction on the hot path):
+        # tenacity keeps each call's state per thread, so the delivery threads may share it.
+        self._retrying = in_call_retrying(TRANSIENCE, retries)
         self._token = token
         self._client: httpx.Client | None = None
 
@@ -127,7 +130,7 @@ class HttpAdapter:
                 f"adapter {self.name!r} is not open", reason="adapter_closed"
             )
         headers = _headers_for(delivery)
-        retrying = in_call_retrying(TRANSIENCE, self.retries)
+        retrying = self._retrying
 
         def post() -> httpx.Response:
             return retrying(client.post, self.url, content=delivery.document, headers=headers)
