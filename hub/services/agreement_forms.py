@@ -53,7 +53,9 @@ Form = Mapping[str, Sequence[str]]
 # Fields whose values are chosen from a list (checkboxes), and fields of free names, written
 # one per line or separated by commas.
 CHOSEN: Final = ("senders", "recipients", "message_types", "categories", "consent_required")
-LISTED: Final = ("purposes", "subject_categories", "sub_processors")
+# protected_identity_purposes: the purposes for which persons with protected identity may pass
+# (confidentiality check); a form without the field would drop the term from the next version.
+LISTED: Final = ("purposes", "subject_categories", "protected_identity_purposes", "sub_processors")
 TEXTS: Final = ("id", "district", "controller_name", "dpo_contact", "processor", "legal_reference")
 
 
@@ -194,7 +196,7 @@ def agreement_from_form(
         agreement = Agreement(
             **fields,  # type: ignore[arg-type]
             version=base.version + 1 if base else 1,
-            **{n: frozenset(_names(form, n)) for n in CHOSEN + LISTED[:2]},  # type: ignore[arg-type]
+            **{n: frozenset(_names(form, n)) for n in CHOSEN + LISTED[:3]},  # type: ignore[arg-type]
             sub_processors=tuple(_names(form, "sub_processors")),
             valid_from=valid_from or datetime.now(UTC),
             valid_to=valid_to,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from hub.errors import InputError
+from hub.errors import InputError, KeyShredded
 from hub.guards import AuditAction, per_subject
 from hub.homecare.continuity import (
     PER,
@@ -155,9 +155,14 @@ def reported_time(
             ciphertext = message_rows.get_ciphertext(conn, visit.message_id)
             if ciphertext is None:
                 continue
-            key = hub.guards.key(conn, visit.district, visit.key_version)
-            aad = crypto.payload_aad(visit.message_id, visit.district, rows.VISIT_TYPE, key.version)
-            body = crypto.unseal(key.key, ciphertext, aad)
+            try:
+                key = hub.guards.key(conn, visit.district, visit.key_version)
+                aad = crypto.payload_aad(
+                    visit.message_id, visit.district, rows.VISIT_TYPE, key.version
+                )
+                body = crypto.unseal(key.key, ciphertext, aad)
+            except KeyShredded:  # retention ended it (or its key version was shredded): its
+                continue  # times are gone for good, so the month counts the visits still kept
             facts.append(
                 visit_facts(
                     body,

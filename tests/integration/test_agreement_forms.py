@@ -132,3 +132,22 @@ def test_a_system_the_version_names_stays_offered_though_not_registered(spine: S
     form["retention_days"] = ["60"]
     saved = save_agreement_form(spine.hub, ADMIN, form, agreement.id)
     assert saved.recipients == stored.recipients
+
+
+def test_the_purposes_for_protected_persons_survive_a_version_from_the_form(spine: Spine) -> None:
+    # A form without the field would drop the term from the next version and refuse, from then
+    # on, the protected persons the controller had allowed.
+    agreement = spine.agreement()
+    purpose = sorted(agreement.purposes)[0]
+    allowed = replace(agreement, version=2, protected_identity_purposes=frozenset({purpose}))
+    (stored,) = import_agreements(spine.hub, ADMIN, [allowed])
+    form = form_values(stored)
+    assert form["protected_identity_purposes"] == [purpose]
+    form["retention_days"] = ["90"]
+    saved = save_agreement_form(spine.hub, ADMIN, form, agreement.id)
+    assert saved.version == 3
+    assert saved.protected_identity_purposes == {purpose}
+    form = form_values(saved)
+    form["protected_identity_purposes"] = [""]  # emptied by the administrator on purpose
+    emptied = save_agreement_form(spine.hub, ADMIN, form, agreement.id)
+    assert emptied.protected_identity_purposes == frozenset()

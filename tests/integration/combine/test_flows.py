@@ -332,3 +332,29 @@ def test_the_command_line_pulls_the_basis_and_writes_continuity_csv(world: Combi
     )  # fmt: skip
     assert one.strip().splitlines()[1].endswith(f",{someone.provider},{len(expected)}")
     assert "invalid_period" in run("stats", "continuity", "--period", "soon", code=2)
+
+
+def test_a_visit_whose_payload_ended_is_left_out_of_the_follow_up(
+    tmp_path: Path, database_url: str
+) -> None:
+    # What the retention job leaves of a payload (the SHREDDED marker): the month's follow-up
+    # counts the visits still kept instead of failing on the one that is gone.
+    from sqlalchemy import select, update
+
+    from hub.keys.crypto import SHREDDED
+    from hub.storage.tables import messages
+
+    with combine_world(tmp_path, database_url, datetime(2026, 11, 5, 12, tzinfo=UTC)) as world:
+        _send(world, _visits(4, days=3))
+        before = sum(r.visits for r in reported_time(world.hub, OFFICER, "2026-11"))
+        with world.hub.engine.begin() as conn:
+            ended = conn.execute(
+                select(messages.c.id)
+                .where(messages.c.message_type == "timereport.visit")
+                .order_by(messages.c.id)
+                .limit(1)
+            ).scalar_one()
+            conn.execute(update(messages).where(messages.c.id == ended).values(ciphertext=SHREDDED))
+        after = sum(r.visits for r in reported_time(world.hub, OFFICER, "2026-11"))
+    assert before > 1
+    assert after == before - 1
