@@ -44,14 +44,9 @@ from hub.errors import (
     Conflict,
     ContractRefusal,
     GuardUnavailable,
-    HostileXml,
     HubError,
     IdempotencyConflict,
     InputError,
-    MalformedXml,
-    PayloadTooLarge,
-    SchemaInvalid,
-    UnknownMessageType,
     audit_reason,
 )
 from hub.ingest.admission import Admissions
@@ -59,6 +54,7 @@ from hub.ingest.group_commit import GroupCommitter
 from hub.ingest.keys import stored_keys
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
+from hub.ingest.schema_errors import translate_schema_error
 from hub.ingest.subjects import named_subjects
 from hub.keys import crypto
 from hub.keys.crypto import Hmacs
@@ -79,20 +75,6 @@ from schemas.registry import Registry
 log = logging.getLogger(__name__)
 
 Tx = TypeVar("Tx")
-
-_SCHEMA_ERRORS: dict[str, type[InputError]] = {
-    "malformed_xml": MalformedXml,
-    "forbidden_dtd": HostileXml,
-    "too_deep": HostileXml,
-    "too_large": PayloadTooLarge,
-    "schema_invalid": SchemaInvalid,
-    "unknown_message_type": UnknownMessageType,
-}
-
-
-def translate_schema_error(exc: SchemaError) -> InputError:
-    cls = _SCHEMA_ERRORS.get(exc.reason, InputError)
-    return cls(exc.detail, reason=exc.reason, line=exc.line, column=exc.column, path=exc.path)
 
 
 @dataclass(frozen=True)
