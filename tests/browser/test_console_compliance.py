@@ -86,6 +86,9 @@ def test_a_steward_downloads_the_record_and_the_chargeback(page: Page, world: Wo
     assert len(record) > 1
     assert {row[0] for row in record[1:]} == {SODERMALM}
     screenshot(page, "compliance-record")
+    pdf = page.request.get("/console/compliance/record.pdf")
+    assert pdf.status == 200
+    assert pdf.body().startswith(b"%PDF")
 
     page.click("#stats-link")
     page.wait_for_url("**/console/compliance/stats")
@@ -103,6 +106,9 @@ def test_a_steward_downloads_the_record_and_the_chargeback(page: Page, world: Wo
     assert all(row[1] == SODERMALM for row in basis[1:])
     assert any(row[3] == "calls" and int(row[4]) >= 1 for row in basis[1:])
     screenshot(page, "compliance-stats")
+    wrong = page.request.get("/console/compliance/stats?month=2026-13")
+    assert wrong.status == 422  # a page naming the reason, not a traceback
+    assert "invalid_month" in wrong.text()
 
     exported = [e.reason for e in world.audit(actor="user:steward.bo", action="exported")]
     assert "art30 record" in exported
