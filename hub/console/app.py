@@ -9,11 +9,13 @@ from fastapi import APIRouter, FastAPI
 from hub.bootstrap import Hub
 from hub.console.agreements import agreements_router
 from hub.console.audit import audit_router
+from hub.console.compliance import retention_router
 from hub.console.messages import messages_router
 from hub.console.messages_search import search_router
 from hub.console.overview import overview_router
 from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
+from hub.console.records import records_router
 from hub.console.review import review_router
 from hub.console.web import Console
 
@@ -25,6 +27,8 @@ ROUTERS: list[Callable[[Console], APIRouter]] = [
     agreements_router,
     audit_router,
     review_router,
+    retention_router,
+    records_router,
     search_router,  # before messages_router: /messages/search is no message id
     messages_router,
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.console import labels_dpo, labels_messages, labels_overview
+from hub.console import labels_compliance, labels_dpo, labels_messages, labels_overview
 
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
@@ -146,6 +146,8 @@ sv.update(labels_overview.sv)  # the overview on the start page
 en.update(labels_overview.en)
 sv.update(labels_messages.sv)  # the Messages pages
 en.update(labels_messages.en)
+sv.update(labels_compliance.sv)  # the Compliance pages
+en.update(labels_compliance.en)
 
 CATALOGUE: dict[str, dict[str, str]] = {"sv": sv, "en": en}
 

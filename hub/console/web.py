@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -62,23 +62,33 @@ _HEADERS = {
 
 @dataclass(frozen=True)
 class Section:
-    """A part of the console, shown in the navigation to the holders of ``role``."""
+    """A part of the console, shown in the navigation to the holders of ``role`` (or of one
+    of ``also``: a section several roles may use)."""
 
     key: str
     path: str
     role: Role
+    also: tuple[Role, ...] = ()
 
 
 SECTIONS = (
     Section("agreements", "/console/agreements", Role.DISTRICT_ADMIN),
     Section("audit", "/console/audit", Role.DPO),
+    Section("compliance", "/console/compliance", Role.DISTRICT_ADMIN, also=(Role.DPO,)),
     Section("messages", "/console/messages", Role.OPERATOR),
     Section("users", "/console/users", Role.HUB_ADMIN),
 )
 
 
 def sections_for(person: Person) -> list[Section]:
-    return [s for s in SECTIONS if person.holds(s.role)]
+    """The sections ``person`` may open, each with ``role`` set to the first of its roles the
+    person holds (the home page names that role and its districts)."""
+    shown = []
+    for s in SECTIONS:
+        held = [r for r in (s.role, *s.also) if person.holds(r)]
+        if held:
+            shown.append(replace(s, role=held[0]))
+    return shown
 
 
 def _environment() -> Environment:
