@@ -39,7 +39,7 @@ _FIELDS = ("subject", "scheme", "actor", "action", "district", "message_id", "si
 _EXTRACTS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 
-def _moment(text: str, name: str) -> datetime | None:
+def form_moment(text: str, name: str) -> datetime | None:
     """A ``datetime-local`` field, read as UTC (the page says so)."""
     if not text:
         return None
@@ -103,8 +103,8 @@ def audit_router(console: Console) -> APIRouter:
                 action=fields.get("action") or None,
                 district=fields.get("district") or None,
                 message_id=fields.get("message_id") or None,
-                since=_moment(fields.get("since", ""), "since"),
-                until=_moment(fields.get("until", ""), "until"),
+                since=form_moment(fields.get("since", ""), "since"),
+                until=form_moment(fields.get("until", ""), "until"),
                 limit=SHOWN,
                 newest_first=True,
             )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from hub.console.audit import _moment as moment
+from hub.console.audit import form_moment as moment
 from hub.console.messages import BASE, operator_of
 from hub.console.web import Console
 from hub.errors import InputError
