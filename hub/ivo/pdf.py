@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from hub.ivo.worklist import Row, csv_values, summary
+from hub.pdf_pages import latin1, start_titled
 
 _LABELS = {
     "reference": "Reference",
@@ -39,10 +40,6 @@ _LABELS = {
 }
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def worklist_pdf(
     title: str, rows: Sequence[Row], progress: Callable[[int], None] | None = None
 ) -> bytes:
@@ -53,22 +50,16 @@ def worklist_pdf(
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("Helvetica", size=8)
-            self.cell(0, 8, f"{_latin1(title)} - page {self.page_no()}/{{nb}}", align="C")
+            self.cell(0, 8, f"{latin1(title)} - page {self.page_no()}/{{nb}}", align="C")
 
     pdf = _Worklist(format="A4")
-    pdf.set_title(_latin1(title))
-    pdf.set_creator("Omsorgshub")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=15)
-    pdf.multi_cell(0, 8, _latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", size=10)
+    start_titled(pdf, title)
     counts = summary(rows)
     incomplete = sum(1 for r in rows if not r.complete)
     pdf.multi_cell(
         0,
         5,
-        _latin1(
+        latin1(
             f"{len(rows)} individual reports: "
             + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             + f". {incomplete} miss fields the case system did not send, or its summary "
@@ -83,24 +74,24 @@ def worklist_pdf(
         pdf.ln(3)
         pdf.set_font("Helvetica", style="B", size=10)
         head = f"{row.reference}   {row.state.value.replace('_', ' ')}   {row.code}"
-        pdf.cell(0, 6, _latin1(head), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 6, latin1(head), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if row.missing:
             pdf.set_text_color(170, 0, 0)
             pdf.cell(
-                0, 5, _latin1("MISSING: " + ", ".join(row.missing)), new_x=XPos.LMARGIN,
+                0, 5, latin1("MISSING: " + ", ".join(row.missing)), new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
             )  # fmt: skip
             pdf.set_text_color(0, 0, 0)
         for text in row.disagreements:
             pdf.set_text_color(170, 0, 0)
-            pdf.multi_cell(0, 5, _latin1("DISAGREES: " + text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, 5, latin1("DISAGREES: " + text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_text_color(0, 0, 0)
         pdf.set_font("Helvetica", size=8)
         width = pdf.epw
         for key, label in _LABELS.items():
             if not values[key] or key == "reference":
                 continue
-            line = _latin1(f"{label}: {values[key]}")
+            line = latin1(f"{label}: {values[key]}")
             # fpdf2's line breaking costs per character: a line that fits is a plain cell
             if pdf.get_string_width(line) < width:
                 pdf.cell(0, 4, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

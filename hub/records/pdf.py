@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hub.pdf_pages import latin1, start_titled
 from hub.records.processing import COLUMNS, SECURITY_MEASURES, RecordRow
 
 _SHOWN = tuple(c for c in COLUMNS if c not in ("district", "security_measures"))
-
-
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def record_pdf(title: str, rows: Sequence[RecordRow]) -> bytes:
@@ -20,13 +17,7 @@ def record_pdf(title: str, rows: Sequence[RecordRow]) -> bytes:
     from fpdf.enums import XPos, YPos
 
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(title))
-    pdf.set_creator("Omsorgshub")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=15)
-    pdf.multi_cell(0, 8, _latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", size=10)
+    start_titled(pdf, title)
     if not rows:
         pdf.multi_cell(0, 5, "No agreement in force.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     district = None
@@ -36,18 +27,18 @@ def record_pdf(title: str, rows: Sequence[RecordRow]) -> bytes:
             pdf.ln(3)
             pdf.set_font("Helvetica", style="B", size=12)
             text = f"{row.district}: {row.controller}"
-            pdf.multi_cell(0, 7, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, 7, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", style="B", size=10)
-        pdf.multi_cell(0, 6, _latin1(row.agreement), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, latin1(row.agreement), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", size=9)
         for column in _SHOWN[1:]:
             value = str(getattr(row, column)) or "-"
             line = f"{column.replace('_', ' ')}: {value}"
-            pdf.multi_cell(0, 4.5, _latin1(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, 4.5, latin1(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
     pdf.set_font("Helvetica", style="B", size=11)
     pdf.multi_cell(0, 6, "Security measures (every agreement)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", size=9)
     for measure in SECURITY_MEASURES:
-        pdf.multi_cell(0, 4.5, _latin1(f"- {measure}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.5, latin1(f"- {measure}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
