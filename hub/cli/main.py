@@ -174,14 +174,14 @@ def serve(
     from hub.api.logs import log_outcomes
     from hub.services.ivo_summaries import start_tracking
     from hub.services.mailbox_inbox import start_inbox_polling
-    from hub.services.retention import schedule_retention
+    from hub.services.upkeep import schedule_upkeep
 
     _configure_logging(obj.settings, log_format)
     hub = obj.hub
     log_outcomes(hub)
     app = create_app(hub)
     if not no_worker:
-        schedule_retention(hub)  # in the relay's loop, every retention_interval_seconds
+        schedule_upkeep(hub)  # retention, planner statistics: in the relay's loop
         hub.start()
     # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
     stop_inboxes = threading.Event()
@@ -204,7 +204,7 @@ def relay(obj: CliContext, log_format: str | None) -> None:
     """Scaled out: run the relay/sweeper that hands due deliveries to Celery workers."""
     from hub.bootstrap import build_hub
     from hub.outbox.dispatch import CeleryDispatcher
-    from hub.services.retention import schedule_retention
+    from hub.services.upkeep import schedule_upkeep
 
     s = obj.settings
     if s.embedded:
@@ -215,7 +215,7 @@ def relay(obj: CliContext, log_format: str | None) -> None:
     worker.declare_dead_letter(worker.app)
     hub = build_hub(s, dispatcher=CeleryDispatcher(worker.app, worker.QUEUE))
     obj._hub = hub
-    schedule_retention(hub)  # every retention_interval_seconds, on the relay's own timer
+    schedule_upkeep(hub)  # retention, planner statistics: on the relay's own timer
     # SIGTERM (systemd, Kubernetes) ends the current pass cleanly, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: hub.relay.stop())
     click.echo("relay running; Ctrl-C or SIGTERM to stop", err=True)

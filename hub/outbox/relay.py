@@ -11,7 +11,7 @@ One pass:
    (``hub.outbox.receipts``, given as ``receipts``), one quick request each.
 4. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
    the witnesses outside the host (and note what time-stamping anchored).
-5. *Timers*: jobs registered with ``every`` (the retention job, ``hub.services.retention``)
+5. *Timers*: jobs registered with ``every`` (``hub.services.upkeep``: retention, statistics)
    run when their own interval has passed on the monotonic clock (first one interval after
    registration), one after the other in the relay's thread; a failing job is logged and
    tried again at its next time.
@@ -89,14 +89,14 @@ class Relay(Generic[Tx]):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._timers: list[_Timer] = []
+        # True while due deliveries may be left unclaimed because the dispatcher was full:
+        # only then is a finished delivery batch worth a wake-up.
+        self._starved = False
 
     def every(self, seconds: float, job: Callable[[], object], *, name: str) -> None:
         """Run ``job`` in the relay's loop every ``seconds`` (0: never), on its own timer."""
         if seconds > 0:
             self._timers.append(_Timer(name, seconds, job, time.monotonic() + seconds))
-        # True while due deliveries may be left unclaimed because the dispatcher was full:
-        # only then is a finished delivery batch worth a wake-up.
-        self._starved = False
 
     def wake(self) -> None:
         self._wake.set()

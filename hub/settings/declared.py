@@ -108,6 +108,14 @@ class DeclaredSettings(CapabilitySettings):
         "flush serve them all (adds at most this to a 202; a lone sender never waits). "
         "0: write at once.",
     )
+    planner_statistics_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="SQLite: the relay refreshes the query planner's statistics (ANALYZE, "
+        "sampled: a few milliseconds at a million messages) at start and every this many "
+        "seconds, so the console's searches and overview pick the right index as the tables "
+        "grow; 0: never. PostgreSQL's autovacuum keeps its own.",
+    )
     retry_base_seconds: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles each attempt (jittered)."
     )

@@ -134,6 +134,17 @@ Index("ix_deliveries_destination_state", deliveries.c.destination, deliveries.c.
 Index("ix_deliveries_destination_delivered", deliveries.c.destination, deliveries.c.delivered_at)
 # The deliveries that became dead in a window (a delivery's last change is its death).
 Index("ix_deliveries_state_updated", deliveries.c.state, deliveries.c.updated_at)
+# A district's deliveries of a window with what the overview and the statistics count of them
+# (covering: the table is not read).
+Index(
+    "ix_deliveries_overview",
+    deliveries.c.district,
+    deliveries.c.created_at,
+    deliveries.c.destination,
+    deliveries.c.state,
+    deliveries.c.delivered_at,
+    deliveries.c.attempts,
+)
 
 # Per-district data keys, wrapped by the master key. Shredding clears ``wrapped_key``: payloads
 # sealed under that version can then never be decrypted again (crypto-shredding).

@@ -63,6 +63,7 @@ class Figures:
     dead: Counter[str]  # reason → count
     lost: list[str]
     duplicate_effects: int
+    duplicates: list[str]  # each duplicate effect: its keys, their messages and states
     unknown_effects: int  # stored under a key that is no delivery the hub has
     wire_repeats: int
     max_delay: float
@@ -117,6 +118,11 @@ def count(
         else:
             lost.append(delivery_id)
     effects, unknown = _effects(double, stored, rows)
+    duplicates = [
+        _described(keys, double, rows, began=min(accepted.sent_at.values(), default=0.0))
+        for keys in effects.values()
+        if len(keys) > 1
+    ]
     delays = [
         double.first_seen[d] - sent for d, sent in accepted.sent_at.items()
         if d in double.first_seen
@@ -127,7 +133,8 @@ def count(
         delivered=sum(1 for d in accepted.sent_at if d in stored),
         dead=dead,
         lost=lost,
-        duplicate_effects=sum(n - 1 for n in effects.values()),
+        duplicate_effects=sum(len(keys) - 1 for keys in effects.values()),
+        duplicates=duplicates,
         unknown_effects=unknown,
         wire_repeats=double.duplicates,
         max_delay=max(delays, default=0.0),
@@ -141,8 +148,9 @@ def _effects(
     double: RecordingDouble,
     stored: Mapping[str, bytes],
     rows: Mapping[str, tuple[str, str, str | None, str]],
-) -> tuple[Counter[tuple[str, str]], int]:
-    """Effects per (destination, document digest), and effects that belong to no message.
+) -> tuple[dict[tuple[str, str], list[str]], int]:
+    """The keys stored per (destination, document digest), and the number of effects that
+    belong to no message.
 
     A key the hub has no delivery of (a delivery re-sent under a new id) is put with the
     destination of its message (the ``X-Omsorgshub-Message-Id`` header) when that message has
@@ -151,7 +159,7 @@ def _effects(
     destinations: dict[str, set[str]] = {}
     for destination, _state, _reason, message_id in rows.values():
         destinations.setdefault(message_id, set()).add(destination)
-    effects: Counter[tuple[str, str]] = Counter()
+    effects: dict[tuple[str, str], list[str]] = {}
     unknown = 0
     for key, body in stored.items():
         if key in rows:
@@ -163,8 +171,29 @@ def _effects(
                 unknown += 1
                 continue
             destination = next(iter(candidates))
-        effects[(destination, hashlib.sha256(body).hexdigest())] += 1
+        effects.setdefault((destination, hashlib.sha256(body).hexdigest()), []).append(key)
     return effects, unknown
+
+
+def _described(
+    keys: Sequence[str],
+    double: RecordingDouble,
+    rows: Mapping[str, tuple[str, str, str | None, str]],
+    began: float,
+) -> str:
+    """One duplicate effect as the report names it, so that it can be chased in the kept
+    logs and database: each key, when it was first stored, and the hub's row of it."""
+    parts = []
+    for key in keys:
+        seen = double.first_seen.get(key)
+        at = f"stored {seen - began:.1f} s after the first request" if seen else "stored"
+        if key in rows:
+            _destination, state, _reason, message_id = rows[key]
+            parts.append(f"{key} ({at}; delivery of message {message_id}, {state})")
+        else:
+            header = double.headers_of(key).get("x-omsorgshub-message-id", "?")
+            parts.append(f"{key} ({at}; NO delivery row; header message id {header})")
+    return " = ".join(parts)
 
 
 def report(
@@ -182,6 +211,7 @@ def report(
         f"LOST:                   {len(f.lost)}"
         + (f" (first: {', '.join(f.lost[:5])})" if f.lost else ""),
         f"DUPLICATE EFFECTS:      {f.duplicate_effects}",
+        *(f"  the same document:    {d}" for d in f.duplicates),
         f"effects of no delivery: {f.unknown_effects}",
         f"repeats on the wire:    {f.wire_repeats} (same key, applied once)",
         f"max delivery delay:     {f.max_delay:.1f} s (request sent → first stored)",
