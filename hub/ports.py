@@ -89,9 +89,8 @@ class ProtectedPersonsSource(Protocol):
     answers the district's whole list now, each person once; a person not in it is not marked.
     It never answers a partial list: a failure raises, as ``Adapter.deliver`` does
     (transient/permanent ``DeliveryError``; ``ConfigError`` when this instance's contract
-    lacks the operation)."""
-
-    name: str
+    lacks the operation). Methods only, so that the sync can ask an adapter class
+    (``issubclass``) before it opens an instance."""
 
     def protected_persons(self, district: str) -> list[ProtectedPerson]: ...
 

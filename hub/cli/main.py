@@ -174,6 +174,7 @@ def serve(
     from hub.api.logs import log_outcomes
     from hub.services.ivo_summaries import start_tracking
     from hub.services.mailbox_inbox import start_inbox_polling
+    from hub.services.protected_sync import schedule_protected_sync
     from hub.services.retention import schedule_retention
 
     _configure_logging(obj.settings, log_format)
@@ -182,6 +183,7 @@ def serve(
     app = create_app(hub)
     if not no_worker:
         schedule_retention(hub)  # in the relay's loop, every retention_interval_seconds
+        schedule_protected_sync(hub)  # ... and every protected_sync_interval_seconds
         hub.start()
     # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
     stop_inboxes = threading.Event()
@@ -204,6 +206,7 @@ def relay(obj: CliContext, log_format: str | None) -> None:
     """Scaled out: run the relay/sweeper that hands due deliveries to Celery workers."""
     from hub.bootstrap import build_hub
     from hub.outbox.dispatch import CeleryDispatcher
+    from hub.services.protected_sync import schedule_protected_sync
     from hub.services.retention import schedule_retention
 
     s = obj.settings
@@ -216,6 +219,7 @@ def relay(obj: CliContext, log_format: str | None) -> None:
     hub = build_hub(s, dispatcher=CeleryDispatcher(worker.app, worker.QUEUE))
     obj._hub = hub
     schedule_retention(hub)  # every retention_interval_seconds, on the relay's own timer
+    schedule_protected_sync(hub)  # every protected_sync_interval_seconds, likewise
     # SIGTERM (systemd, Kubernetes) ends the current pass cleanly, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: hub.relay.stop())
     click.echo("relay running; Ctrl-C or SIGTERM to stop", err=True)
@@ -241,6 +245,7 @@ def register_subcommands() -> None:
         ivo,
         keys,
         messages,
+        protected,
         records,
         referrals,
         retention,
@@ -263,6 +268,7 @@ def register_subcommands() -> None:
         messages.lookup,
         keys.keys,
         retention.retention,
+        protected.protected,
         agreements.agreements,
         audit.audit_group,
         referrals.referrals,
