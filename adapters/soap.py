@@ -185,6 +185,13 @@ def bind_service(
     return client.create_service(binding, address)
 
 
+def binding_offers(client: Any, binding: str, operation: str) -> bool:
+    """Whether ``binding`` of a loaded WSDL has ``operation``: for an operation a service may
+    lack (a newer one of the contract), asked once in ``open``."""
+    found = client.wsdl.bindings.get(binding)
+    return found is not None and _has_operation(found, operation)
+
+
 def _has_operation(binding: Any, operation: str) -> bool:
     try:
         binding.get(operation)

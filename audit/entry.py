@@ -82,6 +82,10 @@ class AuditAction(StrEnum):
     REVIEW_SAMPLED = "review_sampled"  # a log review's sample drawn and assigned to a DPO
     REVIEW_DECIDED = "review_decided"  # a verdict on one reviewed access (or its amendment)
     REVIEW_REPORTED = "review_reported"  # a log review's coverage report
+    # A case system's list of protected persons (hub.services.protected_sync): one entry per
+    # person whose mark it set, changed or lifted, and one per district and run (counts only).
+    PROTECTION_CHANGED = "protection_changed"
+    PROTECTION_SYNCED = "protection_synced"
 
 
 class Outcome(StrEnum):

@@ -137,3 +137,17 @@ class LookupResult:
     """The answer, as plain JSON-able data; never stored by the hub."""
 
     data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ProtectedPerson:
+    """A person a district's case system marks with protected identity now (its
+    ``GetProtectedClients`` list). ``identity`` is the canonical number (Swedish 12 digits,
+    Danish CPR 10), in memory only for the length of a sync: the hub stores its keyed HMAC."""
+
+    identity: str
+    scheme: str  # "se" | "dk"
+    kind: str  # "protected_registration" (skyddad folkbokföring) | "confidentiality_marking"
+
+    def __repr__(self) -> str:  # never a number in a log line or a traceback
+        return f"ProtectedPerson(scheme={self.scheme!r}, kind={self.kind!r})"

@@ -2,7 +2,8 @@
 
 Two families:
 
-- **Adapters and dispatchers**: ``Adapter``, ``LookupAdapter``, ``Dispatcher``.
+- **Adapters and dispatchers**: ``Adapter``, ``LookupAdapter``, ``ProtectedPersonsSource``,
+  ``Dispatcher``.
 - **The guards and the store** as the message path sees them. ``UnitOfWork`` opens
   transactions; every other store or guard port takes the transaction handle it yields (``Tx``)
   and works inside it, never committing on its own, so a message, its deliveries and its audit
@@ -35,6 +36,7 @@ from hub.envelope import (
     LookupRequest,
     LookupResult,
     OutboundDelivery,
+    ProtectedPerson,
     Receipt,
     ReceiptStatus,
 )
@@ -78,6 +80,19 @@ class LookupAdapter(Protocol):
     def close(self) -> None: ...
 
     def lookup(self, request: LookupRequest) -> LookupResult: ...
+
+
+@runtime_checkable
+class ProtectedPersonsSource(Protocol):
+    """A case system that publishes whom a district marks with protected identity
+    (``hub.services.protected_sync`` keeps the hub's marks in step with it). ``protected_persons``
+    answers the district's whole list now, each person once; a person not in it is not marked.
+    It never answers a partial list: a failure raises, as ``Adapter.deliver`` does
+    (transient/permanent ``DeliveryError``; ``ConfigError`` when this instance's contract
+    lacks the operation). Methods only, so that the sync can ask an adapter class
+    (``issubclass``) before it opens an instance."""
+
+    def protected_persons(self, district: str) -> list[ProtectedPerson]: ...
 
 
 @runtime_checkable

@@ -17,7 +17,12 @@ JSON-able data: ``{"found": False}`` when the district has no case for the perso
 not an error: RIVTA get-services answer "nothing" with an empty response), else ``found``,
 ``name``, ``decisions`` (law, service, interventions, dates, granted hours per month, execution
 state), ``fee_basis`` (income per month as a decimal string, currency, period), ``provider`` and
-``case_officer``. The document is mapped field by field (``adapters.case_management.mapping``:
+``case_officer``. ``protected_persons(district)`` (the port ``ProtectedPersonsSource``) asks
+``GetProtectedClients`` for the district's whole list of persons it marks with protected
+identity and answers ``ProtectedPerson``s (canonical number, scheme, kind), checked whole
+(``protected_persons_result``); a WSDL given with option ``wsdl`` that lacks the operation
+makes it a ``ConfigError`` (``operation_not_offered``), the other operations still work. The
+document is mapped field by field (``adapters.case_management.mapping``:
 ``referral_request``, ``execution_event_request``, ``client_summary_result``); identity numbers
 are sent as RIVTA person ids (12 digits, or 10 for a Danish CPR number, with the OID of their
 kind), the ten-digit Swedish form completed with the century as of the message's arrival at the
@@ -61,7 +66,8 @@ not this contract or without an http(s) address (the delivery engine retries or 
 the delivery that needed the adapter accordingly).
 
 Data categories: case.referral carries identity, contact and case; case.execution_event
-identity, case and decisions; a client summary answer identity, decisions, fees and case. The
+identity, case and decisions; a client summary answer identity, decisions, fees and case; the
+list of protected persons identity (the number and the kind of protection). The
 adapter holds them only for the length of a call.
 """
 
@@ -81,11 +87,13 @@ from adapters.case_management.mapping import (
     canonical_person_id,
     client_summary_result,
     execution_event_request,
+    protected_persons_result,
     referral_request,
 )
 from adapters.soap import (
     SoapDialect,
     bind_service,
+    binding_offers,
     load_wsdl,
     map_soap_outcome,
     never_sent,
@@ -93,8 +101,8 @@ from adapters.soap import (
     opened,
 )
 from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
-from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
-from hub.errors import PermanentDeliveryError
+from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, ProtectedPerson, Receipt
+from hub.errors import ConfigError, PermanentDeliveryError
 
 __all__ = ["BINDING", "PACKAGED_WSDL", "TRANSIENCE", "CaseManagementAdapter"]
 
@@ -103,6 +111,7 @@ BINDING = (
     "{urn:riv:omsorgshub:casemanagement:CaseManagement:1:rivtabp21}CaseManagementResponderBinding"
 )
 OPERATIONS = ("GetClientSummary", "ReferCase", "ReportExecutionEvent")
+PROTECTED_LIST = "GetProtectedClients"  # added to the contract later: a service may lack it
 
 # The one declaration of what is transient here, read by map_soap_outcome and the in-call retry:
 # only a request that never left is repeated inside the call (the service de-duplicates on the
@@ -166,6 +175,7 @@ class CaseManagementAdapter:
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
         self._service: Any = None  # zeep's ServiceProxy once open
+        self._lists_protected = False  # the WSDL has GetProtectedClients (known once open)
 
     def __repr__(self) -> str:
         auth = ", token=***" if self._token else ", basic=***" if self._basic else ""
@@ -187,6 +197,7 @@ class CaseManagementAdapter:
             try:
                 client = load_wsdl(where, self.wsdl, session, self.timeout, DIALECT)
                 self._service = bind_service(where, client, BINDING, OPERATIONS, self.url, DIALECT)
+                self._lists_protected = binding_offers(client, BINDING, PROTECTED_LIST)
             except BaseException:
                 session.close()
                 raise
@@ -198,7 +209,7 @@ class CaseManagementAdapter:
         if session is not None:
             session.close()
 
-    # -- the two verbs ------------------------------------------------------------------------
+    # -- the verbs ------------------------------------------------------------------------
 
     def deliver(self, delivery: OutboundDelivery) -> Receipt:
         service = opened(self.name, self._service)
@@ -238,6 +249,26 @@ class CaseManagementAdapter:
         except (AttributeError, TypeError, ArithmeticError) as exc:  # a shape zeep let through
             raise PermanentDeliveryError(
                 f"{self.name}: GetClientSummary: the answer does not fit the contract",
+                reason="response_invalid",
+            ) from exc
+
+    def protected_persons(self, district: str) -> list[ProtectedPerson]:
+        service = opened(self.name, self._service)
+        if not self._lists_protected:
+            raise ConfigError(
+                f"{self.name}: the WSDL {self.wsdl!r} has no {PROTECTED_LIST} (an older "
+                "contract): this case system cannot list its protected persons",
+                reason="operation_not_offered",
+            )
+        header = {"LogicalAddress": district}
+        answer = self._call(
+            PROTECTED_LIST, lambda: service.GetProtectedClients(_soapheaders=header)
+        )
+        try:
+            return protected_persons_result(_serialize(answer, dict) or {})
+        except (AttributeError, TypeError) as exc:  # a shape zeep let through
+            raise PermanentDeliveryError(
+                f"{self.name}: {PROTECTED_LIST}: the answer does not fit the contract",
                 reason="response_invalid",
             ) from exc
 

@@ -5,9 +5,11 @@ The other half of ``adapters.case_management.adapter``, without I/O: :func:`refe
 document field by field to the arguments of ``ReferCase`` and ``ReportExecutionEvent`` (the
 hub's delivery id as ``idempotencyKey``, the sender as ``sourceSystem``);
 :func:`client_summary_result` turns a ``GetClientSummary`` answer into the ``client_summary``
-lookup's JSON-able data. Identity numbers become RIVTA person ids (:func:`person_id`: 12 digits,
-or 10 for a Danish CPR number, with the OID of their kind), the ten-digit Swedish form completed
-with the century as of the message's arrival at the hub.
+lookup's JSON-able data, :func:`protected_persons_result` a ``GetProtectedClients`` answer into
+the district's list of marked persons (checked whole: ``total`` matches, each person once).
+Identity numbers become RIVTA person ids (:func:`person_id`: 12 digits, or 10 for a Danish
+CPR number, with the OID of their kind), the ten-digit Swedish form completed with the century
+as of the message's arrival at the hub.
 
 A document that cannot be mapped is a ``PermanentDeliveryError`` (``document_invalid``), a
 lookup subject that is no canonical identity number one with reason ``invalid_subject``; no
@@ -24,7 +26,7 @@ from typing import Any, cast
 
 from lxml import etree
 
-from hub.envelope import OutboundDelivery
+from hub.envelope import OutboundDelivery, ProtectedPerson
 from hub.errors import PermanentDeliveryError
 
 REFERRAL_NS = "urn:omsorgshub:case.referral:1"
@@ -36,6 +38,9 @@ CONTRACT_EVENT_KINDS = ("executed", "interrupted", "resumed", "closed")
 OID_PERSONNUMMER = "1.2.752.129.2.1.3.1"
 OID_SAMORDNINGSNUMMER = "1.2.752.129.2.1.3.3"
 OID_CPR = "1.2.208.176.1.2"
+_SCHEME_OF_OID = {OID_PERSONNUMMER: "se", OID_SAMORDNINGSNUMMER: "se", OID_CPR: "dk"}
+_DIGITS_OF_SCHEME = {"se": 12, "dk": 10}
+PROTECTION_KINDS = frozenset({"protected_registration", "confidentiality_marking"})
 
 
 # -- hub documents -> SOAP requests ------------------------------------------------------------
@@ -297,3 +302,35 @@ def _money(value: object) -> str | None:
     if value is None:
         return None
     return f"{Decimal(str(value)):.2f}"
+
+
+def protected_persons_result(answer: Mapping[str, Any]) -> list[ProtectedPerson]:
+    """The district's marked persons from a ``GetProtectedClients`` answer (as
+    ``zeep.helpers.serialize_object`` gives it). The list is taken whole or not at all: a
+    ``total`` that does not match, an id that does not fit its OID, an unknown kind or a
+    person listed twice is a ``PermanentDeliveryError`` (``response_invalid``), since the hub
+    lifts every mark the list leaves out. No detail names a person."""
+    listed = answer.get("protectedClient") or []
+    if answer.get("total") != len(listed):
+        raise _answer_invalid("total does not match the number of protectedClient elements")
+    persons: dict[str, ProtectedPerson] = {}
+    for n, entry in enumerate(listed, start=1):
+        subject = entry.get("subjectId") or {}
+        number, scheme = subject.get("id"), _SCHEME_OF_OID.get(subject.get("type") or "")
+        kind = entry.get("protectedIdentity")
+        if scheme is None or not isinstance(number, str) or kind not in PROTECTION_KINDS:
+            raise _answer_invalid(f"protectedClient {n} has no known id type or kind")
+        if len(number) != _DIGITS_OF_SCHEME[scheme] or not (number.isascii() and number.isdigit()):
+            raise _answer_invalid(f"protectedClient {n}: the id does not fit its type")
+        if number in persons:
+            raise _answer_invalid(f"protectedClient {n} lists a person a second time")
+        persons[number] = ProtectedPerson(identity=number, scheme=scheme, kind=str(kind))
+    return list(persons.values())
+
+
+def _answer_invalid(problem: str) -> PermanentDeliveryError:
+    return PermanentDeliveryError(
+        f"GetProtectedClients: the answer does not fit the contract: {problem}",
+        reason="response_invalid",
+        operation="GetProtectedClients",
+    )

@@ -11,7 +11,8 @@ against the contract's own XSDs; answers are built with lxml (``case_management_
 
 Endpoints: ``POST /case-management/1`` (the service), ``GET /case-management/1?wsdl`` (the WSDL
 as one document, types inlined, ``soap:address`` pointing here), ``GET /_stats``,
-``POST /_control`` (``{"mode": ..., "delay": s, "times": n}``) and ``POST /_reset``.
+``POST /_control`` (``{"mode": ..., "delay": s, "times": n}``), ``POST /_case/protected`` and
+``POST /_reset``.
 
 Behaviour: the ``LogicalAddress`` header names the district; an unknown one is a Client fault.
 Each district has seeded fictional clients (``case_management_seed.seed_clients``, made with
@@ -19,7 +20,11 @@ Each district has seeded fictional clients (``case_management_seed.seed_clients`
 identity is protected (``seed_protected_clients``, listed in ``protected``: one with skyddad
 folkbokföring, one with sekretessmarkering), answered with ``protectedIdentity``.
 ``GetClientSummary`` answers without a ``client`` element for a person the district has no
-case for. ``ReferCase`` and ``ReportExecutionEvent`` are stored once per ``idempotencyKey``;
+case for. ``GetProtectedClients`` answers every person the district marks now; tests mark and
+lift marks at run time with :meth:`CaseManagementDouble.mark` (any person, a client or not) and
+:meth:`~CaseManagementDouble.unmark`, or ``POST /_case/protected`` with ``{"district": ...,
+"identity": "YYYYMMDD-NNNC", "scheme": "se", "kind": ... or null}``; ``reset`` restores the
+seeded marks. ``ReferCase`` and ``ReportExecutionEvent`` are stored once per ``idempotencyKey``;
 a repeat answers the first reference with ``duplicate=true``. An execution event must name a
 decision of that client in that district (else Client fault ``unknown_decision``) and moves
 the decision's execution state. An invalid request is a Client fault ``validation_failed``.
@@ -40,8 +45,9 @@ The double keeps everything in memory; feed it fictional data only.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Literal, get_args
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -50,6 +56,7 @@ from lxml import etree
 
 from adapters.doubles.case_management_seed import (
     DISTRICTS,
+    PROTECTION_KINDS,
     SeededClient,
     SeededDecision,
     person_id_of,
@@ -64,6 +71,7 @@ from adapters.doubles.case_management_soap import (
     core_text,
     fault_response,
     hostile_response,
+    protected_clients_response,
     referral_document,
     stored_response,
     summary_response,
@@ -78,6 +86,8 @@ from adapters.doubles.wsgi_server import (
     request_body,
     run_until_signalled,
 )
+from hub.errors import InvalidIdentityNumber
+from hub.ingest.identity import IdentityNumber, parse_identity
 from schemas.errors import SchemaError
 from schemas.parser import ParseLimits, parse_xml
 
@@ -134,6 +144,7 @@ class CaseManagementDouble(ServedDouble):
     _referrals: dict[str, StoredRequest]
     _events: dict[str, StoredRequest]
     _states: dict[tuple[str, str], str]
+    _marks: dict[tuple[str, str], tuple[IdentityNumber, str]]  # (district, number) -> kind
 
     def __init__(
         self,
@@ -184,6 +195,28 @@ class CaseManagementDouble(ServedDouble):
         with self._lock:
             return self._states[(district, decision_id)]
 
+    # -- test controls: protected identity ------------------------------------------------------
+
+    def mark(self, district: str, identity: IdentityNumber, kind: str) -> None:
+        """The district marks the person (``protected_registration`` or
+        ``confidentiality_marking``) from now on: in its list and in the person's summary."""
+        if district not in self._districts:
+            raise ValueError(f"unknown district {district!r}")
+        if kind not in PROTECTION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(PROTECTION_KINDS)}, not {kind!r}")
+        with self._lock:
+            self._marks[(district, identity.canonical)] = (identity, kind)
+
+    def unmark(self, district: str, identity: IdentityNumber) -> None:
+        """The district lifts the person's mark (nothing happens if there is none)."""
+        with self._lock:
+            self._marks.pop((district, identity.canonical), None)
+
+    def marked(self, district: str) -> dict[str, str]:
+        """The persons the district marks now: canonical number -> kind."""
+        with self._lock:
+            return {n: kind for (d, n), (_, kind) in self._marks.items() if d == district}
+
     def _observations(self) -> dict[str, object]:
         return {
             "operations": dict(self._operations),
@@ -195,6 +228,11 @@ class CaseManagementDouble(ServedDouble):
         """Forget stored requests and execution-state changes."""
         self._operations, self._referrals, self._events = {}, {}, {}
         self._states = {key: d.execution_state for key, (_, d) in self._decisions.items()}
+        self._marks = {
+            key: (c.identity, c.protected_identity)
+            for key, c in self._clients.items()
+            if c.protected_identity is not None
+        }
 
     # -- the WSGI application -----------------------------------------------------------------
 
@@ -203,6 +241,8 @@ class CaseManagementDouble(ServedDouble):
         if control is not None:
             return control
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if (method, path) == ("POST", "/_case/protected"):
+            return self._protected_control(environ, start_response)
         if method == "GET" and path == SERVICE_PATH and environ.get("QUERY_STRING") == "wsdl":
             self._count("wsdl_requests")
             assert self._contract is not None
@@ -257,18 +297,50 @@ class CaseManagementDouble(ServedDouble):
             raise SoapFault("Client", "unknown_logical_address", "no such logical address")
         if operation == "GetClientSummary":
             return self._client_summary(district, payload)
+        if operation == "GetProtectedClients":
+            with self._lock:
+                marked = [m for (d, _), m in sorted(self._marks.items()) if d == district]
+            return protected_clients_response(marked)
         return self._store(operation, district, payload)
 
     def _client_summary(self, district: str, payload: etree._Element) -> bytes:
         subject = payload.find(f"{{{RESPONDER_NS['GetClientSummary']}}}subjectId")
-        client = self._clients.get((district, core_text(subject, "id")))
+        key = (district, core_text(subject, "id"))
+        client = self._clients.get(key)
         states: dict[str, str] = {}
         if client is not None:
             with self._lock:
                 states = {
                     d.decision_id: self._states[(district, d.decision_id)] for d in client.decisions
                 }
+                mark = self._marks.get(key)
+            client = replace(client, protected_identity=None if mark is None else mark[1])
         return summary_response(client, states)
+
+    def _protected_control(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """``POST /_case/protected``: mark a person (``kind``) or lift the mark (``null``)."""
+        try:
+            command = json.loads(request_body(environ))
+            if not isinstance(command, dict) or set(command) - {
+                "district",
+                "identity",
+                "scheme",
+                "kind",
+            }:
+                raise ValueError("expected {district, identity, scheme, kind}")
+            district, kind = str(command.get("district")), command.get("kind")
+            identity = parse_identity(
+                str(command.get("identity")), str(command.get("scheme", "se"))
+            )
+            if kind is None:
+                self.unmark(district, identity)
+            else:
+                self.mark(district, identity, str(kind))
+        except (ValueError, InvalidIdentityNumber) as exc:
+            return json_answer(start_response, HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        return json_answer(start_response, HTTPStatus.OK, {"marked": len(self.marked(district))})
 
     def _store(self, operation: str, district: str, payload: etree._Element) -> bytes:
         ns = RESPONDER_NS[operation]

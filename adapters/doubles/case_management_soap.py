@@ -4,8 +4,9 @@ No SOAP library here (spyne breaks on Python 3.12+): :class:`ServiceContract` ho
 ``schemas/wsdl/case-management-1.wsdl`` as one document (types inlined, ``soap:address``
 pointing at the double) and validates requests against the contract's own XSDs;
 :func:`unwrap` takes a parsed SOAP 1.1 envelope apart; the ``*_response`` functions build the
-answers and faults with lxml, ``hostile_response`` one behind a DOCTYPE declaring entities (an
-XXE attempt, for mode ``hostile``). :func:`referral_document` and
+answers (``protected_clients_response``: the district's list of marked persons) and faults with
+lxml, ``hostile_response`` one behind a DOCTYPE declaring entities (an XXE attempt, for mode
+``hostile``). :func:`referral_document` and
 :func:`execution_event_document` read a stored payload back as the hub document it came from, so
 that tests and the demo can compare what the case system received with what the hub sent.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, cast
 
@@ -28,6 +29,7 @@ CORE_NS = "urn:riv:omsorgshub:casemanagement:1"
 ITR_NS = "urn:riv:itintegration:registry:1"
 RESPONDER_NS = {
     "GetClientSummary": "urn:riv:omsorgshub:casemanagement:GetClientSummaryResponder:1",
+    "GetProtectedClients": "urn:riv:omsorgshub:casemanagement:GetProtectedClientsResponder:1",
     "ReferCase": "urn:riv:omsorgshub:casemanagement:ReferCaseResponder:1",
     "ReportExecutionEvent": "urn:riv:omsorgshub:casemanagement:ReportExecutionEventResponder:1",
 }
@@ -127,7 +129,7 @@ def hostile_response(operation: str) -> bytes:
     """A well-formed answer of ``operation``'s shape behind a DOCTYPE declaring entities."""
     ns = RESPONDER_NS[operation]
     fields = ""
-    if operation != "GetClientSummary":
+    if operation in ("ReferCase", "ReportExecutionEvent"):
         name = "caseReference" if operation == "ReferCase" else "eventReference"
         fields = (
             f"<r:resultCode>OK</r:resultCode><r:{name}>&local;&haha;</r:{name}>"
@@ -146,6 +148,18 @@ def summary_response(client: SeededClient | None, states: Mapping[str, str]) -> 
     response = _element(RESPONDER_NS["GetClientSummary"], "GetClientSummaryResponse")
     if client is not None:
         response.append(_summary(client, states))
+    return _envelope(response)
+
+
+def protected_clients_response(marked: Sequence[tuple[IdentityNumber, str]]) -> bytes:
+    """The GetProtectedClients answer: every ``(identity, kind)`` the district marks now."""
+    ns = RESPONDER_NS["GetProtectedClients"]
+    response = _element(ns, "GetProtectedClientsResponse")
+    _sub(response, "total", str(len(marked)), ns)
+    for identity, kind in marked:
+        person = _sub(response, "protectedClient", None, ns)
+        _person_id(person, "subjectId", identity)
+        _sub(person, "protectedIdentity", kind)
     return _envelope(response)
 
 

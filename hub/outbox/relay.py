@@ -11,7 +11,8 @@ One pass:
    (``hub.outbox.receipts``, given as ``receipts``), one quick request each.
 4. *Checkpoint*: when due, copy the signed audit head into a checkpoint and publish it to
    the witnesses outside the host (and note what time-stamping anchored).
-5. *Timers*: jobs registered with ``every`` (``hub.services.upkeep``: retention, statistics)
+5. *Timers*: jobs registered with ``every`` (``hub.services.upkeep``: retention, the sync of
+   protected-identity marks, the planner's statistics)
    run when their own interval has passed on the monotonic clock (first one interval after
    registration), one after the other in the relay's thread; a failing job is logged and
    tried again at its next time.

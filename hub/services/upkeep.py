@@ -2,6 +2,8 @@
 relay`` schedule before they start.
 
 - the retention job (``hub.services.retention``), every ``retention_interval_seconds``;
+- the sync of protected-identity marks from the case systems (``hub.services.protected_sync``),
+  every ``protected_sync_interval_seconds``;
 - the query planner's statistics on SQLite (``hub.storage.planner``), once at start and every
   ``planner_statistics_seconds``.
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.services.protected_sync import schedule_protected_sync
 from hub.services.retention import schedule_retention
 from hub.storage.planner import refresh_statistics
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 def schedule_upkeep(hub: Hub) -> None:
     schedule_retention(hub)
+    schedule_protected_sync(hub)
     seconds = hub.settings.planner_statistics_seconds
     if seconds <= 0:
         return

@@ -105,6 +105,7 @@ class Settings:
     stats_min_clients: int
     retention_interval_seconds: float
     retention_batch: int
+    protected_sync_interval_seconds: float
     review_office_start_hour: int
     review_office_end_hour: int
     review_burst_lookups: int

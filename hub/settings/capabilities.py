@@ -43,6 +43,16 @@ class CapabilitySettings(BaseSettings):
         "audit entry (district, agreement, categories, count, id range, rule).",
     )
 
+    protected_sync_interval_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="The relay asks each district's case system (routed for "
+        "lookup.client_summary) for its whole list of persons with protected identity every "
+        "this many seconds and keeps the hub's marks in step: new marks recorded, marks no "
+        "longer listed lifted, a district whose case system fails kept as it was and asked "
+        "again next time; 0: off (`omsorgshub protected sync` runs it anyway).",
+    )
+
     ivo_purpose: str = Field(
         default="ivo_reporting",
         description="The purpose IVO reporting runs under: an execution event is tracked, and "

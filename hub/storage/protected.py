@@ -3,7 +3,10 @@
 The case system says, in each client summary, whether the person's identity is protected
 (sekretessmarkering, skyddad folkbokföring). The hub keeps what it was last told, per district
 and keyed HMAC of the person (never the number), so that ingest can refuse a message about such a
-person without asking the case system for every message. :class:`ProtectedMarks` is what
+person without asking the case system for every message. The case system's own list of the
+persons it marks (``hub.services.protected_sync``) replaces a district's marks as a whole:
+:func:`district_marks` reads them, :func:`record_mark` and :func:`lift_marks` change them.
+:class:`ProtectedMarks` is what
 ``hub.guards`` reads; the functions take the caller's ``Connection`` and never commit.
 """
 
@@ -45,6 +48,31 @@ def record_mark(
             )
     except IntegrityError:
         pass  # the other hub's row says the same
+
+
+_CHUNK = 500  # subject refs per IN (...): well inside every engine's parameter limit
+
+
+def district_marks(conn: Connection, district: str) -> dict[str, str]:
+    """Every marked person of ``district``: keyed HMAC → kind (a few thousand at most)."""
+    rows = conn.execute(
+        select(marked_table.c.subject_ref, marked_table.c.kind).where(
+            marked_table.c.district == district
+        )
+    )
+    return {ref: kind for ref, kind in rows}
+
+
+def lift_marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> None:
+    """The case system no longer marks these persons of ``district``."""
+    refs = sorted(set(subject_refs))
+    for start in range(0, len(refs), _CHUNK):
+        conn.execute(
+            delete(marked_table).where(
+                (marked_table.c.district == district)
+                & marked_table.c.subject_ref.in_(refs[start : start + _CHUNK])
+            )
+        )
 
 
 def marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> dict[str, str]:

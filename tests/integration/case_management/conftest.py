@@ -1,11 +1,13 @@
 """What the case-management adapter's integration tests share: the double (one per module,
-reset per test), an adapter on it, and deliveries of the hub's case documents."""
+reset per test), an adapter on it, and deliveries of the hub's case documents; for the
+confidentiality check's tests, ``setup``: a whole hub on the double (``confidentiality``)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -22,6 +24,7 @@ from tests.adapter_contract import (
     make_delivery,
     opened,
 )
+from tests.integration.case_management.confidentiality import Setup, opened_setup
 
 DISTRICT = "sdn-sodermalm"
 EVENT_NS = "urn:omsorgshub:case.execution_event:1"
@@ -87,3 +90,9 @@ def case_adapter(double: CaseManagementDouble) -> Iterator[CaseManagementAdapter
     adapter = CaseManagementAdapter("case-sdn-sodermalm", {"url": double.url, "timeout": 2})
     with opened(adapter):
         yield adapter
+
+
+@pytest.fixture
+def setup(tmp_path: Path, database_url: str) -> Iterator[Setup]:
+    with opened_setup(tmp_path, database_url) as made:
+        yield made
