@@ -1,11 +1,13 @@
-"""The Compliance section's words (retention and legal holds, the art. 30 record, the month's
-statistics), Swedish and English; merged into the catalogue by ``hub.console.labels``."""
+"""The Compliance section's words (retention, its run and legal holds, protected identity, the
+art. 30 record, the month's statistics), Swedish and English; merged into the catalogue by
+``hub.console.labels``."""
 
 from __future__ import annotations
 
 sv: dict[str, str] = {
     "nav.compliance": "Efterlevnad",
-    "section.compliance": "Gallring, bevarandebeslut, registerförteckning och statistik.",
+    "section.compliance": "Gallring, bevarandebeslut, skyddade personuppgifter, "
+    "registerförteckning och statistik.",
     "compliance.retention": "Gallring",
     "compliance.record": "Registerförteckning",
     "compliance.stats": "Statistik",
@@ -107,7 +109,8 @@ sv: dict[str, str] = {
 
 en: dict[str, str] = {
     "nav.compliance": "Compliance",
-    "section.compliance": "Retention, legal holds, the record of processing and statistics.",
+    "section.compliance": "Retention, legal holds, protected identity, the record of "
+    "processing and statistics.",
     "compliance.retention": "Retention",
     "compliance.record": "Record of processing",
     "compliance.stats": "Statistics",
