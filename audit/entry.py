@@ -77,6 +77,10 @@ class AuditAction(StrEnum):
     SIGNED_IN = "signed_in"  # a console sign-in (refused: wrong password or throttled)
     SIGNED_OUT = "signed_out"
     RETENTION_ENDED = "retention_ended"  # a batch of payloads shredded (district, rule, ids)
+    # A run of the retention job (or a dry run), one per district it covered, counts only: a
+    # run that shreds nothing still says it ran. And a read of retention's status (counts).
+    RETENTION_RUN = "retention_run"
+    RETENTION_REPORTED = "retention_reported"
     LEGAL_HOLD_PLACED = "legal_hold_placed"  # retention stopped for a district or a person
     LEGAL_HOLD_LIFTED = "legal_hold_lifted"
     REVIEW_SAMPLED = "review_sampled"  # a log review's sample drawn and assigned to a DPO
@@ -86,6 +90,7 @@ class AuditAction(StrEnum):
     # person whose mark it set, changed or lifted, and one per district and run (counts only).
     PROTECTION_CHANGED = "protection_changed"
     PROTECTION_SYNCED = "protection_synced"
+    PROTECTION_REPORTED = "protection_reported"  # the marks' status read (counts per district)
 
 
 class Outcome(StrEnum):

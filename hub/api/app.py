@@ -31,6 +31,7 @@ from hub.api.problems import (
     problem_responses,
     problem_schema,
 )
+from hub.api.protected import protected_router
 from hub.api.records import records_router
 from hub.api.referrals import referrals_router
 from hub.api.retention import retention_router
@@ -212,6 +213,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(ivo_router(hub), responses=problem_responses(401, 403, 404, 422, 503))
     app.include_router(atl_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(retention_router(hub), responses=problem_responses(401, 404, 409, 422, 503))
+    app.include_router(protected_router(hub), responses=problem_responses(401, 404, 422, 503))
     app.include_router(
         timereports_router(hub), responses=problem_responses(401, 403, 404, 409, 422, 503)
     )

@@ -99,6 +99,17 @@ def retention_router(hub: Hub) -> APIRouter:
             "dry_run": done.dry_run,
             "due": done.due,
             "shredded": done.shredded,
+            "rules": [  # per rule: what was due and held when the run began, what it shredded
+                {
+                    "district": r.district,
+                    "agreement": r.agreement_ref,
+                    "categories": list(r.categories),
+                    "due": r.due,
+                    "held": r.held,
+                    "shredded": sum(b.count for b in done.batches_of([r])),
+                }
+                for r in done.rules
+            ],
             "batches": [
                 {
                     "district": b.district,

@@ -15,6 +15,7 @@ from hub.console.messages_search import search_router
 from hub.console.overview import overview_router
 from hub.console.pages import fallback_router, pages_router
 from hub.console.people import people_router
+from hub.console.protection import protection_router
 from hub.console.records import records_router
 from hub.console.review import review_router
 from hub.console.web import Console
@@ -28,6 +29,7 @@ ROUTERS: list[Callable[[Console], APIRouter]] = [
     audit_router,
     review_router,
     retention_router,
+    protection_router,
     records_router,
     search_router,  # before messages_router: /messages/search is no message id
     messages_router,

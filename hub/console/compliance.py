@@ -7,6 +7,12 @@ districts, a form that places a hold (on a district, or on one person given by i
 in the form body, never in a URL) and a form per hold that lifts it. Both need a reason; the
 services (``hub.services.retention``, ``hub.services.legal_holds``) scope them to the person's
 districts and audit placing and lifting with the person as actor.
+
+A district administrator also runs the retention job from the page (``POST …/run``): "count
+what would end now" (a dry run) or "end retention now", which needs the confirmation box ticked
+(checked here too, not only by the browser: ``confirmation_required``); the same
+``run_retention`` as the API and the command line, so the same scope and audit entries. The
+result (per district, agreement and categories: due, held, shredded) is shown on the page.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from hub.console.web import Console
+from hub.errors import InputError
 from hub.services import legal_holds, retention
 from hub.services.principal import Principal
+from hub.services.retention import RetentionRun
 from hub.services.users import Person, Role, principal_for
 
 BASE = "/console/compliance"
@@ -43,8 +51,7 @@ def retention_router(console: Console) -> APIRouter:
     def steward(request: Request) -> Principal:
         return acting_as(console.session_of(request).person)
 
-    @router.get(BASE)
-    def retention_page(request: Request, done: str = "") -> Response:
+    def page(request: Request, done: str = "", ran: RetentionRun | None = None) -> Response:
         principal = steward(request)
         status = retention.retention_status(hub, principal)
         holds = legal_holds.list_holds(hub, principal, include_lifted=True)
@@ -54,9 +61,30 @@ def retention_router(console: Console) -> APIRouter:
             status=status,
             holds=holds,
             districts=sorted(principal.districts or ()),
-            may_see_stats=console.session_of(request).person.holds(Role.DISTRICT_ADMIN),
+            may_run=console.session_of(request).person.holds(Role.DISTRICT_ADMIN),
+            ran=ran,
             done=done if done in ("placed", "lifted") else "",
         )
+
+    @router.get(BASE)
+    def retention_page(request: Request, done: str = "") -> Response:
+        return page(request, done)
+
+    @router.post(f"{BASE}/run")
+    async def run(request: Request) -> Response:
+        # The roles that may run it through the API: a district administrator, not a DPO.
+        principal = acting_as(console.session_of(request).person, (Role.DISTRICT_ADMIN,))
+        form = await request.form()
+        dry_run = form_text(form, "mode") != "end"
+        if not dry_run and form_text(form, "confirm") != "yes":
+            raise InputError(
+                "ending retention destroys payloads for good: tick the confirmation first",
+                reason="confirmation_required",
+            )
+        ran = await run_in_threadpool(
+            lambda: retention.run_retention(hub, principal, dry_run=dry_run)
+        )
+        return await run_in_threadpool(page, request, "", ran)
 
     @router.post(f"{BASE}/holds")
     async def place(request: Request) -> Response:

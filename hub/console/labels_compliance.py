@@ -1,14 +1,38 @@
-"""The Compliance section's words (retention and legal holds, the art. 30 record, the month's
-statistics), Swedish and English; merged into the catalogue by ``hub.console.labels``."""
+"""The Compliance section's words (retention, its run and legal holds, protected identity, the
+art. 30 record, the month's statistics), Swedish and English; merged into the catalogue by
+``hub.console.labels``."""
 
 from __future__ import annotations
 
 sv: dict[str, str] = {
     "nav.compliance": "Efterlevnad",
-    "section.compliance": "Gallring, bevarandebeslut, registerförteckning och statistik.",
+    "section.compliance": "Gallring, bevarandebeslut, skyddade personuppgifter, "
+    "registerförteckning och statistik.",
     "compliance.retention": "Gallring",
     "compliance.record": "Registerförteckning",
     "compliance.stats": "Statistik",
+    "compliance.protected": "Skyddade personuppgifter",
+    "protected.hint": "Personer som verksamhetssystemet markerar med skyddade personuppgifter, "
+    "per förvaltning; bara antal.",
+    "protected.marked": "Markerade nu",
+    "protected.source": "Verksamhetssystem",
+    "protected.last_sync": "Senaste synkning",
+    "protected.outcome": "Utfall",
+    "protected.failures": "Misslyckade sedan senaste lyckade",
+    "protected.ok": "lyckades",
+    "protected.failed": "misslyckades",
+    "protected.last_ok": "senast lyckad",
+    "protected.never": "aldrig",
+    "protected.no_source": "inget system listar skyddade personer",
+    "protected.none": "Inga förvaltningar.",
+    "protected.sync_hint": "Hämta verksamhetssystemens listor nu (annars sker det automatiskt "
+    "med jämna mellanrum). Varje ändring loggas.",
+    "protected.sync": "Synka nu",
+    "protected.synced": "Synkning utförd",
+    "protected.listed": "I listan",
+    "protected.new": "Nya",
+    "protected.changed": "Ändrade",
+    "protected.lifted": "Hävda",
     "retention.hint": "Gallring per förvaltning, avtal och kategorier; bara antal.",
     "retention.agreement": "Avtal",
     "retention.categories": "Kategorier",
@@ -18,6 +42,16 @@ sv: dict[str, str] = {
     "retention.due": "Ska gallras",
     "retention.held": "Spärrade",
     "retention.none": "Inga lagrade meddelanden i dina förvaltningar.",
+    "run.title": "Gallra nu",
+    "run.hint": "Räkna först vad som skulle gallras. Gallring förstör innehållet i meddelandena "
+    "för alltid; metadata och granskningsloggen finns kvar. Bevarandebeslut respekteras.",
+    "run.count": "Räkna vad som skulle gallras nu",
+    "run.confirm": "Jag förstår att innehållet förstörs och inte kan återskapas.",
+    "run.end": "Gallra nu",
+    "run.counted": "Provkörning, inget ändrat",
+    "run.ended": "Gallring utförd",
+    "run.due": "ska gallras",
+    "run.shredded": "gallrade",
     "holds.title": "Bevarandebeslut (gallringsstopp)",
     "holds.count": "beslut",
     "holds.scope": "Gäller",
@@ -75,10 +109,33 @@ sv: dict[str, str] = {
 
 en: dict[str, str] = {
     "nav.compliance": "Compliance",
-    "section.compliance": "Retention, legal holds, the record of processing and statistics.",
+    "section.compliance": "Retention, legal holds, protected identity, the record of "
+    "processing and statistics.",
     "compliance.retention": "Retention",
     "compliance.record": "Record of processing",
     "compliance.stats": "Statistics",
+    "compliance.protected": "Protected identity",
+    "protected.hint": "Persons the case system marks with protected identity, per district; "
+    "counts only.",
+    "protected.marked": "Marked now",
+    "protected.source": "Case system",
+    "protected.last_sync": "Last sync",
+    "protected.outcome": "Outcome",
+    "protected.failures": "Failures since the last success",
+    "protected.ok": "succeeded",
+    "protected.failed": "failed",
+    "protected.last_ok": "last success",
+    "protected.never": "never",
+    "protected.no_source": "no system lists protected persons",
+    "protected.none": "No districts.",
+    "protected.sync_hint": "Fetch the case systems' lists now (otherwise it happens on a timer). "
+    "Every change is audited.",
+    "protected.sync": "Sync now",
+    "protected.synced": "Sync done",
+    "protected.listed": "Listed",
+    "protected.new": "New",
+    "protected.changed": "Changed",
+    "protected.lifted": "Lifted",
     "retention.hint": "Retention per district, agreement and categories; counts only.",
     "retention.agreement": "Agreement",
     "retention.categories": "Categories",
@@ -88,6 +145,16 @@ en: dict[str, str] = {
     "retention.due": "Due",
     "retention.held": "Held",
     "retention.none": "No stored messages in your districts.",
+    "run.title": "End retention now",
+    "run.hint": "Count first what would end. Ending retention destroys the messages' contents "
+    "for good; metadata and the audit trail stay. Legal holds are respected.",
+    "run.count": "Count what would end now",
+    "run.confirm": "I understand that the contents are destroyed and cannot be restored.",
+    "run.end": "End retention now",
+    "run.counted": "Dry run, nothing changed",
+    "run.ended": "Retention ended",
+    "run.due": "due",
+    "run.shredded": "shredded",
     "holds.title": "Legal holds",
     "holds.count": "holds",
     "holds.scope": "Covers",

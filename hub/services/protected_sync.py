@@ -23,6 +23,10 @@ and a sync takes each district's whole list:
                           of that district changes (never lift on failure), the failure is
                           reported, audited ``protection_synced`` failed with its reason, and
                           the district is asked again at the next run
+    every run             beside its ``protection_synced`` entry, the district's row in
+                          ``protected_syncs`` (``hub.storage.protected_syncs``): when, ok or
+                          failed, the counts or the reason, failures since the last success —
+                          what ``hub.services.protected_status`` shows
 
 A listed number that fails its check digit cannot be in any message the hub accepts: it is
 counted ``skipped``, not stored. An unchanged mark is not written (``marked_at`` says when the
@@ -40,15 +44,25 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters import resolve  # the registry: the one way to an adapter kind
-from hub.errors import ConfigError, DeliveryError, HubError, InvalidIdentityNumber, audit_reason
+from hub.errors import (
+    ConfigError,
+    DeliveryError,
+    HubError,
+    InvalidIdentityNumber,
+    NotFound,
+    audit_reason,
+)
 from hub.guards import AuditAction, AuditEvent, Outcome
 from hub.ingest.identity import parse_identity
 from hub.ports import ProtectedPersonsSource
 from hub.services.lookups import LOOKUPS
 from hub.services.principal import Kind, Principal
 from hub.storage.protected import district_marks, lift_marks, record_mark
+from hub.storage.protected_syncs import record_sync
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from hub.bootstrap import Hub
 
 __all__ = [
@@ -56,6 +70,7 @@ __all__ = [
     "ProtectedSync",
     "run_scheduled",
     "schedule_protected_sync",
+    "sources",
     "sync_protected",
 ]
 
@@ -116,7 +131,7 @@ def sync_protected(
         principal.visible(district, f"no district {district!r}", reason="unknown_district")
     at = hub.clock()
     done: list[DistrictSync] = []
-    for name, destination in _sources(hub, principal, district):
+    for name, destination in sources(hub, principal, district):
         result = _sync_district(hub, principal, name, destination)
         done.append(result)
         if progress is not None:
@@ -124,8 +139,9 @@ def sync_protected(
     return ProtectedSync(at=at, districts=done)
 
 
-def _sources(hub: Hub, principal: Principal, only: str | None) -> list[tuple[str, str]]:
-    """(district, destination) of every district whose case system is to be asked."""
+def sources(hub: Hub, principal: Principal, only: str | None = None) -> list[tuple[str, str]]:
+    """(district, destination) of every district in the principal's scope whose case system
+    is to be asked (``only``: that district, or ``NotFound`` if it has no such system)."""
     routed = {r.district for r in hub.routing.routes if r.message_type == _ROUTED_TYPE}
     districts = routed - {"*"}
     if "*" in routed:
@@ -139,7 +155,7 @@ def _sources(hub: Hub, principal: Principal, only: str | None) -> list[tuple[str
         if _lists_protected(hub, destination):
             pairs.append((name, destination))
     if only is not None and not pairs:
-        raise ConfigError(
+        raise NotFound(  # as a district outside the scope: nothing there to sync
             f"district {only!r} has no case system that lists protected persons (none is "
             f"routed for {_ROUTED_TYPE}, or its adapter has no protected_persons)",
             reason="no_protected_source",
@@ -164,6 +180,7 @@ def _sync_district(hub: Hub, principal: Principal, district: str, destination: s
         failed = DistrictSync(district, destination, error=exc)
         log.warning("protected sync: %s (%s) not synced: %s", district, destination, exc)
         with hub.engine.begin() as conn:
+            _record_run(conn, hub, failed)
             hub.guards.record(conn, [_summary(principal, failed)])
         return failed
     listed: dict[str, str] = {}
@@ -199,8 +216,21 @@ def _sync_district(hub: Hub, principal: Principal, district: str, destination: s
             district, destination, listed=len(persons), marked=counts["marked"],
             changed=counts["changed"], lifted=len(gone), skipped=skipped,
         )  # fmt: skip
+        _record_run(conn, hub, result)
         hub.guards.record(conn, [*events, _summary(principal, result)])
     return result
+
+
+def _record_run(conn: Connection, hub: Hub, result: DistrictSync) -> None:
+    """The district's row of ``protected_syncs``: what its status shows."""
+    record_sync(
+        conn,
+        district=result.district,
+        destination=result.destination,
+        at=hub.clock(),
+        ok=result.ok,
+        detail=result.counts_text() if result.error is None else audit_reason(result.error),
+    )
 
 
 def _changed(

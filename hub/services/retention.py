@@ -14,6 +14,11 @@ a candidate again) and safe with several hubs at once (each row is shredded and 
 of them). A legal hold (``hub.services.legal_holds``) keeps its messages out of every run
 until it is lifted. ``dry_run`` counts what a run would shred and changes nothing.
 
+Every run, dry or not, the relay's included, ends with one ``retention_run`` entry per district
+it covered (the principal's districts and those with stored messages): counts only, so a run
+that shreds nothing still says it ran and found nothing. Reading the status is audited too
+(``retention_reported``, one entry per district shown). Neither names a person or a message.
+
 The relay runs it every ``retention_interval_seconds`` (``run_scheduled``); the command line
 (``omsorgshub retention status|run``) and the API (``/api/v1/retention``) call the same
 functions.
@@ -70,6 +75,10 @@ class RuleStatus:
     held: int
     oldest: datetime | None
 
+    @property
+    def key(self) -> tuple[str, str, tuple[str, ...]]:
+        return (self.district, self.agreement_ref, self.categories)
+
 
 @dataclass(frozen=True)
 class RetentionStatus:
@@ -87,6 +96,11 @@ class ShredBatch:
     last_id: str
     retention_days: int
 
+    @property
+    def key(self) -> tuple[str, str, tuple[str, ...]]:
+        """The rule it was shredded under (``RuleStatus.key``)."""
+        return (self.district, self.agreement_ref, self.categories)
+
 
 @dataclass(frozen=True)
 class RetentionRun:
@@ -94,10 +108,16 @@ class RetentionRun:
     dry_run: bool
     batches: list[ShredBatch]  # what this run shredded (empty for a dry run)
     due: int  # payloads past retention and not held when the run began
+    rules: list[RuleStatus]  # the status when the run began: per rule what was due, held
 
     @property
     def shredded(self) -> int:
         return sum(b.count for b in self.batches)
+
+    def batches_of(self, rules: list[RuleStatus]) -> list[ShredBatch]:
+        """The batches this run shredded under ``rules``."""
+        keys = {r.key for r in rules}
+        return [b for b in self.batches if b.key in keys]
 
 
 def _retention_days(hub: Hub, conn: Connection, agreement_ref: str) -> int | None:
@@ -114,8 +134,15 @@ def _categories(group: rows.Group) -> tuple[str, ...]:
 
 def retention_status(hub: Hub, principal: Principal) -> RetentionStatus:
     """Per district, agreement and categories: the rule, what is stored, shredded, due, held.
-    Counts only, no personal data: every role that looks after a district may read it."""
+    Counts only, no personal data: every role that looks after a district may read it. The
+    read is audited, ``retention_reported`` per district shown."""
     principal.require(Kind.OPERATOR, Kind.HUB_ADMIN, Kind.DPO, Kind.DISTRICT_ADMIN)
+    status = _status(hub, principal)
+    _audit(hub, principal, AuditAction.RETENTION_REPORTED, status.rules, _status_reason)
+    return status
+
+
+def _status(hub: Hub, principal: Principal) -> RetentionStatus:
     now = hub.clock()
     out: list[RuleStatus] = []
     with hub.reader.connect() as conn:
@@ -153,12 +180,24 @@ def run_retention(
     own instruction) may run it for its districts, as an operator may."""
     principal.require(Kind.OPERATOR, Kind.HUB_ADMIN, Kind.DISTRICT_ADMIN)
     size = batch if batch is not None else hub.settings.retention_batch
-    status = retention_status(hub, principal)
+    status = _status(hub, principal)
     due = sum(r.due for r in status.rules)
-    if dry_run:
-        return RetentionRun(at=status.at, dry_run=True, batches=[], due=due)
+    done = [] if dry_run else _shred_due(hub, principal, status.rules, size, progress)
+    run = RetentionRun(at=status.at, dry_run=dry_run, batches=done, due=due, rules=status.rules)
+    _audit(hub, principal, AuditAction.RETENTION_RUN, run.rules, lambda rs: _run_reason(run, rs))
+    return run
+
+
+def _shred_due(
+    hub: Hub,
+    principal: Principal,
+    rules: list[RuleStatus],
+    size: int,
+    progress: Progress | None,
+) -> list[ShredBatch]:
+    """Shred what ``rules`` found due, batch by batch; the batches made."""
     done: list[ShredBatch] = []
-    for rule in status.rules:
+    for rule in rules:
         if rule.due == 0 or rule.retention_days is None or rule.cutoff is None:
             continue
         group = rows.Group(rule.district, rule.agreement_ref, ",".join(rule.categories))
@@ -171,7 +210,7 @@ def run_retention(
             shredded += made.count
             if progress is not None:
                 progress(rule.district, rule.agreement_ref, shredded)
-    return RetentionRun(at=status.at, dry_run=False, batches=done, due=due)
+    return done
 
 
 def _shred_batch(
@@ -222,6 +261,50 @@ def _audit_reason(b: ShredBatch) -> str:
     if len(text) > _REASON_WIDTH:
         text = text[: _REASON_WIDTH - 1] + "…"
     return text
+
+
+def _audit(
+    hub: Hub,
+    principal: Principal,
+    action: AuditAction,
+    rules: list[RuleStatus],
+    reason: Callable[[list[RuleStatus]], str],
+) -> None:
+    """One ``action`` entry per district covered: the principal's districts and those with
+    stored messages; hub-wide with nothing stored, one entry without a district. ``reason``
+    turns a district's rules into its counts (never a person, never a message id)."""
+    covered = {r.district for r in rules} | set(principal.districts or ())
+    named: list[str | None] = [*sorted(covered)] or [None]
+    events = [
+        principal.did(
+            action, district=d, reason=reason([r for r in rules if d in (None, r.district)])
+        )
+        for d in named
+    ]
+    with hub.engine.begin() as conn:
+        hub.guards.record(conn, events)
+
+
+def _status_reason(rules: list[RuleStatus]) -> str:
+    stored, shredded, due, held = (sum(getattr(r, f) for r in rules) for f in _COUNTED)
+    return (
+        f"status: {stored} stored, {shredded} shredded, {due} due, {held} held "
+        f"under {len(rules)} rules"
+    )
+
+
+_COUNTED = ("stored", "shredded", "due", "held")
+
+
+def _run_reason(run: RetentionRun, rules: list[RuleStatus]) -> str:
+    due, held = sum(r.due for r in rules), sum(r.held for r in rules)
+    if run.dry_run:
+        return f"dry run: {due} due, {held} held under {len(rules)} rules; nothing changed"
+    if not due:
+        return f"run: nothing due, {held} held under {len(rules)} rules; nothing shredded"
+    batches = run.batches_of(rules)
+    shredded = sum(b.count for b in batches)
+    return f"run: {shredded} of {due} due shredded in {len(batches)} batches, {held} held"
 
 
 def run_scheduled(hub: Hub) -> int:

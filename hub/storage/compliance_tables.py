@@ -1,6 +1,6 @@
 """The compliance tables: legal holds that stop retention, the log review's samples, items and
-verdicts, and the persons with protected identity (issue 15). Declared on the hub's
-``metadata``; ``hub.storage.tables`` re-exports them."""
+verdicts, the persons with protected identity and the last sync of their marks (issue 15).
+Declared on the hub's ``metadata``; ``hub.storage.tables`` re-exports them."""
 
 from __future__ import annotations
 
@@ -91,4 +91,20 @@ protected_identities = Table(
     Column("kind", String(40), nullable=False),  # confidentiality_marking | protected_registration
     Column("marked_at", UtcDateTime(), nullable=False),  # when the case system last said so
     Column("source", String(100), nullable=False),  # the destination that answered
+)
+
+# The last sync of each district's marks from its case system (``hub.services.protected_sync``),
+# written in the sync's own transaction beside its ``protection_synced`` audit entry, so the
+# status (``hub.services.protected_status``) is one small read instead of a search of the
+# audit trail. Counts and reason codes only.
+protected_syncs = Table(
+    "protected_syncs",
+    metadata,
+    Column("district", String(100), primary_key=True),
+    Column("destination", String(100), nullable=False),  # the case system asked
+    Column("synced_at", UtcDateTime(), nullable=False),  # the last run, ok or failed
+    Column("outcome", String(20), nullable=False),  # ok | failed
+    Column("detail", String(200), nullable=False),  # its counts, or the failure's reason
+    Column("last_ok_at", UtcDateTime(), nullable=True),  # the last run that succeeded
+    Column("failures", Integer, nullable=False),  # failed runs since the last success
 )

@@ -12,10 +12,10 @@ persons it marks (``hub.services.protected_sync``) replaces a district's marks a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.cache import ConnectionSource
@@ -61,6 +61,14 @@ def district_marks(conn: Connection, district: str) -> dict[str, str]:
         )
     )
     return {ref: kind for ref, kind in rows}
+
+
+def marked_counts(conn: Connection, districts: Iterable[str] | None) -> dict[str, int]:
+    """How many persons each district marks now (``None``: every district), counts only."""
+    stmt = select(marked_table.c.district, func.count()).group_by(marked_table.c.district)
+    if districts is not None:
+        stmt = stmt.where(marked_table.c.district.in_(sorted(districts)))
+    return {district: int(n) for district, n in conn.execute(stmt)}
 
 
 def lift_marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> None:

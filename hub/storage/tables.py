@@ -25,6 +25,7 @@ from hub.storage.columns import UtcDateTime as UtcDateTime
 from hub.storage.columns import metadata as metadata
 from hub.storage.compliance_tables import legal_holds as legal_holds
 from hub.storage.compliance_tables import protected_identities as protected_identities
+from hub.storage.compliance_tables import protected_syncs as protected_syncs
 from hub.storage.compliance_tables import review_items as review_items
 from hub.storage.compliance_tables import review_samples as review_samples
 from hub.storage.compliance_tables import review_verdicts as review_verdicts

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -64,9 +64,16 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[World]:
     """One hub per test module, served by its own process (stopped at the module's end)."""
+    yield from served_world(tmp_path_factory)
+
+
+def served_world(
+    tmp_path_factory: pytest.TempPathFactory, case_systems: Mapping[str, str] | None = None
+) -> Iterator[World]:
+    """The ``world`` fixture's body, for a module whose world needs case systems too."""
     folder = tmp_path_factory.mktemp("console")
     with Processes(folder / "logs") as procs:
-        made = start_world(folder / "hub", procs)
+        made = start_world(folder / "hub", procs, case_systems)
         try:
             yield made
         finally:

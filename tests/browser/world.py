@@ -4,9 +4,11 @@ set up like the demo's, with a destination double as its own process too.
 The world has the demo's three districts, the contact centre and the time-reporting app as
 registered systems with the demo's agreements, and one HTTP double as every destination
 (``tests.integration.api_server.routes``), so messages can be sent, delivered, retried and made
-dead (``double_mode``). The test process keeps a hub of its own on the same folder and database
-for set-up (people, systems) and for reading what the served hub wrote; the browser talks only
-to the served process.
+dead (``double_mode``). A module that needs a case system answering SOAP (its lists of
+protected persons) passes ``case_systems``: district -> the URL of a case-management double,
+routed for ``lookup.client_summary`` of that district. The test process keeps a hub of its
+own on the same folder and database for set-up (people, systems) and for reading what the
+served hub wrote; the browser talks only to the served process.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from adapters.doubles.http_double import HttpDouble
 from audit.entry import AuditEntry
 from audit.search import AuditQuery, search
 from hub.bootstrap import Hub
-from hub.demo.sandbox import Sandbox
+from hub.demo.sandbox import DestinationSpec, Sandbox
 from hub.demo.scenario import CONTACT_CENTRE, TIME_APP, demo_agreements, free_port
 from hub.services.agreements import add_agreements, register_system
 from hub.services.users import add_user, grant
@@ -85,7 +87,9 @@ class World:
         answer.raise_for_status()
 
 
-def start_world(home: Path, procs: Processes) -> World:
+def start_world(
+    home: Path, procs: Processes, case_systems: Mapping[str, str] | None = None
+) -> World:
     double_port = free_port()
     double = procs.start(
         "http-double",
@@ -98,6 +102,10 @@ def start_world(home: Path, procs: Processes) -> World:
     )
     sandbox = Sandbox(home)
     destinations, table = routes(cast(HttpDouble, _Url(f"{base}/messages")))
+    for district, url in (case_systems or {}).items():
+        name = f"case-soap-{district.removeprefix('sdn-')}"
+        destinations[name] = DestinationSpec("case-soap", {"url": url, "timeout": 5})
+        table.append(("lookup.client_summary", district, [name]))
     sandbox.write_routes(destinations, table)
     hub = sandbox.open()
     tokens = {name: register_system(hub, name, "browser test", "test") for name in SYSTEMS}

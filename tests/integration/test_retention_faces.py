@@ -1,5 +1,6 @@
 """Retention's command line and API on a real hub (SQLite and PostgreSQL): the same service,
-readable answers, a hold that needs a reason, a past payload that says it ended.
+readable answers, a hold that needs a reason, a past payload that says it ended; every status
+read and every run, dry or real, even one that finds nothing, audited with counts only.
 
 The command line runs with the real clock in a hub of its own, so the messages are made old
 in the database (their ``received_at`` moved back three years); the retention rule itself is
@@ -16,8 +17,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
+from audit.entry import AuditAction, AuditEntry
+from audit.search import AuditQuery, search
 from hub.cli.main import cli, register_subcommands
 from hub.services.agreements import register_system
+from hub.services.retention import run_scheduled
 from hub.storage.tables import messages
 from tests.integration.api_server import ServerThread, serve
 from tests.integration.spine import DISTRICT, Spine
@@ -157,3 +161,66 @@ def test_the_api_runs_retention_and_places_holds(
     assert (batch["count"], batch["retention_days"]) == (3, 730)
     (rule,) = _call(api, "GET", "").json()["rules"]
     assert (rule["stored"], rule["shredded"]) == (0, 3)
+
+
+def _entries(spine: Spine, action: AuditAction) -> list[AuditEntry]:
+    with spine.hub.reader.connect() as conn:
+        return search(conn, AuditQuery(action=action))
+
+
+def test_every_status_read_and_run_is_audited_with_counts_only(
+    spine: Spine, api: tuple[ServerThread, str, str]
+) -> None:
+    assert _call(api, "GET", "").status_code == 200
+    (read,) = _entries(spine, AuditAction.RETENTION_REPORTED)
+    assert (read.actor, read.district) == ("admin:sodermalm-admin", DISTRICT)
+    assert read.reason == "status: 3 stored, 0 shredded, 3 due, 0 held under 1 rules"
+
+    dry = _call(api, "POST", "/run?dry_run=true").json()
+    (rule,) = dry["rules"]
+    assert (rule["district"], rule["due"], rule["held"], rule["shredded"]) == (DISTRICT, 3, 0, 0)
+    (counted,) = _entries(spine, AuditAction.RETENTION_RUN)
+    assert (counted.actor, counted.district) == ("admin:sodermalm-admin", DISTRICT)
+    assert counted.reason == "dry run: 3 due, 0 held under 1 rules; nothing changed"
+    assert _entries(spine, AuditAction.RETENTION_ENDED) == []  # a dry run shreds nothing
+
+    real = _call(api, "POST", "/run").json()
+    assert real["rules"][0]["shredded"] == 3
+    assert _entries(spine, AuditAction.RETENTION_RUN)[-1].reason == (
+        "run: 3 of 3 due shredded in 1 batches, 0 held"
+    )
+    # A run that finds nothing still says it ran; the other district's administrator sees no
+    # rule of this one, and its run is audited for its own district, which has nothing.
+    assert _call(api, "POST", "/run").json()["shredded"] == 0
+    assert _call(api, "POST", "/run", other=True).json()["rules"] == []
+    runs = _entries(spine, AuditAction.RETENTION_RUN)
+    assert [(e.actor, e.district, e.reason) for e in runs[-2:]] == [
+        (
+            "admin:sodermalm-admin",
+            DISTRICT,
+            "run: nothing due, 0 held under 1 rules; nothing shredded",
+        ),
+        (
+            "admin:norr-admin",
+            "sdn-norr",
+            "run: nothing due, 0 held under 0 rules; nothing shredded",
+        ),
+    ]
+    assert all(e.subject_ref is None and e.message_id is None for e in runs)
+
+
+def test_the_command_line_and_the_relay_audit_their_runs(spine: Spine) -> None:
+    run(spine, "retention", "status")
+    (read,) = _entries(spine, AuditAction.RETENTION_REPORTED)
+    assert (read.actor, read.district) == ("operator:test", None)  # hub-wide, nothing stored
+    run(spine, "retention", "run", "--dry-run")
+    run(spine, "retention", "run")
+    assert [e.reason for e in _entries(spine, AuditAction.RETENTION_RUN)] == [
+        "dry run: 0 due, 0 held under 0 rules; nothing changed",
+        "run: nothing due, 0 held under 0 rules; nothing shredded",
+    ]
+    assert run_scheduled(spine.hub) == 0
+    (scheduled,) = [
+        e for e in _entries(spine, AuditAction.RETENTION_RUN) if e.actor == "retention-job"
+    ]
+    assert scheduled.reason == "run: nothing due, 0 held under 0 rules; nothing shredded"
