@@ -52,7 +52,7 @@ from hub.services.messages import show_message
 from hub.services.overview import overview
 from hub.services.principal import Principal
 from hub.storage.planner import refresh_statistics
-from hub.storage.tables import business_keys, deliveries, messages
+from hub.storage.tables import business_keys, deliveries, district_keys, messages
 
 MINIMUM = 50_000
 REPEAT = 20
@@ -93,6 +93,15 @@ def _fill(hub: Hub, count: int, now: datetime) -> dict[str, str]:
     an operator of the first district may see."""
     rng = random.Random(14)
     span = DAYS * 24 * 3600
+    with hub.engine.begin() as conn:  # hub-wide questions seek every district with a key
+        conn.execute(
+            insert(district_keys),
+            [
+                {"district": d, "version": 1, "wrapped_key": b"\x00" * 16, "state": "active",
+                 "created_at": now - timedelta(days=DAYS)}
+                for d in DISTRICTS
+            ],
+        )  # fmt: skip
     sample: dict[str, str] = {}
     for start in range(0, count, CHUNK):
         rows_m, rows_d, rows_k = [], [], []

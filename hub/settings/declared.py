@@ -112,7 +112,7 @@ class DeclaredSettings(CapabilitySettings):
         default=3600.0,
         ge=0,
         description="SQLite: the relay refreshes the query planner's statistics (ANALYZE, "
-        "sampled: a few milliseconds at a million messages) at start and every this many "
+        "sampled: 0.05 s at a million messages) at start and every this many "
         "seconds, so the console's searches and overview pick the right index as the tables "
         "grow; 0: never. PostgreSQL's autovacuum keeps its own.",
     )

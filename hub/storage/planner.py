@@ -5,9 +5,11 @@ without them it chose badly as soon as the tables grew: at 300,000 messages the 
 "one type, delivered, last 7 days" search took 5.5 s instead of 7 ms, and the overview's
 scoped "retrying" count 134 ms instead of 8 ms, because a covering index that matched one
 column looked better than the index that matched three (``bench console-search``). Nothing
-in SQLite refreshes statistics by itself, so the hub does: ``PRAGMA analysis_limit`` makes
-``ANALYZE`` read a sample of each index instead of all of it (SQLite's own advice for
-applications), which keeps it to milliseconds at a million messages and safe to run hourly.
+in SQLite refreshes statistics by itself, so the hub does. A full ``ANALYZE`` reads every
+index: 1.5 s at a million messages, holding the write lock. ``PRAGMA analysis_limit`` makes it
+read a sample of each index instead; SQLite suggests 100-1000 rows, but at a million messages
+1,000 gave estimates that sent the scoped count back to the wrong index (141 ms), while 20,000
+gives the right plans everywhere the console asks (15 ms) in 0.05 s.
 PostgreSQL's autovacuum analyzes by itself; nothing is done there.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-ANALYSIS_LIMIT = 1000  # rows sampled per index (SQLite suggests 100-1000)
+ANALYSIS_LIMIT = 20_000  # rows sampled per index (see above)
 
 
 def refresh_statistics(engine: Engine) -> bool:
