@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from adapters.doubles.http_double import HttpDouble
-from hub.storage.tables import deliveries
+from hub.storage.tables import deliveries, messages
 
 
 class RecordingDouble(HttpDouble):
@@ -70,6 +70,7 @@ class Figures:
     states: Counter[str]
     audit_ok: bool
     audit_text: str
+    integrity: str = "ok"  # the database's own check ("ok", or what it found)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,7 @@ class Figures:
             and not self.duplicate_effects
             and not self.unknown_effects
             and (self.audit_ok)
+            and self.integrity == "ok"
         )
 
 
@@ -89,6 +91,25 @@ def delivery_rows(engine: Engine) -> dict[str, tuple[str, str, str | None, str]]
                    deliveries.c.last_reason, deliveries.c.message_id)
         )  # fmt: skip
         return {r.id: (r.destination, r.state, r.last_reason, r.message_id) for r in rows}
+
+
+def integrity(engine: Engine) -> str:
+    """SQLite's ``PRAGMA integrity_check`` (a corrupt unique index would let a message in twice
+    unnoticed), and on either database whether a sender's message id is stored twice."""
+    with engine.connect() as conn:
+        problems: list[str] = []
+        if engine.dialect.name == "sqlite":
+            problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+            problems = [p for p in problems if p != "ok"]
+        twice = conn.execute(
+            select(messages.c.sender, messages.c.idempotency_key)
+            .where(messages.c.idempotency_key.is_not(None))
+            .group_by(messages.c.sender, messages.c.idempotency_key)
+            .having(func.count() > 1)
+            .limit(5)
+        ).all()
+        problems += [f"message id {key!r} of {sender} stored twice" for sender, key in twice]
+    return "; ".join(problems) or "ok"
 
 
 def unsettled(accepted: Accepted, double: RecordingDouble, engine: Engine) -> int:
@@ -141,6 +162,7 @@ def count(
         states=Counter(rows[d][1] for d in accepted.sent_at if d in rows),
         audit_ok=audit[0],
         audit_text=audit[1],
+        integrity=integrity(engine),
     )
 
 
@@ -217,6 +239,7 @@ def report(
         f"max delivery delay:     {f.max_delay:.1f} s (request sent → first stored)",
         f"database states:        {dict(sorted(f.states.items()))}",
         "audit verify:           " + ("passes" if f.audit_ok else "FAILS: " + f.audit_text),
+        f"database integrity:     {f.integrity}",
         "faults injected:        "
         + (", ".join(f"{name} x{n}" for name, n in faults.items()) or "none"),
     ]

@@ -44,6 +44,7 @@ def _assert_held(status: int, printed: str, faults: dict[str, int]) -> None:
     delivered, dead = _figure(printed, "delivered \\(effects\\)"), _figure(printed, "dead")
     assert delivered + dead == accepted, printed
     assert "audit verify:           passes" in printed, printed
+    assert "database integrity:     ok" in printed, printed
     assert "hits: 0 — no personal data outside the destination" in printed, printed  # the scan
     injected = re.search(r"^faults injected:\s+(.*)$", printed, re.MULTILINE)
     assert injected, printed

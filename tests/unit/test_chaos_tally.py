@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert
 
 from hub.storage.tables import deliveries, messages, metadata
-from proof.chaos.tally import Accepted, RecordingDouble, count, report
+from proof.chaos.tally import Accepted, RecordingDouble, count, integrity, report
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -100,3 +100,16 @@ def test_distinct_documents_are_no_duplicate(engine: Engine) -> None:
     figures = count(_accepted("d1", "d2"), double, engine, (True, ""))
 
     assert (figures.duplicate_effects, figures.duplicates, figures.ok) == (0, [], True)
+    assert figures.integrity == "ok"
+
+
+def test_a_message_id_stored_twice_fails_the_database_check() -> None:
+    """What the unique index forbids, the run checks itself: a corrupt index would let it in."""
+    made = create_engine("sqlite://")
+    with made.begin() as conn:  # the messages table without its unique constraint
+        conn.exec_driver_sql("CREATE TABLE messages (id TEXT, sender TEXT, idempotency_key TEXT)")
+        conn.exec_driver_sql(
+            "INSERT INTO messages VALUES ('m1', 's', 'K-1'), ('m2', 's', 'K-1'), ('m3', 's', 'K-3')"
+        )
+
+    assert integrity(made) == "message id 'K-1' of s stored twice"
