@@ -7,8 +7,6 @@ activities generated from the agreements in force (``omsorgshub records art30``,
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -16,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hub.bootstrap import Hub
+from hub.csv_text import csv_text
 from hub.records.processing import COLUMNS
 from hub.services.processing_record import processing_record
 
@@ -38,10 +37,7 @@ def records_router(hub: Hub) -> APIRouter:
         record = await run_in_threadpool(processing_record, hub, principal, district=district)
         if format == "pdf":
             return Response(await run_in_threadpool(record.pdf), media_type="application/pdf")
-        text = io.StringIO()
-        out = csv.writer(text)
-        out.writerow(COLUMNS)
-        out.writerows(row.values() for row in record.rows)
-        return Response(text.getvalue(), media_type="text/csv; charset=utf-8")
+        body = csv_text(COLUMNS, (row.values() for row in record.rows))
+        return Response(body, media_type="text/csv; charset=utf-8")
 
     return router

@@ -8,16 +8,16 @@ is asked (prices are settings with the day they apply from).
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
 
 import click
 
 from hub.cli.context import CliContext, pass_ctx
+from hub.csv_text import write_csv as write_to
 from hub.services.service_stats import chargeback, monthly
+from hub.statistics.chargeback import INVOICE_COLUMNS, invoice_rows
 
 TABLES = ("referrals", "lookups", "deliveries", "callbacks")
 COLUMNS = {
@@ -28,20 +28,16 @@ COLUMNS = {
     "deliveries": ("destination", "deliveries", "delivered", "retries", "dead", "waiting"),
     "callbacks": ("district", "urgency", "referrals", "met", "late", "overdue", "open"),
 }  # fmt: skip
-CHARGEBACK_COLUMNS = (
-    "month", "district", "ordering_unit", "item", "quantity", "unit_price", "amount", "price_from",
-)  # fmt: skip
 
 
 def write_csv(output: Path | None, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    stream: TextIO = sys.stdout if output is None else output.open("w", newline="")
-    try:
-        out = csv.writer(stream)
-        out.writerow(header)
-        out.writerows(["" if v is None else v for v in row] for row in rows)
-    finally:
-        if output is not None:
-            stream.close()
+    """To the file, or to standard output (``hub.csv_text``: the same bytes as the console's and
+    the API's downloads)."""
+    if output is None:
+        write_to(sys.stdout, header, rows)
+        return
+    with output.open("w", newline="") as stream:
+        write_to(stream, header, rows)
 
 
 @click.command("monthly")
@@ -78,6 +74,4 @@ def stats_chargeback(
     the price per call of their day (chargeback_call_prices), and a twelfth of each district's
     fixed yearly fee (chargeback_yearly_fees). Audited."""
     lines = chargeback(obj.hub, obj.principal, month, district=district)
-    write_csv(
-        output, CHARGEBACK_COLUMNS, ([getattr(x, c) for c in CHARGEBACK_COLUMNS] for x in lines)
-    )
+    write_csv(output, INVOICE_COLUMNS, invoice_rows(lines))

@@ -12,8 +12,6 @@ Every view and download is audited by the service (``exported``), with the perso
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -22,10 +20,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from hub.console.compliance import BASE, acting_as
 from hub.console.web import Console
+from hub.csv_text import csv_text
 from hub.records.processing import COLUMNS
 from hub.services.processing_record import processing_record
 from hub.services.service_stats import chargeback, monthly
 from hub.services.users import Role
+from hub.statistics.chargeback import INVOICE_COLUMNS, invoice_rows
 
 RECORD_COLUMNS = (
     "district",
@@ -37,16 +37,6 @@ RECORD_COLUMNS = (
     "retention_days",
     "security_measures",
 )
-CHARGEBACK_COLUMNS = (
-    "month",
-    "district",
-    "ordering_unit",
-    "item",
-    "quantity",
-    "unit_price",
-    "amount",
-    "price_from",
-)
 
 
 def last_month(now: datetime) -> str:
@@ -56,12 +46,8 @@ def last_month(now: datetime) -> str:
 def csv_download(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> Response:
-    text = io.StringIO()
-    out = csv.writer(text)
-    out.writerow(header)
-    out.writerows(["" if v is None else v for v in row] for row in rows)
     return Response(
-        text.getvalue(),
+        csv_text(header, rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -116,7 +102,6 @@ def records_router(console: Console) -> APIRouter:
         principal = acting_as(console.session_of(request).person, (Role.DISTRICT_ADMIN,))
         shown = month or last_month(datetime.now(UTC))
         lines = chargeback(hub, principal, shown)
-        rows = ([getattr(x, c) for c in CHARGEBACK_COLUMNS] for x in lines)
-        return csv_download(f"chargeback-{shown}.csv", CHARGEBACK_COLUMNS, rows)
+        return csv_download(f"chargeback-{shown}.csv", INVOICE_COLUMNS, invoice_rows(lines))
 
     return router

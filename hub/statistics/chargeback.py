@@ -11,7 +11,7 @@ the month's first day also gets a line of a twelfth of it (rounded to öre).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,6 +43,16 @@ class InvoiceLine:
     unit_price: Decimal | None  # None: no price configured for these days (amount 0)
     amount: Decimal
     price_from: date | None  # the day the price used applies from
+
+
+# The columns of the invoice basis as CSV, in the order of ``InvoiceLine``'s fields.
+INVOICE_COLUMNS: tuple[str, ...] = (
+    "month", "district", "ordering_unit", "item", "quantity", "unit_price", "amount", "price_from",
+)  # fmt: skip
+
+
+def invoice_rows(lines: Iterable[InvoiceLine]) -> Iterator[tuple[object, ...]]:
+    return (tuple(getattr(line, c) for c in INVOICE_COLUMNS) for line in lines)
 
 
 def periods(prices: Prices, month: Month) -> list[Period]:
