@@ -29,24 +29,34 @@ bounds that: an uncovered entry older than it is an error, not a note.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from audit.checkpoint import Checkpoint
-from audit.entry import GENESIS_HASH, AuditEntry, chain_hash, format_at
+from audit.entry import (
+    ENTRY_FIELDS,
+    GENESIS_HASH,
+    AuditEntry,
+    EntryRow,
+    canonical_bytes,
+    format_at,
+)
 from audit.head import read_head
 from audit.signing import Verifier
-from audit.tables import ENTRY_COLUMNS, audit_entries
 
 EXPORT_FORMAT = "omsorgshub-audit-export"
 EXPORT_VERSION = 1
-_YIELD_PER = 2000
+# Rows fetched from the cursor at a time: large enough that a fetch costs nothing per row,
+# small enough that memory stays flat (a few MB) however long the trail is.
+_FETCH_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,15 @@ class _ChainBrokenError(Exception):
 
 
 def verify(
-    entries: Iterable[AuditEntry],
+    entries: Iterable[EntryRow],
     checkpoints: Iterable[Checkpoint],
     verifier: Verifier,
     *,
     unsigned_grace: float | None = None,
     now: datetime | None = None,
 ) -> VerifyReport:
-    """Verify ``entries`` (in the order given, which must be seq order from 1) against
+    """Verify ``entries`` (``AuditEntry`` or plain row tuples in ``ENTRY_FIELDS`` order, in the
+    order given, which must be seq order from 1) against
     ``checkpoints`` (any order; duplicates allowed) with ``verifier``. With
     ``unsigned_grace``, an entry that no valid signature covers and whose time is more than
     that many seconds before ``now`` is an error."""
@@ -121,8 +132,11 @@ def verify(
     try:
         if conflict is not None:
             raise conflict
+        sha256 = hashlib.sha256
+        # By position (``EntryRow``: 0 seq, 1 at, 13 prev_hash, 14 hash), not by name: a plain
+        # row tuple has no names, and an index is cheaper than a field look-up.
         for e in entries:
-            seq = e.seq
+            seq = e[0]
             if seq != expected:
                 if seq > expected:
                     raise _ChainBrokenError(
@@ -131,8 +145,8 @@ def verify(
                 raise _ChainBrokenError(
                     seq, f"entry {seq} appears again or out of order after entry {expected - 1}"
                 )
-            if e.prev_hash != prev:
-                if e.prev_hash == prev2:
+            if e[13] != prev:
+                if e[13] == prev2:
                     raise _ChainBrokenError(
                         seq - 1,
                         f"entry {seq - 1} was inserted: entry {seq} links past it to "
@@ -144,8 +158,9 @@ def verify(
                     f"inserted or reordered here, or entry {seq - 1} was altered and re-hashed",
                     (max(seq - 1, 1), seq),
                 )
-            h = chain_hash(prev, e)
-            if h != e.hash:
+            # ``chain_hash`` written out: one call less per entry on the hot path.
+            h = sha256(canonical_bytes(prev, e)).hexdigest()
+            if h != e[14]:
                 raise _ChainBrokenError(
                     seq, f"entry {seq} was altered: its content does not match its hash"
                 )
@@ -154,7 +169,7 @@ def verify(
                 last_ok_cp = seq
                 cp_index += 1
                 next_cp = order[cp_index] if cp_index < len(order) else -1
-            if cutoff is not None and seq > covered and not overdue and e.at < cutoff:
+            if cutoff is not None and seq > covered and not overdue and e[1] < cutoff:
                 overdue = seq
             prev2 = prev
             prev = h
@@ -229,17 +244,34 @@ def _check_checkpoint(
 # -- reading and writing entries ----------------------------------------------------------------
 
 
+_COLUMNS = ", ".join(ENTRY_FIELDS)
+_SELECT_ROWS = f"SELECT {_COLUMNS} FROM audit_entries WHERE seq > {{after}} ORDER BY seq"  # noqa: S608
+
+
+def load_rows(conn: Connection, *, after_seq: int = 0) -> Iterator[EntryRow]:
+    """Entries from the database in seq order as plain rows in ``ENTRY_FIELDS`` order,
+    streamed (a server-side cursor on PostgreSQL), so memory stays flat however long the
+    trail is.
+
+    Textual SQL and the rows as the result hands them over, with no ``AuditEntry`` built per
+    row: verifying a trail is mostly reading it, and building an object per entry and
+    compiling a ``select`` cost more than checking the entry (``bench/scenarios/audit.py``).
+    The columns are plain text and integers, so no type processing applies."""
+    sql = _SELECT_ROWS.format(after=int(after_seq))  # an int, never text, in the SQL
+    # Options for this statement only: ``conn.execution_options`` would change the caller's
+    # connection for every later statement (a server-side cursor for an UPDATE fails).
+    options = {"stream_results": True}
+    with conn.exec_driver_sql(sql, execution_options=options) as result:
+        # The size given here, not as a ``yield_per`` option: a textual statement ignores
+        # that, and the cursor's default fetches one row at a time (measured: 86,000 fetches).
+        for rows in result.partitions(_FETCH_ROWS):
+            # A ``Row`` is a tuple in all but name: indexing and unpacking are all verify does.
+            yield from cast("Sequence[EntryRow]", rows)
+
+
 def load_entries(conn: Connection, *, after_seq: int = 0) -> Iterator[AuditEntry]:
-    """Entries from the database in seq order, streamed (a server-side cursor on PostgreSQL),
-    so memory stays flat however long the trail is."""
-    stmt = (
-        select(*ENTRY_COLUMNS)
-        .where(audit_entries.c.seq > after_seq)
-        .order_by(audit_entries.c.seq)
-        .execution_options(yield_per=_YIELD_PER)
-    )
-    for row in conn.execute(stmt):
-        yield AuditEntry(*row)
+    """Entries from the database in seq order, streamed, as ``AuditEntry``."""
+    return map(AuditEntry._make, load_rows(conn, after_seq=after_seq))
 
 
 def write_export(conn: Connection, path: Path) -> int:
