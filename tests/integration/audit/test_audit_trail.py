@@ -99,8 +99,11 @@ def test_reading_streams_across_fetches_and_leaves_the_connection_as_it_was(
         plain = [tuple(r) for r in conn.execute(select(*ENTRY_COLUMNS).order_by(ENTRY_COLUMNS[0]))]
         assert [tuple(r) for r in rows] == plain
         assert [tuple(e) for e in load_entries(conn, after_seq=50)] == plain[50:]
-        # The streaming options were the read's own: a later statement on the same
-        # connection is an ordinary one (a server-side cursor cannot run an UPDATE).
+        # Two reads open at once on one connection (each its own server-side cursor).
+        pairs = list(zip(load_rows(conn), load_rows(conn), strict=True))
+        assert [tuple(a) for a, _ in pairs] == [tuple(b) for _, b in pairs] == plain
+        # The reads leave the connection as it was: a later statement on it is an ordinary
+        # one (run in a server-side cursor, an UPDATE fails).
         conn.execute(audit_head.update().values(hash=audit_head.c.hash))
     report = verify(rows, [], load_verifier(setup.public_pem))
     assert (report.ok, report.entries_checked) == (True, 55)
