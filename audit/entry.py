@@ -232,7 +232,7 @@ EntryRow = tuple[
     str | None,  # destination
     str,  # outcome
     str | None,  # reason
-    str,  # prev_hash (not what the hash covers: ``prev_hash`` below is)
+    str,  # prev_hash as stored; the hash covers the predecessor's hash as computed
     str,  # hash
 ]
 

@@ -96,9 +96,9 @@ def verify(
     unsigned_grace: float | None = None,
     now: datetime | None = None,
 ) -> VerifyReport:
-    """Verify ``entries`` (``AuditEntry`` or plain row tuples in ``ENTRY_FIELDS`` order, in the
-    order given, which must be seq order from 1) against
-    ``checkpoints`` (any order; duplicates allowed) with ``verifier``. With
+    """Verify ``entries`` (``AuditEntry`` or plain row tuples in ``ENTRY_FIELDS`` order; in the
+    order given, which must be seq order from 1) against ``checkpoints`` (any order;
+    duplicates allowed) with ``verifier``. With
     ``unsigned_grace``, an entry that no valid signature covers and whose time is more than
     that many seconds before ``now`` is an error."""
     by_seq: dict[int, Checkpoint] = {}
