@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 CANONICAL_VERSION = "omsorgshub-audit/1"
 GENESIS_HASH = "0" * 64
@@ -147,37 +147,6 @@ class AuditEvent:
             format_at(self.at)  # rejects naive datetimes now rather than at append time
 
 
-class Chainable(Protocol):
-    """The fields a chain hash covers (an ``AuditEntry`` minus its own hashes)."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def at(self) -> str: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def action(self) -> str: ...
-    @property
-    def purpose(self) -> str | None: ...
-    @property
-    def district(self) -> str | None: ...
-    @property
-    def agreement(self) -> str | None: ...
-    @property
-    def message_id(self) -> str | None: ...
-    @property
-    def subject_ref(self) -> str | None: ...
-    @property
-    def source(self) -> str | None: ...
-    @property
-    def destination(self) -> str | None: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def reason(self) -> str | None: ...
-
-
 class AuditEntry(NamedTuple):
     """An entry as stored: ``at`` is the exact stored ISO-8601 text (see ``format_at``);
     ``action`` and ``outcome`` are plain strings so that a tampered value can still be read
@@ -251,16 +220,52 @@ _GET_REQUIRED = operator.itemgetter(*_REQUIRED_TEXT)
 _TEXT_OR_NONE = frozenset({str, type(None)})
 
 
-def canonical_bytes(prev_hash: str, entry: Chainable) -> bytes:
-    """The exact bytes ``chain_hash`` digests. Written out field by field: this runs once per
-    entry on every verification, so it avoids loops and per-field encoding."""
-    e = entry
-    purpose, district, agreement = e.purpose, e.district, e.agreement
-    message_id, subject_ref, source = e.message_id, e.subject_ref, e.source
-    destination, reason = e.destination, e.reason
-    at, actor, action, outcome = e.at, e.actor, e.action, e.outcome
+# An entry as a plain tuple in ``ENTRY_FIELDS`` order, as a database cursor hands it back. An
+# ``AuditEntry`` is one too: the chain hash and ``verify`` take either, so verifying a stored
+# trail builds no object per entry beyond the driver's own row tuple.
+EntryRow = tuple[
+    int,  # seq
+    str,  # at
+    str,  # actor
+    str,  # action
+    str | None,  # purpose
+    str | None,  # district
+    str | None,  # agreement
+    str | None,  # message_id
+    str | None,  # subject_ref
+    str | None,  # source
+    str | None,  # destination
+    str,  # outcome
+    str | None,  # reason
+    str,  # prev_hash as stored; the hash covers the predecessor's hash as computed
+    str,  # hash
+]
+
+
+def canonical_bytes(prev_hash: str, entry: EntryRow) -> bytes:
+    """The exact bytes ``chain_hash`` digests: ``entry``'s fields but its own two hashes, after
+    ``prev_hash``. Written out field by field from one tuple unpacking: this runs once per
+    entry on every verification, so it avoids loops, attribute look-ups and per-field
+    encoding."""
+    (
+        seq,
+        at,
+        actor,
+        action,
+        purpose,
+        district,
+        agreement,
+        message_id,
+        subject_ref,
+        source,
+        destination,
+        outcome,
+        reason,
+        _,
+        _,
+    ) = entry
     text = (
-        f"{CANONICAL_VERSION}\n{e.seq}\n"
+        f"{CANONICAL_VERSION}\n{seq}\n"
         f"{len(prev_hash)}:{prev_hash}"
         f"{len(at)}:{at}"
         f"{len(actor)}:{actor}"
@@ -280,6 +285,6 @@ def canonical_bytes(prev_hash: str, entry: Chainable) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def chain_hash(prev_hash: str, entry: Chainable) -> str:
+def chain_hash(prev_hash: str, entry: EntryRow) -> str:
     """SHA-256 (hex) over ``canonical_bytes``: the hash stored in ``entry.hash``."""
     return hashlib.sha256(canonical_bytes(prev_hash, entry)).hexdigest()

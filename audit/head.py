@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from audit.checkpoint import Checkpoint, checkpoint_message
@@ -28,6 +28,22 @@ _HEAD_COLUMNS = (
     audit_head.c.signature,
     audit_head.c.anchored_seq,
     audit_head.c.unanchored_since,
+)
+# Built once: every append runs the lock and the update, and building a statement (and its
+# cache key) cost more than running it on SQLite (profiled: about half of a 1-entry append).
+_READ_HEAD = select(*_HEAD_COLUMNS).where(audit_head.c.id == HEAD_ID)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_SIGN_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(
+        seq=bindparam("new_seq"),
+        hash=bindparam("new_hash"),
+        at=bindparam("new_at"),
+        key_id=bindparam("new_key_id"),
+        signature=bindparam("new_signature"),
+        unanchored_since=bindparam("new_unanchored_since"),
+    )
 )
 
 
@@ -70,10 +86,7 @@ GENESIS = Head(seq=0, hash=GENESIS_HASH)
 
 def read_head(conn: Connection, *, lock: bool) -> Head | None:
     """The head row (``FOR UPDATE`` with ``lock``), or None when nothing was ever appended."""
-    query = select(*_HEAD_COLUMNS).where(audit_head.c.id == HEAD_ID)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_LOCK_HEAD if lock else _READ_HEAD).first()
     if row is None:
         return None
     return Head(
@@ -98,6 +111,22 @@ def lock_head(conn: Connection, *, create: bool) -> Head:
     head = read_head(conn, lock=True)
     assert head is not None
     return head
+
+
+def write_head(conn: Connection, signed: Checkpoint, unanchored_since: str | None) -> None:
+    """Move the (locked) head row to ``signed``: the new last seq and hash with their
+    signature, in the append's transaction."""
+    conn.execute(
+        _SIGN_HEAD,
+        {
+            "new_seq": signed.seq,
+            "new_hash": signed.hash,
+            "new_at": signed.at,
+            "new_key_id": signed.key_id,
+            "new_signature": signed.signature,
+            "new_unanchored_since": unanchored_since,
+        },
+    )
 
 
 def _insert_genesis_head(conn: Connection) -> None:

@@ -22,7 +22,7 @@ from audit.head import read_head
 from audit.signing import Verifier
 from audit.timestamping import TimestampError, read_stamps, verify_stamp
 from audit.trail import load_checkpoints
-from audit.verify import VerifyReport, load_entries, verify
+from audit.verify import VerifyReport, load_rows, verify
 
 
 def verify_stored(
@@ -39,7 +39,7 @@ def verify_stored(
     checkpoints = [*load_checkpoints(conn), *kept_elsewhere]
     if head is not None and head.signed is not None:
         checkpoints.append(head.signed)
-    return verify(load_entries(conn), checkpoints, verifier, unsigned_grace=unsigned_grace, now=now)
+    return verify(load_rows(conn), checkpoints, verifier, unsigned_grace=unsigned_grace, now=now)
 
 
 @dataclass(frozen=True)

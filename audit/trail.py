@@ -55,12 +55,14 @@ from audit.entry import (
     format_at,
     parse_at,
 )
-from audit.head import Head, lock_head, read_head
+from audit.head import Head, lock_head, read_head, write_head
 from audit.signing import Signer, Verifier
 from audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from audit.witness import Witness, WitnessPublisher
 
 __all__ = ["CHECKPOINT_FILE_NAME", "AuditTrail", "load_checkpoints"]
+
+_INSERT_ENTRIES = insert(audit_entries)  # built once, as head.py's statements are
 
 
 def _utc_now() -> datetime:
@@ -176,7 +178,7 @@ class AuditTrail:
             entries.append(entry)
             rows.append(entry.as_dict())
         try:
-            conn.execute(insert(audit_entries), rows)
+            conn.execute(_INSERT_ENTRIES, rows)
         except IntegrityError as exc:
             raise self.alarm.trip(
                 f"an entry after the head (entry {head.seq}) exists: it was written without "
@@ -188,18 +190,7 @@ class AuditTrail:
         unanchored_since = head.unanchored_since
         if head.anchored or unanchored_since is None:
             unanchored_since = now
-        conn.execute(
-            update(audit_head)
-            .where(audit_head.c.id == HEAD_ID)
-            .values(
-                seq=seq,
-                hash=prev,
-                at=now,
-                key_id=key_id,
-                signature=signature,
-                unanchored_since=unanchored_since,
-            )
-        )
+        write_head(conn, Checkpoint(seq, prev, now, key_id, signature), unanchored_since)
         self._trusted = (seq, prev, signature)
         return entries
 

@@ -14,8 +14,11 @@ end-to-end-embedded    first ingest → the HTTP double has       the double alo
                        every message (``hub.start()``)          same bodies by the same loop
 end-to-end-scaled      PostgreSQL + RabbitMQ + Celery worker    bare Celery no-op tasks on the
                        + ``omsorgshub relay`` → double          same broker and worker settings
-guards                 audit append / verify; end to end with   storage or hashing floor; the
-                       guards on                                same run with guards off
+guards                 ingest and end to end with guards on     the same run with guards off
+audit                  ``AuditTrail.append`` at 1, 5, 20, 500   bare inserts of the same rows;
+                       entries per transaction; verify in       a bare SHA-256 chain over the
+                       memory and as ``omsorgshub audit         pre-encoded canonical bytes
+                       verify`` does (``verify_trail``)
 =====================  =======================================  ================================
 
 Speed is measured here and never asserted in tests. Each scenario builds a fresh hub in a

@@ -24,6 +24,7 @@ from types import ModuleType
 from bench.report import Progress, Row, machine, table, to_json
 from bench.scenarios import (
     atl,
+    audit,
     console_search,
     end_to_end,
     guards,
@@ -49,6 +50,7 @@ SCENARIOS: dict[str, ModuleType] = {
     "open-loop": open_loop,
     "paced": paced,
     "guards": guards,
+    "audit": audit,
     "soap": soap,
     "sdk": sdk,
     "medcom-inbound": medcom_inbound,

@@ -28,7 +28,7 @@ from hub.guards import AuditAction, Outcome
 from hub.services.audit_queries import require_reader
 from hub.services.principal import Kind, Principal
 from hub.settings import Settings
-from hub.storage.engine import make_engine
+from hub.storage.engine import make_engine, reader
 
 if TYPE_CHECKING:
     from hub.bootstrap import Hub
@@ -113,7 +113,9 @@ def verify_trail(
         else:
             engine = make_engine(settings.database_url)
             try:
-                with engine.connect() as conn:
+                # A read transaction: on SQLite a writer's BEGIN IMMEDIATE would hold up a
+                # serving hub's every write for as long as the trail takes to read.
+                with reader(engine).connect() as conn:
                     report = verify_stored(
                         conn, verifier, kept_elsewhere=elsewhere, unsigned_grace=grace
                     )

@@ -382,3 +382,24 @@ def test_forged_checkpoint_beside_a_valid_one_is_named(
     report = verify(chain, cps, signer.verifier())
     assert report.first_bad_seq == 20
     assert "invalid signature" in report.problem
+
+
+def test_a_checkpoint_repeated_byte_for_byte_is_verified_once(
+    chain: list[AuditEntry], signer: Ed25519Signer
+) -> None:
+    # The database's copy and the published file's are the same signed head: one signature
+    # check each, yet a forged copy among them is still named, wherever it comes.
+    calls: list[bytes] = []
+    key = signer.verifier()
+
+    class Counting:
+        def verify(self, message: bytes, signature: bytes) -> bool:
+            calls.append(message)
+            return key.verify(message, signature)
+
+    cps = checkpoints_every(signer, chain, 10)
+    report = verify(chain, [*cps, *cps, *cps], Counting())
+    assert (report.ok, report.checkpoints_checked, len(calls)) == (True, 3 * len(cps), len(cps))
+    forged = dataclasses.replace(cps[1], signature=bytes(64))
+    report = verify(chain, [forged, *cps, forged, *cps], Counting())
+    assert (report.first_bad_seq, "invalid signature" in report.problem) == (20, True)

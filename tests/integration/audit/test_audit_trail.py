@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import audit.verify
 from audit.checkpoint import read_checkpoints
 from audit.entry import AuditEvent, Outcome, chain_hash
 from audit.signing import (
@@ -20,9 +21,9 @@ from audit.signing import (
     load_signer,
     load_verifier,
 )
-from audit.tables import audit_checkpoints, audit_head
+from audit.tables import ENTRY_COLUMNS, audit_checkpoints, audit_head
 from audit.trail import load_checkpoints
-from audit.verify import load_entries
+from audit.verify import load_entries, load_rows, verify
 from tests.integration.audit.audit_setup import (
     TOLVAN,
     Setup,
@@ -84,6 +85,28 @@ def test_event_time_is_kept_and_stored_exactly(setup: Setup) -> None:
     assert loaded.at_datetime == at
     assert (loaded.action, loaded.outcome, loaded.purpose) == ("viewed", "refused", None)
     assert loaded.hash == chain_hash(loaded.prev_hash, loaded)
+
+
+def test_reading_streams_across_fetches_and_leaves_the_connection_as_it_was(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fetch of 7 rows makes the 55 entries span eight fetches (a server-side cursor on
+    # PostgreSQL): every row once, in order, the same as a plain select.
+    monkeypatch.setattr(audit.verify, "_FETCH_ROWS", 7)
+    fill(setup, 55)
+    with setup.engine.begin() as conn:
+        rows = list(load_rows(conn))
+        plain = [tuple(r) for r in conn.execute(select(*ENTRY_COLUMNS).order_by(ENTRY_COLUMNS[0]))]
+        assert [tuple(r) for r in rows] == plain
+        assert [tuple(e) for e in load_entries(conn, after_seq=50)] == plain[50:]
+        # Two reads open at once on one connection (each its own server-side cursor).
+        pairs = list(zip(load_rows(conn), load_rows(conn), strict=True))
+        assert [tuple(a) for a, _ in pairs] == [tuple(b) for _, b in pairs] == plain
+        # The reads leave the connection as it was: a later statement on it is an ordinary
+        # one (run in a server-side cursor, an UPDATE fails).
+        conn.execute(audit_head.update().values(hash=audit_head.c.hash))
+    report = verify(rows, [], load_verifier(setup.public_pem))
+    assert (report.ok, report.entries_checked) == (True, 55)
 
 
 # -- checkpoints -----------------------------------------------------------------------------
