@@ -20,12 +20,14 @@ threads (``workers``, 4 by default); a thread beyond that is never made to wait:
 connection of its own, closed after its request.
 
 Why urllib3 and not httpx: measured on this machine (issue 16, docs/BENCHMARKS.md, ``python -m
-bench --only http-delivery``), httpx spent about 1.3 ms of client CPU per 1 KB POST to the
-double and urllib3 about 0.8 ms, for the same request on a kept-alive connection; a delivery is
-a large share of a message's CPU. What it costs: a second HTTP client in the product (the SDK,
-MedCom, Combine and IVO adapters stay on httpx) and so a second error mapping, kept beside the
-first in ``adapters.http_errors`` and naming failures as httpx did (``ConnectError``,
-``ConnectTimeout``, ``ReadTimeout``, ``RemoteProtocolError``); no HTTP/2 (httpx's was off).
+bench --only http-delivery``), one ``deliver`` cost 530-557 µs of client CPU on httpx and
+297-313 µs on urllib3 (bare clients: httpx 470-509 µs, urllib3 232-258 µs per POST), and in
+the embedded hub at 100 msg/s the delivery threads spend about 0.35 ms less per message. What it
+costs: a second HTTP client in the product (the SDK, MedCom, Combine and IVO adapters stay on
+httpx) and so a second error mapping, kept beside the first in ``adapters.http_errors`` and
+naming failures as httpx did (``ConnectError``, ``ConnectTimeout``, ``ReadTimeout``,
+``RemoteProtocolError``); urllib3 logs a warning when it discards a connection its pool is full
+for; no HTTP/2 (httpx's was off).
 
 Authentication: an optional static bearer token (option ``token``), never logged or shown in
 ``repr``. TLS certificates and host names are verified against certifi's bundle, as httpx did.
