@@ -16,7 +16,6 @@ rate beside the bare urllib3 pool's; no target, the notes carry the figures.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 
 import httpx
@@ -26,7 +25,7 @@ from adapters.http import HttpAdapter, _headers_for
 from bench.processes import http_double
 from bench.report import Row
 from bench.scenarios.soap import _deliveries
-from bench.workload import Options, scratch_folder
+from bench.workload import Options, interleave, scratch_folder
 
 BLOCK = 100
 
@@ -66,26 +65,13 @@ def run(options: Options) -> list[Row]:
                 "urllib3": urllib3_call,
                 "httpx": httpx_call,
             }
-            cpu: dict[str, list[float]] = {name: [] for name in runners}
-            wall = dict.fromkeys(runners, 0.0)
-            for call in runners.values():
-                for i in range(BLOCK):
-                    call(i)
-            for block in range(1, blocks + 1):
-                order = list(runners.items())
-                if block % 2:
-                    order.reverse()
-                for name, call in order:
-                    c0, w0 = time.thread_time(), time.perf_counter()
-                    for i in range(block * BLOCK, (block + 1) * BLOCK):
-                        call(i)
-                    wall[name] += time.perf_counter() - w0
-                    cpu[name].append((time.thread_time() - c0) / BLOCK)
+            measured = interleave(runners, blocks, BLOCK)
         finally:
             adapter.close()
             pool.close()
             client.close()
     calls = blocks * BLOCK
+    cpu, wall = measured.cpu_per_call, measured.wall
     per_call = {name: 1e6 * statistics.median(values) for name, values in cpu.items()}
     spread = {name: 1e6 * (max(v) - min(v)) for name, v in cpu.items()}
     row = Row(
