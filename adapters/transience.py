@@ -59,15 +59,19 @@ def in_call_retrying(transience: Transience, retries: int) -> Retrying:
     condition: retry_base = retry_if_exception(transience.retry_in_call)
     if transience.retry_statuses:
         statuses = transience.retry_statuses
-        condition = condition | retry_if_result(
-            lambda response: getattr(response, "status_code", None) in statuses
-        )
+        condition = condition | retry_if_result(lambda response: _status_of(response) in statuses)
     return Retrying(
         stop=stop_after_attempt(retries + 1),
         wait=IN_CALL_BACKOFF,
         retry=condition,
         retry_error_callback=_last_outcome,
     )
+
+
+def _status_of(response: object) -> object:
+    """A response's HTTP status: ``status_code`` in httpx and requests, ``status`` in urllib3."""
+    status = getattr(response, "status_code", None)
+    return getattr(response, "status", None) if status is None else status
 
 
 def _last_outcome(state: RetryCallState) -> Any:

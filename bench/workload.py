@@ -138,3 +138,33 @@ def in_threads(count: int, setup: Callable[[], Callable[[int], None]], threads: 
     if errors:
         raise RuntimeError(f"{len(errors)} load thread(s) failed: {errors[0]!r}") from errors[0]
     return elapsed
+
+
+@dataclass
+class Interleaved:
+    """What ``interleave`` measured per runner: wall seconds in all, and CPU seconds per call of
+    the calling thread, one figure per block."""
+
+    wall: dict[str, float]
+    cpu_per_call: dict[str, list[float]]
+
+
+def interleave(runners: Mapping[str, Callable[[int], None]], blocks: int, size: int) -> Interleaved:
+    """Call each runner with ``0 .. size - 1`` once, untimed (a warm-up), then for each of
+    ``blocks`` blocks with that block's ``size`` indexes, the runners in turn and the order
+    reversed every other block, so background load hits all alike."""
+    measured = Interleaved({name: 0.0 for name in runners}, {name: [] for name in runners})
+    for call in runners.values():
+        for i in range(size):
+            call(i)
+    for block in range(1, blocks + 1):
+        order = list(runners.items())
+        if block % 2:
+            order.reverse()
+        for name, call in order:
+            cpu, started = time.thread_time(), time.perf_counter()
+            for i in range(block * size, (block + 1) * size):
+                call(i)
+            measured.wall[name] += time.perf_counter() - started
+            measured.cpu_per_call[name].append((time.thread_time() - cpu) / size)
+    return measured

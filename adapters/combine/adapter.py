@@ -51,7 +51,7 @@ import httpx
 
 from adapters import StrictOptions
 from adapters.combine.mapping import NotAVisit, visit_import
-from adapters.http import map_http_errors
+from adapters.http_errors import map_http_errors
 from adapters.transience import MAX_RETRIES, Transience, in_call_retrying
 from hub.envelope import LookupRequest, LookupResult, OutboundDelivery, Receipt
 from hub.errors import PermanentDeliveryError, TransientDeliveryError

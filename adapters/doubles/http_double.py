@@ -14,6 +14,8 @@ has one) is 401. Modes make it misbehave on purpose, set from Python (``set_mode
     up            answer normally
     down          read the request, close the connection without an HTTP answer
     unavailable   503 (Retry-After: 1)
+    throttled     429 (Retry-After: 1)
+    moved         307 to ``/moved`` (a client that follows it gets 404 and stores nothing)
     slow          sleep ``delay`` seconds, then answer normally (the document is stored even if
                   the client gave up: a lost answer, as in real life)
     reject        422
@@ -42,7 +44,7 @@ from adapters.doubles.wsgi_server import (
     run_until_signalled,
 )
 
-Mode = Literal["up", "down", "unavailable", "slow", "reject"]
+Mode = Literal["up", "down", "unavailable", "throttled", "moved", "slow", "reject"]
 MODES: tuple[str, ...] = get_args(Mode)
 DELIVERY_PATH = "/messages"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -129,6 +131,16 @@ class HttpDouble(ServedDouble):
             return json_answer(
                 start_response, HTTPStatus.SERVICE_UNAVAILABLE, {"error": "unavailable"},
                 [("Retry-After", "1")],
+            )  # fmt: skip
+        if mode == "throttled":
+            return json_answer(
+                start_response, HTTPStatus.TOO_MANY_REQUESTS, {"error": "too many requests"},
+                [("Retry-After", "1")],
+            )  # fmt: skip
+        if mode == "moved":
+            return json_answer(
+                start_response, HTTPStatus.TEMPORARY_REDIRECT, {"error": "moved"},
+                [("Location", "/moved")],
             )  # fmt: skip
         if not self._authorized(environ.get("HTTP_AUTHORIZATION")):
             return json_answer(

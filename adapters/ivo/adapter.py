@@ -44,7 +44,7 @@ import httpx
 from lxml import html
 
 from adapters import StrictOptions
-from adapters.http import TRANSIENT_ERRORS, TRANSIENT_STATUSES
+from adapters.http_errors import HTTPX_TRANSIENT_ERRORS, TRANSIENT_STATUSES
 from adapters.ivo import pages
 from adapters.ivo.mapping import FormAnswers, form_answers
 from adapters.transience import Transience, in_call_retrying
@@ -53,7 +53,7 @@ from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
 TRANSIENCE = Transience(
     statuses=TRANSIENT_STATUSES,
-    errors=tuple(TRANSIENT_ERRORS),
+    errors=HTTPX_TRANSIENT_ERRORS,
     # Only what surely never reached the e-service is repeated inside the call.
     retry_in_call=lambda error: isinstance(error, httpx.ConnectError | httpx.ConnectTimeout),
 )

@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from adapters.http import (
-    RETRY_IN_CALL_ERRORS,
-    TRANSIENT_ERRORS,
+from adapters.http_errors import (
+    HTTPX_RETRY_IN_CALL_ERRORS,
+    HTTPX_TRANSIENT_ERRORS,
     TRANSIENT_STATUSES,
     map_http_errors,
 )
@@ -38,8 +38,8 @@ SCOPES = (
 )
 TRANSIENCE = Transience(
     statuses=TRANSIENT_STATUSES,
-    errors=tuple(TRANSIENT_ERRORS),
-    retry_in_call=lambda error: isinstance(error, RETRY_IN_CALL_ERRORS),
+    errors=HTTPX_TRANSIENT_ERRORS,
+    retry_in_call=lambda error: isinstance(error, HTTPX_RETRY_IN_CALL_ERRORS),
     retry_statuses=frozenset({503}),
 )
 _IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{6}(\d{2})?[-+]?\d{4}(?!\d)")

@@ -5,7 +5,9 @@ default settings) in this process, the HTTP double in its own. Eight sender thre
 ``hub.ingestor.ingest`` (one message per call, as the API does) at scheduled times, 100 msg/s
 offered, for ten seconds (at most ``--messages``); the clock stops when the double has every
 message. Counted on the hub's engine while it runs: write transactions (``BEGIN IMMEDIATE``)
-and SQL statements per message, and this process's CPU seconds per message. These counts are
+and SQL statements per message, this process's CPU seconds per message, and how much of that
+CPU the delivery threads spent (read per thread from ``/proc``: the delivery adapter's share,
+apart from the senders and the relay, issue 16's HTTP client change). These counts are
 what the relay's gathering and group commit's wait change (issue 16), and unlike a rate they
 hardly depend on how busy the machine is. Baseline: the offered rate (the ratio says whether
 the hub kept up).
@@ -13,8 +15,10 @@ the hub kept up).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -40,6 +44,18 @@ class _Statements:
         self.statements += 1  # under the engine's single-writer lock or a reader's own
         if statement.startswith("BEGIN IMMEDIATE"):
             self.writes += 1
+
+
+def delivery_thread_cpu() -> float:
+    """CPU seconds so far of the hub's delivery threads (``deliver_N``), read from /proc: what
+    the delivery adapter costs, apart from the senders' and the relay's work."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name.startswith("deliver") and thread.native_id is not None:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": state is field 3
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _send_paced(ingest: Any, docs: list[bytes]) -> None:
@@ -82,15 +98,18 @@ def run(options: Options) -> list[Row]:
             options.progress(f"paced: {n} messages offered at {RATE:,.0f}/s by {SENDERS} threads")
             docs = documents(n, seed=3, prefix="PACED")
             writes, statements, cpu0 = counts.writes, counts.statements, own_cpu_seconds()
+            delivering0 = delivery_thread_cpu()
             began = time.monotonic()
             _send_paced(hub.ingestor.ingest, docs)
             row.seconds = watch.wait_for(len(warm) + n, timeout_for(n)) - began
             cpu = own_cpu_seconds() - cpu0
+            delivering = delivery_thread_cpu() - delivering0
             row.baseline_seconds = n / RATE
             row.notes.append(
                 f"per message: {(counts.writes - writes) / n:.2f} write transactions, "
                 f"{(counts.statements - statements) / n:.1f} SQL statements, "
-                f"{1e3 * cpu / n:.2f} ms CPU of this process (senders, relay, delivery threads)"
+                f"{1e3 * cpu / n:.2f} ms CPU of this process (senders, relay, delivery threads), "
+                f"{1e3 * delivering / n:.2f} ms of it in the delivery threads"
             )
         finally:
             watch.close()

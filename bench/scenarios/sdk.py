@@ -12,7 +12,6 @@ background load hits both alike. Target ≥ 0.8×.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 
 import httpx
@@ -25,7 +24,7 @@ from adapters.sdk.outbound import Party, message_attributes
 from bench.processes import child, child_env, printed_url
 from bench.report import Row
 from bench.scenarios.soap import DISTRICT, _deliveries
-from bench.workload import Options, scratch_folder
+from bench.workload import Options, interleave, scratch_folder
 
 TARGET_RATIO = 0.8
 BLOCK = 100
@@ -94,19 +93,7 @@ def run(options: Options) -> list[Row]:
                 "adapter": adapter_call,
                 "bare": bare_call,
             }
-            spent = dict.fromkeys(runners, 0.0)
-            for call in runners.values():  # a warm-up block each, not timed
-                for i in range(BLOCK):
-                    call(i)
-            for block in range(1, blocks + 1):
-                order = list(runners.items())
-                if block % 2:
-                    order.reverse()
-                for name, call in order:
-                    start = time.perf_counter()
-                    for i in range(block * BLOCK, (block + 1) * BLOCK):
-                        call(i)
-                    spent[name] += time.perf_counter() - start
+            spent = interleave(runners, blocks, BLOCK).wall
         finally:
             adapter.close()
             bare.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -24,7 +23,7 @@ from adapters.case_management.mapping import referral_request
 from adapters.soap import hardened_settings
 from bench.processes import child, child_env, printed_url
 from bench.report import Row
-from bench.workload import Options, scratch_folder
+from bench.workload import Options, interleave, scratch_folder
 from hub.demo.fictional import FictionalPeople, referral_body
 from hub.envelope import OutboundDelivery
 
@@ -84,19 +83,7 @@ def run(options: Options) -> list[Row]:
                 service.ReferCase(**bare[i], _soapheaders=header)
 
             runners = {"adapter": adapter_call, "zeep": zeep_call}
-            spent = dict.fromkeys(runners, 0.0)
-            for call in runners.values():  # a warm-up block each, not timed
-                for i in range(BLOCK):
-                    call(i)
-            for block in range(1, blocks + 1):
-                order = list(runners.items())
-                if block % 2:
-                    order.reverse()
-                for name, call in order:
-                    start = time.perf_counter()
-                    for i in range(block * BLOCK, (block + 1) * BLOCK):
-                        call(i)
-                    spent[name] += time.perf_counter() - start
+            spent = interleave(runners, blocks, BLOCK).wall
         finally:
             adapter.close()
     calls = blocks * BLOCK

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from urllib3 import HTTPResponse
 
 from adapters.doubles.http_double import DELIVERY_PATH, HttpDouble
 from adapters.http import TRANSIENT_ERRORS, TRANSIENT_STATUSES, HttpAdapter, map_outcome
@@ -207,7 +208,7 @@ def test_wrong_token_is_permanent() -> None:
     ],
 )
 def test_status_mapping(status: int, error: type[Exception]) -> None:
-    response = httpx.Response(status, content=FICTIONAL_DOCUMENT)  # an echo must not leak
+    response = HTTPResponse(FICTIONAL_DOCUMENT, status=status)  # an echo must not leak
     with pytest.raises(error) as caught:
         map_outcome("dest", lambda: response)
     assert isinstance(caught.value, TransientDeliveryError) == (status in TRANSIENT_STATUSES)
@@ -226,7 +227,7 @@ def test_status_mapping(status: int, error: type[Exception]) -> None:
     ],
 )
 def test_any_2xx_is_a_delivery(body: bytes, receipt: Receipt) -> None:
-    assert map_outcome("dest", lambda: httpx.Response(200, content=body)) == receipt
+    assert map_outcome("dest", lambda: HTTPResponse(body, status=200)) == receipt
 
 
 # -- concurrency and the double as its own process ---------------------------------------------
