@@ -62,6 +62,12 @@ def retention_run(obj: CliContext, dry_run: bool, batch: int | None) -> None:
     if tty and run.batches:
         click.echo("\r\033[K", nl=False, err=True)  # clear the progress line
     if dry_run:
+        for r in run.rules:  # the same breakdown as the API's and the console's dry run
+            if r.due or r.held:
+                click.echo(
+                    f"{r.district}: {r.due} due, {r.held} held ({r.agreement_ref}, "
+                    f"{', '.join(r.categories) or 'no categories'})"
+                )
         click.echo(f"dry run: {run.due} payloads past retention would be shredded")
         return
     for b in run.batches:

@@ -61,7 +61,9 @@ def test_the_command_line_runs_retention_and_places_holds(spine: Spine) -> None:
     assert DISTRICT in status
     assert "730 d" in status
     assert "due 3" in status
-    assert "dry run: 3 payloads" in run(spine, "retention", "run", "--dry-run").output
+    counted = run(spine, "retention", "run", "--dry-run").output
+    assert f"{DISTRICT}: 3 due, 0 held (" in counted, counted  # per district and agreement
+    assert "dry run: 3 payloads" in counted
 
     run(spine, "retention", "hold", DISTRICT, "--person", "not-a-number", "--reason", "x", code=2)
     placed = run(
