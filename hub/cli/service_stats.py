@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
+from hub import csv_text
 from hub.cli.context import CliContext, pass_ctx
-from hub.csv_text import write_csv as write_to
 from hub.services.service_stats import chargeback, monthly
 from hub.statistics.chargeback import INVOICE_COLUMNS, invoice_rows
 
@@ -34,10 +34,10 @@ def write_csv(output: Path | None, header: Sequence[str], rows: Iterable[Sequenc
     """To the file, or to standard output (``hub.csv_text``: the same bytes as the console's and
     the API's downloads)."""
     if output is None:
-        write_to(sys.stdout, header, rows)
+        csv_text.write_csv(sys.stdout, header, rows)
         return
     with output.open("w", newline="") as stream:
-        write_to(stream, header, rows)
+        csv_text.write_csv(stream, header, rows)
 
 
 @click.command("monthly")

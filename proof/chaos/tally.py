@@ -139,10 +139,9 @@ def count(
         else:
             lost.append(delivery_id)
     effects, unknown = _effects(double, stored, rows)
+    began = min(accepted.sent_at.values(), default=0.0)
     duplicates = [
-        _described(keys, double, rows, began=min(accepted.sent_at.values(), default=0.0))
-        for keys in effects.values()
-        if len(keys) > 1
+        _described(keys, double, rows, began) for keys in effects.values() if len(keys) > 1
     ]
     delays = [
         double.first_seen[d] - sent for d, sent in accepted.sent_at.items()

@@ -37,6 +37,14 @@ def _call(setup: Setup, token: str, method: str, path: str) -> httpx.Response:
     )
 
 
+def _never_synced(district: str, source: str | None) -> dict[str, object]:
+    """A district's row of ``GET /api/v1/protected`` before any sync."""
+    return {
+        "district": district, "source": source, "marked": 0, "last_sync": None,
+        "last_sync_ok": None, "last_sync_detail": None, "last_ok": None, "failures": 0,
+    }  # fmt: skip
+
+
 def _ref(setup: Setup, client: SeededClient) -> str:
     return setup.hub.guards.hmacs.subject_ref(client.identity.canonical)
 
@@ -44,16 +52,7 @@ def _ref(setup: Setup, client: SeededClient) -> str:
 def test_an_administrator_syncs_and_reads_the_marks_of_its_district(setup: Setup) -> None:
     own, other = _tokens(setup)
     (before,) = _call(setup, own, "GET", "").json()["districts"]
-    assert before == {
-        "district": DISTRICT,
-        "source": DESTINATION,
-        "marked": 0,
-        "last_sync": None,
-        "last_sync_ok": None,
-        "last_sync_detail": None,
-        "last_ok": None,
-        "failures": 0,
-    }
+    assert before == _never_synced(DISTRICT, DESTINATION)
     synced = _call(setup, own, "POST", "/sync")
     assert synced.status_code == 200, synced.text
     assert synced.json()["failed"] == 0
@@ -70,18 +69,7 @@ def test_an_administrator_syncs_and_reads_the_marks_of_its_district(setup: Setup
     assert all(c.identity.canonical not in answer for c in protected)
 
     # Another district's administrator: none of this district, and no sync of it.
-    assert _call(setup, other, "GET", "").json()["districts"] == [
-        {
-            "district": "sdn-norr",
-            "source": None,
-            "marked": 0,
-            "last_sync": None,
-            "last_sync_ok": None,
-            "last_sync_detail": None,
-            "last_ok": None,
-            "failures": 0,
-        }
-    ]
+    assert _call(setup, other, "GET", "").json()["districts"] == [_never_synced("sdn-norr", None)]
     problem_of(_call(setup, other, "POST", f"/sync?district={DISTRICT}"), 404, "unknown_district")
     problem_of(_call(setup, other, "POST", "/sync?district=sdn-norr"), 404, "no_protected_source")
     nothing = _call(setup, other, "POST", "/sync").json()
