@@ -107,6 +107,11 @@ class AuditTrail:
         self._anchor_within = anchor_within
         self._trusted: tuple[int, str, bytes | None] | None = None  # a head known good
         self._highest_seen = 0  # the highest committed head this process has seen
+        # The transaction this process appended in last and the head it wrote: a later append
+        # in the same transaction reads that head uncommitted, and it is not yet "seen" (the
+        # transaction may still roll back). Appends hold the database's write lock until they
+        # commit, so no other transaction appends in between.
+        self._open: tuple[object, int] | None = None
         self._first_use: datetime | None = None
 
     @property
@@ -192,6 +197,7 @@ class AuditTrail:
             unanchored_since = now
         write_head(conn, Checkpoint(seq, prev, now, key_id, signature), unanchored_since)
         self._trusted = (seq, prev, signature)
+        self._open = (conn.get_transaction(), seq)
         return entries
 
     # -- checking the head ------------------------------------------------------------------
@@ -209,6 +215,8 @@ class AuditTrail:
             if problem is not None:
                 raise self.alarm.trip(problem, moment)
             self._trusted = (head.seq, head.hash, head.signature)
+        if self._open is not None and self._open == (conn.get_transaction(), head.seq):
+            return  # this transaction's own head, uncommitted
         if head.seq < self._highest_seen:
             raise self.alarm.trip(
                 f"the head went back from entry {self._highest_seen} to entry {head.seq}: "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -36,7 +36,7 @@ from hub.errors import ContractRefusal, GuardUnavailable, HubError
 from hub.keys.crypto import Hmacs
 from hub.keys.store import KeyStore
 from hub.keys.versions import DataKey
-from hub.ports import per_subject
+from hub.ports import PersonsNamed, per_subject
 
 __all__ = [
     "AgreementChecks",
@@ -112,10 +112,8 @@ class AgreementChecks:
         consent: bool,
         recipients: Sequence[str],
         at: datetime,
-        subjects: Sequence[str] = (),
     ) -> Decision:
-        """The sender may send this, and every recipient may receive it, under one agreement;
-        and if one of ``subjects`` (keyed HMACs) has protected identity, for this purpose.
+        """The sender may send this, and every recipient may receive it, under one agreement.
 
         ``source`` is a connection or a connection factory: ingest reads agreements outside its
         write transaction (they are nearly always cached)."""
@@ -136,16 +134,44 @@ class AgreementChecks:
             self._allow_delivery(
                 agreements, district, recipient, purpose, message_type, categories, at, sender
             )
-        if subjects and self.protected is not None:
-            with _fail_closed("protection register"):
-                marked = self.protected.marked(source, district, subjects)
-            if marked:
-                self.check_protected(
-                    agreements, district=district, sender=sender, purpose=purpose,
-                    message_type=message_type, at=at,
-                )  # fmt: skip
-                return replace(decision, protected_identity=True)
         return decision
+
+    def check_confidentiality(
+        self, source: ConnectionSource, messages: Sequence[PersonsNamed]
+    ) -> list[bool | HubError]:
+        """Per message: ``False`` when it names no person with protected identity, ``True``
+        when it does and an agreement allows its purpose for such persons, else the
+        ``ContractRefusal`` ``protected_identity`` in its place.
+
+        Ingest asks this inside its write transaction, for a whole batch: one read of the
+        marks per district (the batch's persons at once), and a mark recorded by a lookup or a
+        sync that committed before the batch's transaction began is seen."""
+        if self.protected is None:
+            return [False] * len(messages)
+        named: dict[str, set[str]] = {}
+        for m in messages:
+            named.setdefault(m.district, set()).update(m.subjects)
+        marked: set[tuple[str, str]] = set()
+        with _fail_closed("protection register"):
+            for district, refs in named.items():
+                if refs:
+                    found = self.protected.marked(source, district, sorted(refs))
+                    marked.update((district, ref) for ref in found)
+        verdicts: list[bool | HubError] = []
+        for m in messages:
+            if not any((m.district, ref) in marked for ref in m.subjects):
+                verdicts.append(False)
+                continue
+            try:
+                self.check_protected(
+                    self._agreements_of(source, m.district), district=m.district,
+                    sender=m.sender, purpose=m.purpose, message_type=m.message_type, at=m.at,
+                )  # fmt: skip
+            except ContractRefusal as exc:
+                verdicts.append(exc)
+                continue
+            verdicts.append(True)
+        return verdicts
 
     @staticmethod
     def check_protected(

@@ -40,6 +40,7 @@ from hub.envelope import (
     Receipt,
     ReceiptStatus,
 )
+from hub.errors import HubError
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.keys.versions import DataKey
 from hub.outbox.records import ClaimedDelivery, OutcomeRow, WaitingDelivery
@@ -264,18 +265,32 @@ class ReceiptWaits(Protocol[Tx_contra]):
 # -- the guards ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PersonsNamed:
+    """One message's part in the confidentiality check: who sends it, for what, and the keyed
+    references (HMACs) of the persons it names."""
+
+    district: str
+    sender: str
+    purpose: str
+    message_type: str
+    at: datetime
+    subjects: Sequence[str]
+
+
 class AgreementDecisions(Protocol[Tx_contra]):
     """Default deny, as the message path asks it. Both verbs return an allowing ``Decision``
     (its ``agreement_ref`` is stored and audited) or raise ``ContractRefusal`` with the
     refusal code; an agreement store that cannot be read raises ``GuardUnavailable``.
 
     ``check_ingest``: the sender may send this, and every recipient may receive it, under one
-    agreement; a person of ``subjects`` with protected identity needs an agreement allowing the
-    purpose for such persons (refused ``protected_identity``; allowed, the decision says
-    ``protected_identity``). ``reads`` opens a read transaction only if the store must be read
-    (agreements are nearly always cached). ``check_delivery``: the recipient may still receive
-    it now, in the caller's transaction (a revoked or expired agreement stops a waiting
-    delivery).
+    agreement. ``reads`` opens a read transaction only if the store must be read (agreements are
+    nearly always cached). ``check_confidentiality``: for each of a batch of messages, in the
+    caller's write transaction, whether it names a person with protected identity (``True``,
+    allowed by an agreement for its purpose), names none (``False``), or is refused
+    (``ContractRefusal`` ``protected_identity``, returned in its place); one read of the marks
+    per district of the batch. ``check_delivery``: the recipient may still receive it now, in
+    the caller's transaction (a revoked or expired agreement stops a waiting delivery).
     """
 
     def check_ingest(
@@ -290,8 +305,11 @@ class AgreementDecisions(Protocol[Tx_contra]):
         consent: bool,
         recipients: Sequence[str],
         at: datetime,
-        subjects: Sequence[str] = (),
     ) -> Decision: ...
+
+    def check_confidentiality(
+        self, tx: Tx_contra, messages: Sequence[PersonsNamed]
+    ) -> list[bool | HubError]: ...
 
     def check_delivery(
         self,

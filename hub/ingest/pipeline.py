@@ -11,7 +11,10 @@
                                          (hub.ingest.admission: time reports)
     business keys                        the type's declared values (hub.ingest.keys), keyed
                                          HMACs where protected
-    one transaction:                     idempotency, data key, AES-256-GCM seal,
+    one transaction:                     confidentiality (a person with protected identity
+                                         needs an agreement for the purpose: the marks are
+                                         read here, once per district of the batch),
+                                         idempotency, data key, AES-256-GCM seal,
                                          message + subjects + keys + deliveries (the outbox)
                                          + follow-ups (referral deadlines) + audit
 
@@ -21,8 +24,9 @@ shared transaction, so one fsync serves many messages. A message's own failure (
 idempotency key, a race) rolls back only its savepoint; a failure of the shared part (the
 audit append, the commit) fails every message of the batch, and none is acknowledged.
 
-A refusal after the envelope was read is audited (in a transaction of its own). The sender is
-the authenticated system, never what the document claims.
+A refusal after the envelope was read is audited: before the write in a transaction of its own,
+in the write (confidentiality) with the batch. The sender is the authenticated system, never
+what the document claims.
 
 The pipeline depends on ports only (``hub.ports``): the store's ``UnitOfWork``,
 ``MessageWrites`` and ``IdempotencyLookup``, and the ``MessageGuards``. ``hub.bootstrap``
@@ -34,7 +38,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -47,11 +51,11 @@ from hub.errors import (
     HubError,
     IdempotencyConflict,
     InputError,
-    audit_reason,
 )
 from hub.ingest.admission import Admissions
 from hub.ingest.group_commit import GroupCommitter
 from hub.ingest.keys import stored_keys
+from hub.ingest.prepared import IngestResult, Prepared, StoreAllFailed, refusal_events
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
 from hub.ingest.schema_errors import translate_schema_error
@@ -75,28 +79,6 @@ from schemas.registry import Registry
 log = logging.getLogger(__name__)
 
 Tx = TypeVar("Tx")
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    message_id: str
-    deliveries: tuple[tuple[str, str], ...]  # (delivery id, destination)
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A message that passed every check that needs no write: ready to be stored."""
-
-    sender: str
-    envelope: ParsedEnvelope
-    destinations: tuple[str, ...]
-    subject_refs: tuple[str, ...]
-    digest: str
-    agreement_ref: str | None
-    received_at: datetime
-    business_keys: tuple[tuple[str, str], ...] = ()
-    protected_identity: bool = False  # names a person with protected identity (allowed)
 
 
 class Ingestor(Generic[Tx]):
@@ -159,12 +141,19 @@ class Ingestor(Generic[Tx]):
 
     def store_all(self, prepared: Sequence[Prepared]) -> list[IngestResult]:
         """Store prepared messages in one transaction of their own, all or none (a batch of
-        time reports): the first message's error rolls every one back and is raised."""
-        with self._store.write() as tx:
-            results = self._write(tx, list(prepared))
-            for result in results:
-                if isinstance(result, HubError):
-                    raise result
+        time reports): the first message's error rolls every one back and is raised (a
+        refusal audited again on its own, as its entries rolled back with the batch)."""
+        try:
+            with self._store.write() as tx:
+                results = self._write(tx, list(prepared))
+                for p, result in zip(prepared, results, strict=True):
+                    if isinstance(result, HubError):
+                        raise StoreAllFailed(p, result)
+        except StoreAllFailed as failed:
+            if isinstance(failed.error, ContractRefusal):
+                p = failed.prepared
+                self._audit_refusal(p.sender, p.envelope, p.subject_refs, failed.error)
+            raise failed.error from None
         self._on_stored()
         return [r for r in results if isinstance(r, IngestResult)]
 
@@ -197,7 +186,6 @@ class Ingestor(Generic[Tx]):
                 consent=envelope.consent is not None,
                 recipients=destinations,
                 at=now,
-                subjects=subject_refs,
             )
         except (ContractRefusal, InputError) as exc:
             self._audit_refusal(sender, envelope, subject_refs, exc)
@@ -213,7 +201,6 @@ class Ingestor(Generic[Tx]):
             agreement_ref=decision.agreement_ref,
             received_at=now,
             business_keys=stored_keys(envelope, self._hmacs),
-            protected_identity=decision.protected_identity,
         )
 
     def _subject_refs(self, sender: str, envelope: ParsedEnvelope) -> tuple[str, ...]:
@@ -249,15 +236,26 @@ class Ingestor(Generic[Tx]):
         messages whose key was taken are answered from the stored message. A key used twice
         within the batch is answered the same way.
         """
+        results: list[IngestResult | HubError | None] = [None] * len(batch)
+        events: list[AuditEvent] = []
+        batch = list(batch)
+        verdicts = self._guards.agreements.check_confidentiality(tx, [p.persons() for p in batch])
+        for i, (p, verdict) in enumerate(zip(batch, verdicts, strict=True)):
+            if isinstance(verdict, HubError):
+                results[i] = verdict
+                events.extend(refusal_events(p.sender, p.envelope, p.subject_refs, verdict))
+            elif verdict:
+                batch[i] = replace(p, protected_identity=True)
         fresh: list[int] = []
         claimed: set[tuple[str, str]] = set()
         for i, p in enumerate(batch):
+            if results[i] is not None:
+                continue  # refused
             key = (p.sender, p.envelope.message_id or "")
             if p.envelope.message_id and key in claimed:
                 continue
             claimed.add(key)
             fresh.append(i)
-        results: list[IngestResult | HubError | None] = [None] * len(batch)
         made: list[tuple[int, NewMessage, IngestResult, list[AuditEvent]]] = []
         try:
             with self._store.savepoint(tx):
@@ -273,7 +271,6 @@ class Ingestor(Generic[Tx]):
                     made.append(one)
                 except Conflict:
                     continue  # another process stored this key just now: a repeat, below
-        events: list[AuditEvent] = []
         for i, _, result, item_events in made:
             results[i] = result
             events.extend(item_events)
@@ -366,25 +363,8 @@ class Ingestor(Generic[Tx]):
         subject_refs: Sequence[str],
         exc: HubError,
     ) -> None:
-        """Audit a refused message that names a district and data subjects (personal data)."""
-        events = per_subject(
-            AuditEvent(
-                actor=sender,
-                action=AuditAction.REFUSED,
-                purpose=envelope.purpose,
-                district=envelope.district,
-                source=sender,
-                outcome=Outcome.REFUSED,
-                reason=audit_reason(exc),
-            ),
-            subject_refs,
-        )
+        """Audit a refused message that names a district and data subjects (personal data), in
+        a transaction of its own."""
+        events = refusal_events(sender, envelope, subject_refs, exc)
         with self._store.write() as tx:
             self._guards.audit.record(tx, events)
-        log.info(
-            "refused %s from %s for %s: %s",
-            envelope.message_type,
-            sender,
-            envelope.district,
-            exc.reason,
-        )

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from hub.bootstrap import Hub
 from hub.errors import Conflict, HubError, InputError
-from hub.ingest.pipeline import Prepared
+from hub.ingest.prepared import Prepared
 from hub.services.principal import Principal
 from hub.storage import timereports as rows
 from hub.timereports import checks

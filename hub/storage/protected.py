@@ -85,20 +85,22 @@ def lift_marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> 
 
 def marks(conn: Connection, district: str, subject_refs: Sequence[str]) -> dict[str, str]:
     """The marked persons among ``subject_refs``: keyed HMAC → kind."""
-    if not subject_refs:
-        return {}
-    rows = conn.execute(
-        select(marked_table.c.subject_ref, marked_table.c.kind).where(
-            (marked_table.c.district == district)
-            & marked_table.c.subject_ref.in_(sorted(set(subject_refs)))
+    refs = sorted(set(subject_refs))
+    found: dict[str, str] = {}
+    for start in range(0, len(refs), _CHUNK):
+        rows = conn.execute(
+            select(marked_table.c.subject_ref, marked_table.c.kind).where(
+                (marked_table.c.district == district)
+                & marked_table.c.subject_ref.in_(refs[start : start + _CHUNK])
+            )
         )
-    )
-    return {ref: kind for ref, kind in rows}
+        found.update((ref, kind) for ref, kind in rows)
+    return found
 
 
 class ProtectedMarks:
-    """The confidentiality check's source for ``hub.guards``: one indexed read by primary key
-    per message that names persons (ingest reads it outside its write transaction)."""
+    """The confidentiality check's source for ``hub.guards``: reads by primary key, one per
+    district of an ingest batch (inside its write transaction) or of a lookup."""
 
     def marked(
         self, source: ConnectionSource, district: str, subject_refs: Sequence[str]

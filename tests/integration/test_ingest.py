@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from hub.errors import HostileXml, IdempotencyConflict
-from hub.ingest.pipeline import IngestResult
+from hub.ingest.prepared import IngestResult
 from hub.storage.tables import deliveries, messages
 from tests.integration.spine import SENDER, Spine
 

@@ -63,6 +63,25 @@ def test_rolled_back_append_leaves_no_trace(setup: Setup) -> None:
     assert check(setup).ok
 
 
+def test_a_rolled_back_transaction_of_two_appends_raises_no_alarm(setup: Setup) -> None:
+    """A transaction that appends twice (a district's first data key, then its message) and
+    rolls back: the second append read the first's head uncommitted, which this process must
+    not take for a committed head, or the next append would see the head "go back"."""
+    with setup.engine.begin() as conn:
+        setup.trail.append(conn, [delivery_event(0)])
+    conn = setup.engine.connect()
+    with conn.begin() as tx:
+        setup.trail.append(conn, [delivery_event(1)])
+        setup.trail.append(conn, [delivery_event(2)])
+        tx.rollback()
+    conn.close()
+    with setup.engine.begin() as conn:
+        again = setup.trail.append(conn, [delivery_event(3)])
+    assert again[0].seq == 2
+    assert not setup.trail.alarm.raised
+    assert check(setup).ok
+
+
 def test_append_refuses_to_run_outside_a_transaction(setup: Setup) -> None:
     with setup.engine.connect() as conn, pytest.raises(RuntimeError, match="transaction"):
         setup.trail.append(conn, [delivery_event(0)])

@@ -49,9 +49,12 @@ class Setup:
         ).data
 
     def refer(self, client: SeededClient, purpose: str = "information", n: int = 0) -> str:
+        return self.hub.ingestor.ingest(CENTRE, self.referral(client, purpose, n)).message_id
+
+    def referral(self, client: SeededClient, purpose: str = "information", n: int = 0) -> bytes:
         first, _, last = client.name.partition(" ")
         person = FictionalPerson(first, last, client.identity)
-        envelope = build_envelope(
+        return build_envelope(
             message_type="case.referral",
             version="1",
             district=DISTRICT,
@@ -60,7 +63,6 @@ class Setup:
             message_id=f"ref-{client.identity.canonical}-{purpose}-{n}",
             subjects=((client.identity.scheme, client.identity.formatted()),),
         )
-        return self.hub.ingestor.ingest(CENTRE, envelope).message_id
 
     def entries(self, action: AuditAction) -> list[tuple[str, str | None]]:
         with self.hub.reader.connect() as conn:

@@ -15,11 +15,13 @@ from sqlalchemy import select
 
 from audit.entry import AuditAction
 from hub.errors import ContractRefusal
+from hub.ingest.prepared import IngestResult
 from hub.services.agreements import add_agreements
 from hub.services.principal import Principal
 from hub.services.service_stats import monthly
 from hub.storage.tables import protected_identities
 from tests.integration.case_management.confidentiality import (
+    CENTRE,
     CONSENT,
     DISTRICT,
     Setup,
@@ -79,6 +81,53 @@ def test_a_message_about_a_marked_person_is_refused_at_ingest(setup: Setup) -> N
     assert len(refusals) == 2
     assert all(r and r.startswith("protected_identity") for r in refusals)
     assert [r for _, r in setup.entries(AuditAction.RECEIVED)] == [None]
+
+
+def test_a_batch_refuses_only_its_messages_about_marked_persons(setup: Setup) -> None:
+    """The check runs in the batch's write: one message refused, its neighbours stored."""
+    ordinary, protected = ours(setup.double)
+    allowing = agreement(setup.hub, protected_purposes=frozenset({"urgent_protection"}))
+    add_agreements(setup.hub, [replace(allowing, version=2)], "test")
+    for client in protected[:2]:
+        with pytest.raises(ContractRefusal):
+            setup.ask(client)  # the case system marks both
+    outcomes = setup.hub.ingestor.ingest_many(
+        CENTRE,
+        [
+            setup.referral(ordinary),
+            setup.referral(protected[0]),
+            setup.referral(protected[1], purpose="urgent_protection"),
+        ],
+    )
+    assert isinstance(outcomes[0], IngestResult)
+    assert isinstance(outcomes[1], ContractRefusal)
+    assert outcomes[1].reason == "protected_identity"
+    assert isinstance(outcomes[2], IngestResult)
+    received = sorted(r or "" for _, r in setup.entries(AuditAction.RECEIVED))
+    assert received == ["", "protected_identity"]
+    refusals = [r or "" for _, r in setup.entries(AuditAction.REFUSED)]
+    assert len(refusals) == 3  # the two lookups and the message
+    assert all(r.startswith("protected_identity") for r in refusals)
+
+
+def test_a_mark_recorded_after_the_checks_and_before_the_write_counts(setup: Setup) -> None:
+    """A lookup marks the person between a message's checks and its write: the write reads
+    the marks, so the message is refused; in an all-or-none batch (``store_all``, as time
+    reports are stored) the refusal's audit entry survives the batch's rollback."""
+    ordinary, protected = ours(setup.double)
+    ready = [
+        setup.hub.ingestor.prepare(CENTRE, setup.referral(client))
+        for client in (ordinary, protected[0])
+    ]
+    with pytest.raises(ContractRefusal):
+        setup.ask(protected[0])  # the case system marks the person now
+    with pytest.raises(ContractRefusal) as refused:
+        setup.hub.ingestor.store_all(ready)
+    assert refused.value.reason == "protected_identity"
+    assert setup.entries(AuditAction.RECEIVED) == []  # all or none: nothing stored
+    refusals = [r or "" for _, r in setup.entries(AuditAction.REFUSED)]
+    assert len(refusals) == 2  # the lookup and the message
+    assert all(r.startswith("protected_identity") for r in refusals)
 
 
 def test_allowed_where_the_agreement_lists_the_purpose_and_audited_for_review(
