@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable
 from types import ModuleType
 
+from bench import workload
 from bench.report import Progress, Row, machine, table, to_json
 from bench.scenarios import (
     atl,
@@ -43,6 +44,7 @@ from bench.scenarios import (
     timereports,
 )
 from bench.workload import Options
+from hub.settings.declared import DeclaredSettings
 
 SCENARIOS: dict[str, ModuleType] = {
     "pipeline": pipeline,
@@ -105,7 +107,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--postgres-url", default="", help=f"default ${scaled.POSTGRES_ENV}")
     p.add_argument("--amqp-url", default="", help=f"default ${scaled.AMQP_ENV}")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hub setting for every hub of the run, e.g. --set ingest_commit_gather_seconds=0 "
+        "(repeatable; names as in docs/CONFIGURATION.md without OMSORGSHUB_)",
+    )
     args = p.parse_args(argv)
+    args.settings = {}
     if args.messages < 10:
         p.error("--messages must be at least 10")
     if args.clients < 1:
@@ -121,6 +132,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
     args.only = only
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            p.error(f"--set takes NAME=VALUE, not {pair!r}")
+        if name.strip().lower() not in DeclaredSettings.model_fields:
+            p.error(f"--set: no setting {name.strip()!r} (see docs/CONFIGURATION.md)")
+        args.settings[name.strip().lower()] = value.strip()
     return args
 
 
@@ -145,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     progress = Progress(quiet=args.quiet)
+    workload.SETTINGS.update(args.settings)
     options = Options(
         messages=args.messages,
         clients=args.clients,

@@ -65,6 +65,16 @@ class Prepared:
     token: str  # the sender's bearer token
 
 
+# ``python -m bench --set NAME=VALUE``: settings every hub of the run gets (the scenario's own
+# overrides win), so that a setting can be tried at several values with the same commands.
+SETTINGS: dict[str, str] = {}
+
+
+def setting_variables() -> dict[str, str]:
+    """``SETTINGS`` as the environment of a hub process the bench starts (``serve``)."""
+    return {f"OMSORGSHUB_{name.upper()}": value for name, value in SETTINGS.items()}
+
+
 def prepare_hub(
     home: Path,
     destination_url: str,
@@ -76,7 +86,7 @@ def prepare_hub(
 ) -> Prepared:
     """A fresh hub in ``home``: keys, database, the sender, the demo's agreements and routes
     (every destination at ``destination_url``, the demo's quick retry policy)."""
-    sandbox = Sandbox(home, database_url, broker_url, dict(overrides or {}))
+    sandbox = Sandbox(home, database_url, broker_url, {**SETTINGS, **(overrides or {})})
     spec = DestinationSpec("http", {"url": destination_url, "timeout": 10})
     sandbox.write_routes(dict.fromkeys(DESTINATIONS, spec), demo_routes())
     hub = sandbox.open(dispatcher=dispatcher)

@@ -250,6 +250,7 @@ def build_hub(
         clock=clock,
         on_stored=relay.wake,
         commit_wait_seconds=settings.ingest_commit_wait_seconds,
+        commit_gather_seconds=settings.ingest_commit_gather_seconds,
         follow_ups=FollowUpChain(
             follow_up, BatchCounter(clock, settings.timereport_manual_share), payment_check
         ),

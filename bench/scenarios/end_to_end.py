@@ -9,8 +9,8 @@ message (polled every 20 ms). Delivery latency (received → outcome recorded) c
 ``hub.on_outcome``.
 
 Baseline: the double alone, POSTed the same message bodies with the adapter's headers from
-``workers`` threads, each with its own keep-alive ``httpx.Client`` (what the HTTP adapter
-uses), until it has stored them all.
+``workers`` threads, each with its own keep-alive ``urllib3.HTTPConnectionPool`` (what the HTTP
+adapter uses), until it has stored them all.
 
 ``measure_embedded`` is shared with the ``guards`` scenario (guards on vs off).
 """
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import urllib3
 
 from bench.guards_off import switch_off
 from bench.processes import Child, DoubleWatch, MachineCpu, http_double
@@ -132,19 +132,23 @@ def post_directly(docs: Sequence[bytes], double_url: str, threads: int) -> float
     for doc in docs:
         env = read_envelope(doc, registry)
         bodies.append((env.body_bytes, env.district, env.message_type))
-    clients: list[httpx.Client] = []
+    target = urllib3.util.parse_url(double_url)
+    clients: list[urllib3.HTTPConnectionPool] = []
     lock = threading.Lock()
 
     def setup() -> Callable[[int], None]:
-        client = httpx.Client(timeout=10, follow_redirects=False, trust_env=False)
+        client = urllib3.HTTPConnectionPool(
+            target.host or "127.0.0.1", target.port, maxsize=1, timeout=10, retries=False
+        )
         with lock:
             clients.append(client)
 
         def post(i: int) -> None:
             body, district, message_type = bodies[i]
-            r = client.post(
-                double_url,
-                content=body,
+            r = client.urlopen(
+                "POST",
+                target.request_uri,
+                body=body,
                 headers={
                     "Content-Type": "application/xml",
                     "Idempotency-Key": str(uuid.uuid4()),
@@ -153,9 +157,10 @@ def post_directly(docs: Sequence[bytes], double_url: str, threads: int) -> float
                     "X-Omsorgshub-District": district,
                     "X-Omsorgshub-Attempt": "1",
                 },
+                redirect=False,
             )
-            if r.status_code != 201:
-                raise RuntimeError(f"the double answered {r.status_code}")
+            if r.status != 201:
+                raise RuntimeError(f"the double answered {r.status}")
 
         return post
 

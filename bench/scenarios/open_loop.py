@@ -45,7 +45,13 @@ from bench.processes import (
 from bench.report import Row, percentile
 from bench.scenarios.end_to_end import own_cpu_seconds
 from bench.scenarios.http_ingest import _load
-from bench.workload import Options, documents, prepare_hub, scratch_folder
+from bench.workload import (
+    Options,
+    documents,
+    prepare_hub,
+    scratch_folder,
+    setting_variables,
+)
 
 SECONDS_PER_RATE = 10.0
 MIN_CLIENTS = 32
@@ -134,7 +140,11 @@ def run(options: Options) -> list[Row]:
         database = prepared.hub.settings.database_url.removeprefix("sqlite:///")
         port = free_port()
         env = child_env(
-            {"OMSORGSHUB_HOME": str(prepared.sandbox.home), "OMSORGSHUB_LOG_LEVEL": "WARNING"}
+            {
+                "OMSORGSHUB_HOME": str(prepared.sandbox.home),
+                "OMSORGSHUB_LOG_LEVEL": "WARNING",
+                **setting_variables(),
+            }
         )
         args = [sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port)]
         watch = DoubleWatch(url)

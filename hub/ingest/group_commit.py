@@ -16,6 +16,23 @@ prepares its item (``prepare_and_submit``), and a leader waits up to ``wait_seco
 announced callers are still on their way, as PostgreSQL's ``commit_delay`` waits only with
 ``commit_siblings`` active: a lone caller never waits, and nobody waits longer than the budget.
 
+That still leaves steady moderate load ungrouped: at 100 msg/s from many senders a request
+arrives every 10 ms, after the previous one committed, so each pays a transaction of its own
+(2.1 write transactions and 18 statements per message, delivery included). With
+``gather_seconds`` a leader also waits for callers that have not arrived yet, when the recent
+rate says the next one is due within ``gather_seconds`` of the batch's oldest item: the gaps
+between arrivals are averaged (an exponentially weighted mean), and the leader waits only
+while ``last arrival + mean gap`` falls inside the window. A rare caller (mean gap longer than
+the window) never waits; under heavy load the batch is full or the next caller is already
+announced, and the window closes as before. What a message waits is bounded by
+``gather_seconds``, counted from its own arrival.
+
+A rate can mislead: one client sending back to back arrives often, but its next request waits
+for this one's answer, so a window held open for it always closes empty and costs that client
+the whole window per message. So a window that closed without a new arrival counts as a miss;
+after ``_MISSES_BEFORE_PAUSE`` misses in a row the leader stops gathering and only tries again
+every ``_PROBE_EVERY`` batches, and a window that catches someone resumes it.
+
 ``write`` gives each item its result or its own error (an item's failure must not spoil the
 others: the writer isolates it, e.g. with a savepoint). A failure of the transaction as a whole
 (the batch's audit append, the commit itself) fails every item of that batch: nothing of it
@@ -35,6 +52,10 @@ from typing import Generic, TypeVar
 from hub.errors import GuardUnavailable, HubError
 
 log = logging.getLogger(__name__)
+
+_WEIGHT = 0.2  # of the newest gap in the mean: about the last ten arrivals count
+_MISSES_BEFORE_PAUSE = 2
+_PROBE_EVERY = 16  # batches between two tries while gathering is paused
 
 Tx = TypeVar("Tx")
 T = TypeVar("T")
@@ -59,11 +80,12 @@ class _Caller:
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("caller", "error", "item", "result")
+    __slots__ = ("arrived", "caller", "error", "item", "result")
 
     def __init__(self, item: T, caller: _Caller) -> None:
         self.item = item
         self.caller = caller
+        self.arrived = 0.0  # time.monotonic() when queued
         self.result: R | None = None
         self.error: HubError | None = None
 
@@ -86,12 +108,18 @@ class GroupCommitter(Generic[Tx, T, R]):
         *,
         max_batch: int = 200,
         wait_seconds: float = 0.0,
+        gather_seconds: float = 0.0,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self._begin = begin
         self._write = write
         self._max_batch = max_batch
         self._wait = wait_seconds
+        self._gather = gather_seconds
+        self._last_arrival: float | None = None
+        self._mean_gap: float | None = None  # seconds between arrivals, weighted to the recent
+        self._misses = 0  # gathering windows in a row that closed with nobody new
+        self._batches = 0
         self._on_committed = on_committed
         self._queue: deque[_Slot[T, R]] = deque()
         self._lock = threading.Lock()
@@ -127,7 +155,7 @@ class GroupCommitter(Generic[Tx, T, R]):
         caller = _Caller(len(items))
         slots: list[_Slot[T, R]] = [_Slot(item, caller) for item in items]
         with self._lock:
-            self._queue.extend(slots)
+            self._arrive(slots)
             if expected:
                 self._expected -= 1
             lead = not self._writing
@@ -180,17 +208,58 @@ class GroupCommitter(Generic[Tx, T, R]):
                     self._writing = False
                 caller.event.set()
 
+    def _arrive(self, slots: list[_Slot[T, R]]) -> None:
+        """With the lock held: queue ``slots`` and update the mean gap between arrivals."""
+        now = time.monotonic()
+        for slot in slots:
+            slot.arrived = now
+        self._queue.extend(slots)
+        if self._last_arrival is not None:
+            # A pause longer than the window says nothing about the rate, only that it paused:
+            # capped, so that a busy spell after an idle hour groups again within a few calls.
+            gap = min(now - self._last_arrival, 2 * self._gather)
+            mean = self._mean_gap
+            self._mean_gap = gap if mean is None else mean + _WEIGHT * (gap - mean)
+        self._last_arrival = now
+
     def _await_expected(self) -> None:
         """With the lock held: wait, within the budget, while announced items are on their
-        way and the batch is not full."""
-        if self._wait <= 0:
+        way and the batch is not full; then, within the gathering window, while the next
+        caller is due."""
+        if self._wait > 0:
+            deadline = time.monotonic() + self._wait
+            while self._expected > 0 and len(self._queue) < self._max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._arrived.wait(remaining)
+        self._batches += 1
+        if self._gather <= 0 or not self._queue:
             return
-        deadline = time.monotonic() + self._wait
-        while self._expected > 0 and len(self._queue) < self._max_batch:
-            remaining = deadline - time.monotonic()
+        paused = self._misses >= _MISSES_BEFORE_PAUSE
+        if paused and self._batches % _PROBE_EVERY:
+            return
+        closes = self._queue[0].arrived + self._gather
+        queued = len(self._queue)
+        waited = False
+        while len(self._queue) < self._max_batch and self._next_due(closes):
+            remaining = closes - time.monotonic()
             if remaining <= 0:
-                return
+                break
+            waited = True
             self._arrived.wait(remaining)
+        if len(self._queue) > queued:
+            self._misses = 0
+        elif waited:
+            self._misses += 1
+
+    def _next_due(self, closes: float) -> bool:
+        """The next caller is announced, or the mean gap says it arrives before ``closes``."""
+        if self._expected > 0:
+            return True
+        if self._mean_gap is None or self._last_arrival is None:
+            return False
+        return self._last_arrival + self._mean_gap <= closes
 
     def _write_batch(self, batch: list[_Slot[T, R]]) -> None:
         try:

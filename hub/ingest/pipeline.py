@@ -97,6 +97,7 @@ class Ingestor(Generic[Tx]):
         on_stored: Callable[[], None] = lambda: None,
         max_batch: int = 200,
         commit_wait_seconds: float = 0.0,
+        commit_gather_seconds: float = 0.0,
         follow_ups: FollowUps[Tx] | None = None,
         admissions: Mapping[str, Admission] | None = None,
     ) -> None:
@@ -117,6 +118,7 @@ class Ingestor(Generic[Tx]):
             self._write,
             max_batch=max_batch,
             wait_seconds=commit_wait_seconds,
+            gather_seconds=commit_gather_seconds,
             on_committed=on_stored,
         )
 

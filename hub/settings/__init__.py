@@ -55,6 +55,7 @@ class Settings:
     relay_batch: int
     relay_gather_seconds: float
     ingest_commit_wait_seconds: float
+    ingest_commit_gather_seconds: float
     planner_statistics_seconds: float
     retry_base_seconds: float
     retry_cap_seconds: float

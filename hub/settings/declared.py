@@ -108,6 +108,15 @@ class DeclaredSettings(CapabilitySettings):
         "flush serve them all (adds at most this to a 202; a lone sender never waits). "
         "0: write at once.",
     )
+    ingest_commit_gather_seconds: float = Field(
+        default=0.015,
+        ge=0,
+        le=1,
+        description="Group commit at steady moderate load: the writer of a batch also waits "
+        "for requests not yet arrived, while the recent rate says the next is due within this "
+        "long of the batch's oldest request, so that steady traffic shares transactions (adds "
+        "at most this to a 202; a sender rarer than one per this long never waits). 0: off.",
+    )
     planner_statistics_seconds: float = Field(
         default=3600.0,
         ge=0,

@@ -44,3 +44,18 @@ def test_every_embedded_scenario_runs_and_reports_a_baseline() -> None:
         assert row["skipped"] is None, (name, row["skipped"])
         assert row["rate"] > 0, name
         assert row["baseline_rate"] > 0, name
+
+
+def test_a_setting_to_try_is_checked_before_anything_runs() -> None:
+    """``--set NAME=VALUE`` names a hub setting; a typo stops the run at once (status 2)."""
+    for wrong, said in (("no_such_setting=1", "no setting"), ("workers", "NAME=VALUE")):
+        run = subprocess.run(
+            [sys.executable, "-m", "bench", "--set", wrong, "--only", "pipeline"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 2
+        assert said in run.stderr
+        assert "Traceback" not in run.stderr

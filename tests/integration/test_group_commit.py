@@ -32,13 +32,19 @@ class Recorder:
 
 
 def _made(
-    tmp_path: Path, wait_seconds: float = 0.0
+    tmp_path: Path, wait_seconds: float = 0.0, gather_seconds: float = 0.0
 ) -> tuple[GroupCommitter[Connection, int, str], Recorder]:
     engine = make_engine(f"sqlite:///{tmp_path / 'gc.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
     recorder = Recorder()
-    gc = GroupCommitter(engine.begin, recorder.write, max_batch=50, wait_seconds=wait_seconds)
+    gc = GroupCommitter(
+        engine.begin,
+        recorder.write,
+        max_batch=50,
+        wait_seconds=wait_seconds,
+        gather_seconds=gather_seconds,
+    )
     return gc, recorder
 
 
@@ -136,3 +142,37 @@ def test_a_lone_caller_and_a_failed_preparation_wait_for_nobody(tmp_path: Path) 
     assert gc.prepare_and_submit(lambda: 3) == "ok 3"
     assert time.monotonic() - began < 10  # far below the 30 s budget: nobody waited for it
     assert recorder.batches == [[1], [3]]
+
+
+def test_steady_callers_share_transactions_within_the_gathering_window(tmp_path: Path) -> None:
+    """Three senders, each one item every 30 ms, never announced ahead (as at 100 msg/s):
+    with a window far beyond the pace, the writer waits for the callers the rate says are due,
+    and 15 items share a few transactions instead of taking one each."""
+    gc, recorder = _made(tmp_path, gather_seconds=0.5)
+
+    def sender(first: int) -> None:
+        time.sleep(first * 0.01)
+        for n in range(first, 15, 3):
+            gc.submit_many([n])
+            time.sleep(0.03)
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(n for batch in recorder.batches for n in batch) == list(range(15))
+    assert len(recorder.batches) <= 8
+
+
+def test_a_caller_sending_back_to_back_is_not_held_by_the_window(tmp_path: Path) -> None:
+    """One client, each request after the last one's answer: it arrives often, but a window
+    held open for its next request closes empty. After two such misses the writer stops
+    gathering (probing now and then), so 40 requests do not each wait the 0.2 s window."""
+    gc, recorder = _made(tmp_path, gather_seconds=0.2)
+    began = time.monotonic()
+    for n in range(40):
+        gc.submit_many([n])
+    elapsed = time.monotonic() - began
+    assert len(recorder.batches) == 40  # every item of its own: there was nobody to wait for
+    assert elapsed < 4.0  # without the pause: 39 windows of 0.2 s, at least 7.8 s
