@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from hub.cli.context import CliContext, HubGroup, pass_ctx
 from hub.errors import ConfigError
 from hub.settings import LOG_FORMATS, SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Hub
 
 
 @click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -172,6 +176,7 @@ def serve(
 
     from hub.api.app import create_app
     from hub.api.logs import log_outcomes
+    from hub.services.delivery_process import DeliveryProcess
     from hub.services.ivo_summaries import start_tracking
     from hub.services.mailbox_inbox import start_inbox_polling
     from hub.services.upkeep import schedule_upkeep
@@ -180,7 +185,12 @@ def serve(
     hub = obj.hub
     log_outcomes(hub)
     app = create_app(hub)
-    if not no_worker:
+    deliveries = None
+    if not no_worker and obj.settings.delivery_process:
+        deliveries = DeliveryProcess(obj.settings, start_delivering, log_format)
+        deliveries.start()
+        hub.relay.forward_wakes(deliveries.wake)
+    elif not no_worker:
         schedule_upkeep(hub)  # retention, planner statistics: in the relay's loop
         hub.start()
     # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
@@ -195,6 +205,8 @@ def serve(
         log_config=None,  # uvicorn's loggers go through the hub's handler (text or JSON)
     )
     stop_inboxes.set()
+    if deliveries is not None:
+        deliveries.stop()
 
 
 @cli.command()
@@ -223,6 +235,21 @@ def relay(obj: CliContext, log_format: str | None) -> None:
         hub.relay.run_forever()
     except KeyboardInterrupt:
         hub.relay.stop()
+
+
+def start_delivering(settings: Settings, log_format: str | None) -> Hub:
+    """The delivery process's hub (``delivery_process``): relay and delivery threads started,
+    upkeep scheduled, outcomes logged, as ``serve`` runs them in its own process otherwise."""
+    from hub.api.logs import log_outcomes
+    from hub.bootstrap import build_hub
+    from hub.services.upkeep import schedule_upkeep
+
+    _configure_logging(settings, log_format)
+    hub = build_hub(settings)
+    log_outcomes(hub)
+    schedule_upkeep(hub)
+    hub.start()
+    return hub
 
 
 def _configure_logging(settings: Settings, log_format: str | None) -> None:

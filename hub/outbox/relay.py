@@ -93,6 +93,7 @@ class Relay(Generic[Tx]):
         # True while due deliveries may be left unclaimed because the dispatcher was full:
         # only then is a finished delivery batch worth a wake-up.
         self._starved = False
+        self._forward: Callable[[], None] = lambda: None
 
     def every(self, seconds: float, job: Callable[[], object], *, name: str) -> None:
         """Run ``job`` in the relay's loop every ``seconds`` (0: never), on its own timer."""
@@ -101,6 +102,12 @@ class Relay(Generic[Tx]):
 
     def wake(self) -> None:
         self._wake.set()
+        self._forward()
+
+    def forward_wakes(self, to: Callable[[], None]) -> None:
+        """Wake another process's relay too: this process stores messages and that one
+        delivers them (``hub.services.delivery_process``)."""
+        self._forward = to
 
     def capacity_freed(self) -> None:
         """The dispatcher finished a batch: claim more only if the relay stopped for want of

@@ -56,6 +56,7 @@ class Settings:
     relay_gather_seconds: float
     ingest_commit_wait_seconds: float
     ingest_commit_gather_seconds: float
+    delivery_process: bool
     planner_statistics_seconds: float
     retry_base_seconds: float
     retry_cap_seconds: float

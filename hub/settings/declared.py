@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import (
@@ -107,6 +107,13 @@ class DeclaredSettings(CapabilitySettings):
         "of a batch waits up to this long for them, so that one transaction and one disk "
         "flush serve them all (adds at most this to a 202; a lone sender never waits). "
         "0: write at once.",
+    )
+    delivery_process: bool = Field(
+        default=False,
+        description="Embedded `serve`: run the relay, the delivery threads and the upkeep in "
+        "a child process of their own, so that ingest and delivery use two cores (one Python "
+        "process computes on one). The child shares the database, is woken by each commit "
+        "of new messages, is started again if it dies, and stops with `serve`.",
     )
     ingest_commit_gather_seconds: float = Field(
         default=0.015,
@@ -223,10 +230,12 @@ class DeclaredSettings(CapabilitySettings):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value: object) -> object:
+    def _no_booleans(cls, value: object, info: ValidationInfo) -> object:
         # Own code: pydantic's lax mode (needed for the environment's strings) reads ``true``
-        # as 1; ``workers = true`` in a settings file is a mistake to name, not a count.
-        if isinstance(value, bool):
+        # as 1; ``workers = true`` in a settings file is a mistake to name, not a count. Only
+        # a yes-or-no setting (``delivery_process``) takes one.
+        wanted = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, bool) and wanted is not bool:
             raise PydanticCustomError("wrong_type", "a boolean is not a setting value")
         return value
 

@@ -53,7 +53,8 @@ def settings_markdown() -> str:
 
 
 def _row(s: Setting) -> str:
-    default = "" if s.default == "" else f"`{s.default}`"
+    shown = str(s.default).lower() if isinstance(s.default, bool) else s.default  # as TOML
+    default = "" if shown == "" else f"`{shown}`"
     secret = " (secret: masked when shown)" if s.secret else ""
     return (
         f"| `{ENV_PREFIX}{s.key.upper()}` | {s.kind.__name__} | {default} | {s.allowed} "
