@@ -39,8 +39,8 @@ def verify_stored(
 ) -> VerifyReport:
     """Verify the stored trail. The head is read first: an entry a concurrent append commits
     meanwhile is newer than the grace and never reported. A trail of ``parallel_from``
-    entries or more is read and walked in ``processes`` (default: the usable CPUs) seq ranges
-    at once (``segments``), with the same findings."""
+    entries or more is read and walked in ``processes`` (at most, and by default, the usable
+    CPUs: ``segments.usable_cpus``) seq ranges at once (``segments``), with the same findings."""
     head = read_head(conn, lock=False)
     checkpoints = [*load_checkpoints(conn), *kept_elsewhere]
     if head is not None and head.signed is not None:
@@ -49,7 +49,7 @@ def verify_stored(
         checkpoints, verifier, unsigned_grace=unsigned_grace, now=now
     )
     last = 0 if head is None else head.seq
-    count = processes or usable_cpus()
+    count = min(processes or usable_cpus(), usable_cpus())
     source = Source.of(conn) if count > 1 and last >= parallel_from else None
 
     def walk_all(state: Walk) -> None:

@@ -3,7 +3,8 @@
 ``verify`` walks entries in sequence order once, in constant memory, recomputing every hash and
 comparing the chain with the signed checkpoints. It needs no database and no private key: an
 export file (``write_export``), the published ``checkpoints.jsonl`` and the public key PEM are
-enough. It reports the first problem it meets, naming the first bad sequence number:
+enough (the walk itself is ``chain.walk``, which ``stored.verify_stored`` may run in seq ranges,
+one process each). It reports the first problem it meets, naming the first bad sequence number:
 
 ==========================  ===========================================================
 what was done               what is reported
@@ -48,8 +49,10 @@ from audit.signing import Verifier
 EXPORT_FORMAT = "omsorgshub-audit-export"
 EXPORT_VERSION = 1
 # Rows fetched from the cursor at a time: large enough that a fetch costs nothing per row,
-# small enough that memory stays flat (a few MB) however long the trail is.
-_FETCH_ROWS = 5000
+# small enough that memory stays flat however long the trail is. On SQLite a fetch is no round
+# trip, and 500 rows (still in the CPU's caches when walked) read faster than 5,000 (measured:
+# 1.6-1.9 µs against 1.9-2.8 µs a row); PostgreSQL fetches ten times as many per round trip.
+_FETCH_ROWS = 500
 # Server-side cursors are named per connection: one name per read, so two reads open at once
 # on one connection (an export beside a verification) never collide.
 _READS = itertools.count(1)  # next() on a count is atomic: safe from any thread
@@ -200,7 +203,8 @@ def _fetched(conn: Connection, after_seq: int) -> Iterator[Sequence[EntryRow]]:
     cursor = dbapi.cursor(f"omsorgshub_audit_rows_{next(_READS)}") if named else dbapi.cursor()
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(_FETCH_ROWS):
+        size = _FETCH_ROWS * 10 if named else _FETCH_ROWS
+        while rows := cursor.fetchmany(size):
             yield rows
     finally:
         cursor.close()
