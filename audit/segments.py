@@ -10,34 +10,41 @@ real state, which is the single walk's own check at that entry: the link between
 gap, a checkpoint there. A range whose first entry passes continues from the very state the
 single walk would have, so its first problem, or its end state, is the single walk's too.
 
-Processes are forked, which costs ~10 ms each, and only from a process running no other thread
-(the command line; a serving hub's console walks in one process: a forked child could inherit
-a lock another thread holds, and spawning re-imports the whole program, over a second). A
-trail shorter than ``PARALLEL_FROM`` entries is walked in one process too.
+A worker is a fresh interpreter that imports this module alone (~50 ms to start), not a fork:
+a forked child would inherit this process's SQLite connections and their lock state (SQLite
+warns against using such state across ``fork``) and any lock another thread holds (a serving
+hub's console), and multiprocessing's spawn re-imports the whole program (over a second
+measured). A trail shorter than ``PARALLEL_FROM`` entries is walked in one process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import multiprocessing
 import os
+import pickle
 import sqlite3
-import threading
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-from sqlalchemy import Connection
 
 from audit.chain import ChainBrokenError, Signatures, Walk, walk
 from audit.entry import ENTRY_FIELDS, EntryRow, canonical_bytes
 
-# Measured on 2 (shared) cores, one process against two: 20k entries 90 ms either way, 45k
-# 190 ms against 125 ms, 86k 540 ms against 380 ms.
-PARALLEL_FROM = 30_000
+if TYPE_CHECKING:  # a worker imports no SQLAlchemy: it starts in ~30 ms
+    from sqlalchemy import Connection
+
+_HOME = Path(__file__).resolve().parent.parent  # the folder that holds the audit package
+
+# Measured on 2 shared cores (another process busy), one process against two: 20k entries
+# 70-90 ms against 80-150 ms, 45k 180-250 ms against 140-240 ms, 86k 330-430 ms against
+# 230-400 ms: below this the start of a worker and the contention eat what it saves.
+PARALLEL_FROM = 50_000
+_HEAD_START = 10_000  # entries this process walks while a worker starts (~50 ms)
 _FETCH_ROWS = 500
 _SELECT = "SELECT {columns} FROM audit_entries WHERE seq > {lo} AND seq <= {hi} ORDER BY seq"
 
@@ -117,12 +124,39 @@ def _walk_range(source: Source, lo: int, hi: int, sigs: Signatures) -> _Piece:
 
 
 def usable_cpus() -> int:
-    """The processes worth starting: the CPUs this process may run on, or 1 where a process
-    cannot be forked safely (a process running threads: a child could inherit a lock another
-    thread holds) or cheaply (spawning re-imports the program, measured at over a second)."""
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+    """The CPUs this process may run on: as many ranges are worth walking at once."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    # A fresh interpreter that imports this module alone (python -I: no user site, no
+    # environment), with this package's folder on its path.
+    code = f"import sys; sys.path.insert(0, {str(_HOME)!r}); import audit.segments as s; s.serve()"
+    return subprocess.Popen(
+        [sys.executable, "-I", "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a worker that fails is walked again here, in one process
+    )
+
+
+def serve() -> None:
+    """A worker's whole life: one range from stdin, its ``_Piece`` to stdout (both pickled:
+    the parent wrote the one and reads the other, no one else)."""
+    source, lo, hi, sigs = pickle.load(sys.stdin.buffer)  # noqa: S301  # from our parent
+    pickle.dump(_walk_range(source, lo, hi, sigs), sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _result(worker: subprocess.Popen[bytes]) -> _Piece:
+    assert worker.stdout is not None
+    out = worker.stdout.read()
+    if worker.wait() != 0:
+        raise RuntimeError(f"an audit verification process exited with {worker.returncode}")
+    piece = pickle.loads(out)  # noqa: S301  # from the child this process started
+    if not isinstance(piece, _Piece):
+        raise TypeError("an audit verification process answered no range")
+    return piece
 
 
 def walk_in_parallel(
@@ -136,14 +170,22 @@ def walk_in_parallel(
     """Walk every entry as ``chain.walk`` would from ``state`` (a fresh one), in ``processes``
     ranges up to ``last`` (the signed head's seq), the last range, open-ended, read here
     through ``rows_after``."""
-    bounds = [last * k // processes for k in range(processes)]
-    fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(processes - 1, mp_context=fork) as pool:
-        futures = [
-            pool.submit(_walk_range, source, lo, hi, sigs) for lo, hi in itertools.pairwise(bounds)
-        ]
+    # The workers start ~50 ms late: this process walks that many more entries meanwhile.
+    share = max(0, last - _HEAD_START) // processes
+    bounds = [share * k for k in range(processes)]
+    workers = [_start_worker() for _ in bounds[1:]]
+    try:
+        for worker, (lo, hi) in zip(workers, itertools.pairwise(bounds), strict=True):
+            assert worker.stdin is not None
+            pickle.dump((source, lo, hi, sigs), worker.stdin)
+            worker.stdin.close()
         mine = _walk_rows(rows_after(bounds[-1]), sigs)
-        pieces = [f.result() for f in futures] + [mine]
+        pieces = [_result(worker) for worker in workers] + [mine]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
     for piece in pieces:
         if piece.first is None:
             continue

@@ -40,7 +40,7 @@ def verify_stored(
     """Verify the stored trail. The head is read first: an entry a concurrent append commits
     meanwhile is newer than the grace and never reported. A trail of ``parallel_from``
     entries or more is read and walked in ``processes`` (at most, and by default, the usable
-    CPUs: ``segments.usable_cpus``) seq ranges at once (``segments``), with the same findings."""
+    CPUs) seq ranges at once (``segments``), with the same findings."""
     head = read_head(conn, lock=False)
     checkpoints = [*load_checkpoints(conn), *kept_elsewhere]
     if head is not None and head.signed is not None:
