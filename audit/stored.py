@@ -17,12 +17,14 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import Connection
 
+from audit.chain import ChainBrokenError, Walk, walk
 from audit.checkpoint import Checkpoint
 from audit.head import read_head
+from audit.segments import PARALLEL_FROM, Source, usable_cpus, walk_in_parallel
 from audit.signing import Verifier
 from audit.timestamping import TimestampError, read_stamps, verify_stamp
 from audit.trail import load_checkpoints
-from audit.verify import VerifyReport, load_rows, verify
+from audit.verify import VerifyReport, load_rows, signatures, verify_walk
 
 
 def verify_stored(
@@ -32,14 +34,38 @@ def verify_stored(
     kept_elsewhere: Iterable[Checkpoint] = (),
     unsigned_grace: float | None = None,
     now: datetime | None = None,
+    processes: int | None = None,
+    parallel_from: int = PARALLEL_FROM,
 ) -> VerifyReport:
     """Verify the stored trail. The head is read first: an entry a concurrent append commits
-    meanwhile is newer than the grace and never reported."""
+    meanwhile is newer than the grace and never reported. A trail of ``parallel_from``
+    entries or more is read and walked in ``processes`` (at most, and by default, the usable
+    CPUs) seq ranges at once (``segments``), with the same findings."""
     head = read_head(conn, lock=False)
     checkpoints = [*load_checkpoints(conn), *kept_elsewhere]
     if head is not None and head.signed is not None:
         checkpoints.append(head.signed)
-    return verify(load_rows(conn), checkpoints, verifier, unsigned_grace=unsigned_grace, now=now)
+    sigs, checked, conflict = signatures(
+        checkpoints, verifier, unsigned_grace=unsigned_grace, now=now
+    )
+    last = 0 if head is None else head.seq
+    count = min(processes or usable_cpus(), usable_cpus())
+    source = Source.of(conn) if count > 1 and last >= parallel_from else None
+
+    def walk_all(state: Walk) -> None:
+        if source is not None:
+            try:
+                walk_in_parallel(
+                    source, sigs, state, lambda after: load_rows(conn, after_seq=after), last, count
+                )
+                return
+            except ChainBrokenError:
+                raise
+            except Exception:  # noqa: S110  # a process or its connection failed:
+                pass  # the single walk below reads everything again and reports what it finds
+        walk(load_rows(conn), state, sigs)
+
+    return verify_walk(walk_all, sigs, checked, conflict, unsigned_grace)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ Every append happens in the *caller's* transaction, so an action and its audit e
 or roll back together; this module never commits. An append costs three statements whatever the
 batch size: lock and read the head row, insert the entries in one executemany, update the head
 with its new seq, hash and Ed25519 signature (one signature per transaction, some tens of µs).
+The three run through the driver's own cursor (``driver.py``): at one entry per transaction
+SQLAlchemy's statement overhead cost more than the statements and the signature together.
 
 Before it appends, the trail checks that the head it locked is one a hub signed: an entry
 someone added with database access alone chains correctly (the chain is unkeyed SHA-256) but
@@ -38,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from audit.alarm import AnchorOverdueError, IntegrityAlarm, IntegrityAlarmError
 from audit.checkpoint import Checkpoint, checkpoint_message, read_checkpoints
 from audit.checkpoint_file import CHECKPOINT_FILE_NAME, append_checkpoint
+from audit.driver import execute_many, statements
 from audit.entry import (
     AuditAction,
     AuditEntry,
@@ -158,7 +160,6 @@ class AuditTrail:
         now = format_at(moment)
         seq, prev = head.seq, head.hash
         entries: list[AuditEntry] = []
-        rows: list[dict[str, Any]] = []
         for event in events:
             seq += 1
             draft = AuditEntry(
@@ -181,10 +182,16 @@ class AuditTrail:
             prev = chain_hash(prev, draft)
             entry = draft._replace(hash=prev)
             entries.append(entry)
-            rows.append(entry.as_dict())
+        sql = statements(conn)
+        duplicate: tuple[type[Exception], ...] = (IntegrityError,)
+        if sql is not None:
+            duplicate = (IntegrityError, sql.integrity_error)
         try:
-            conn.execute(_INSERT_ENTRIES, rows)
-        except IntegrityError as exc:
+            if sql is not None:
+                execute_many(conn, sql.insert_entries, entries)
+            else:
+                conn.execute(_INSERT_ENTRIES, [entry.as_dict() for entry in entries])
+        except duplicate as exc:
             raise self.alarm.trip(
                 f"an entry after the head (entry {head.seq}) exists: it was written without "
                 "the hub",

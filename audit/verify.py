@@ -3,7 +3,8 @@
 ``verify`` walks entries in sequence order once, in constant memory, recomputing every hash and
 comparing the chain with the signed checkpoints. It needs no database and no private key: an
 export file (``write_export``), the published ``checkpoints.jsonl`` and the public key PEM are
-enough. It reports the first problem it meets, naming the first bad sequence number:
+enough (the walk itself is ``chain.walk``, which ``stored.verify_stored`` may run in seq ranges,
+one process each). It reports the first problem it meets, naming the first bad sequence number:
 
 ==========================  ===========================================================
 what was done               what is reported
@@ -29,34 +30,29 @@ bounds that: an uncovered entry older than it is an error, not a note.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection
 
+from audit.chain import ChainBrokenError, Signatures, Walk, finish, walk
 from audit.checkpoint import Checkpoint
-from audit.entry import (
-    ENTRY_FIELDS,
-    GENESIS_HASH,
-    AuditEntry,
-    EntryRow,
-    canonical_bytes,
-    format_at,
-)
+from audit.entry import ENTRY_FIELDS, AuditEntry, EntryRow, format_at
 from audit.head import read_head
 from audit.signing import Verifier
 
 EXPORT_FORMAT = "omsorgshub-audit-export"
 EXPORT_VERSION = 1
 # Rows fetched from the cursor at a time: large enough that a fetch costs nothing per row,
-# small enough that memory stays flat (a few MB) however long the trail is.
-_FETCH_ROWS = 5000
+# small enough that memory stays flat however long the trail is. On SQLite a fetch is no round
+# trip, and 500 rows (still in the CPU's caches when walked) read faster than 5,000 (measured:
+# 1.6-1.9 µs against 1.9-2.8 µs a row); PostgreSQL fetches ten times as many per round trip.
+_FETCH_ROWS = 500
 # Server-side cursors are named per connection: one name per read, so two reads open at once
 # on one connection (an export beside a verification) never collide.
 _READS = itertools.count(1)  # next() on a count is atomic: safe from any thread
@@ -80,12 +76,43 @@ class VerifyReport:
         return max(0, self.last_seq - self.last_checkpoint_seq)
 
 
-class _ChainBrokenError(Exception):
-    def __init__(self, seq: int, problem: str, bad_range: tuple[int, int] | None = None) -> None:
-        super().__init__(problem)
-        self.seq = seq
-        self.problem = problem
-        self.bad_range = bad_range
+def signatures(
+    checkpoints: Iterable[Checkpoint],
+    verifier: Verifier,
+    *,
+    unsigned_grace: float | None = None,
+    now: datetime | None = None,
+) -> tuple[Signatures, int, ChainBrokenError | None]:
+    """Check every checkpoint's signature once: the signatures a walk compares with, how many
+    checkpoints were read, and the conflict among them that fails the trail before any entry
+    (None when there is none)."""
+    by_seq: dict[int, Checkpoint] = {}
+    forged: dict[int, Checkpoint] = {}
+    checked = 0
+    conflict: ChainBrokenError | None = None
+    for cp in checkpoints:
+        checked += 1
+        if by_seq.get(cp.seq) == cp or forged.get(cp.seq) == cp:
+            # The very same signed head again, byte for byte (the database's copy and the
+            # published file's): its signature was checked already and would check the same.
+            continue
+        if not verifier.verify(cp.message(), cp.signature):
+            forged.setdefault(cp.seq, cp)
+            continue
+        seen = by_seq.setdefault(cp.seq, cp)
+        if seen.hash != cp.hash and conflict is None:
+            conflict = ChainBrokenError(
+                cp.seq, f"two validly signed checkpoints disagree at seq {cp.seq}"
+            )
+    order = sorted(set(by_seq) | set(forged))
+    if order and order[0] < 1 and conflict is None:
+        conflict = ChainBrokenError(1, f"a checkpoint names impossible seq {order[0]}")
+    cutoff = (
+        None
+        if unsigned_grace is None
+        else format_at((now or datetime.now(UTC)) - timedelta(seconds=unsigned_grace))
+    )
+    return Signatures(by_seq, forged, order, cutoff), checked, conflict
 
 
 def verify(
@@ -101,118 +128,38 @@ def verify(
     duplicates allowed) with ``verifier``. With
     ``unsigned_grace``, an entry that no valid signature covers and whose time is more than
     that many seconds before ``now`` is an error."""
-    by_seq: dict[int, Checkpoint] = {}
-    forged: dict[int, Checkpoint] = {}
-    checked = 0
-    conflict: _ChainBrokenError | None = None
-    for cp in checkpoints:
-        checked += 1
-        if by_seq.get(cp.seq) == cp or forged.get(cp.seq) == cp:
-            # The very same signed head again, byte for byte (the database's copy and the
-            # published file's): its signature was checked already and would check the same.
-            continue
-        if not verifier.verify(cp.message(), cp.signature):
-            forged.setdefault(cp.seq, cp)
-            continue
-        seen = by_seq.setdefault(cp.seq, cp)
-        if seen.hash != cp.hash and conflict is None:
-            conflict = _ChainBrokenError(
-                cp.seq, f"two validly signed checkpoints disagree at seq {cp.seq}"
-            )
-    order = sorted(set(by_seq) | set(forged))
-    if order and order[0] < 1 and conflict is None:
-        conflict = _ChainBrokenError(1, f"a checkpoint names impossible seq {order[0]}")
-
-    expected = 1
-    prev = GENESIS_HASH
-    prev2 = ""
-    last_ok_cp = 0  # seq of the last checkpoint that matched the chain
-    cp_index = 0
-    next_cp = order[0] if order else -1
-    covered = max(by_seq, default=0)
-    cutoff = (
-        None
-        if unsigned_grace is None
-        else format_at((now or datetime.now(UTC)) - timedelta(seconds=unsigned_grace))
+    sigs, checked, conflict = signatures(
+        checkpoints, verifier, unsigned_grace=unsigned_grace, now=now
     )
-    overdue = 0  # the first uncovered entry older than the grace
+    return verify_walk(
+        lambda state: walk(entries, state, sigs), sigs, checked, conflict, unsigned_grace
+    )
+
+
+def verify_walk(
+    walk_all: Callable[[Walk], None],
+    sigs: Signatures,
+    checked: int,
+    conflict: ChainBrokenError | None,
+    unsigned_grace: float | None,
+) -> VerifyReport:
+    """The report of ``walk_all`` (which walks every entry from a fresh ``Walk``)."""
+    state = Walk()
     try:
         if conflict is not None:
             raise conflict
-        sha256 = hashlib.sha256
-        # By position (``EntryRow``: 0 seq, 1 at, 13 prev_hash, 14 hash), not by name: a plain
-        # row tuple has no names, and an index is cheaper than a field look-up.
-        for e in entries:
-            seq = e[0]
-            if seq != expected:
-                if seq > expected:
-                    raise _ChainBrokenError(
-                        expected, f"entry {expected} is missing (next present: {seq})"
-                    )
-                raise _ChainBrokenError(
-                    seq, f"entry {seq} appears again or out of order after entry {expected - 1}"
-                )
-            if e[13] != prev:
-                if e[13] == prev2:
-                    raise _ChainBrokenError(
-                        seq - 1,
-                        f"entry {seq - 1} was inserted: entry {seq} links past it to "
-                        f"entry {seq - 2}",
-                    )
-                raise _ChainBrokenError(
-                    seq,
-                    f"entry {seq} does not link to entry {seq - 1}: entries were deleted, "
-                    f"inserted or reordered here, or entry {seq - 1} was altered and re-hashed",
-                    (max(seq - 1, 1), seq),
-                )
-            # ``chain_hash`` written out: one call less per entry on the hot path.
-            h = sha256(canonical_bytes(prev, e)).hexdigest()
-            if h != e[14]:
-                raise _ChainBrokenError(
-                    seq, f"entry {seq} was altered: its content does not match its hash"
-                )
-            if seq == next_cp:
-                _check_checkpoint(seq, h, by_seq, forged, last_ok_cp)
-                last_ok_cp = seq
-                cp_index += 1
-                next_cp = order[cp_index] if cp_index < len(order) else -1
-            if cutoff is not None and seq > covered and not overdue and e[1] < cutoff:
-                overdue = seq
-            prev2 = prev
-            prev = h
-            expected += 1
-        last = expected - 1
-        if next_cp != -1:
-            beyond = order[cp_index:]
-            bad_cps = [s for s in beyond if s in forged]
-            if bad_cps:
-                raise _ChainBrokenError(
-                    bad_cps[0], f"checkpoint at seq {bad_cps[0]} has an invalid signature"
-                )
-            raise _ChainBrokenError(
-                last + 1,
-                f"entries {last + 1}..{beyond[-1]} are missing: the trail was truncated after "
-                f"entry {last}, but a checkpoint covers seq {beyond[-1]}",
-                (last + 1, beyond[-1]),
-            )
-        if overdue:
-            raise _ChainBrokenError(
-                overdue,
-                f"entries {overdue}..{last} are covered by no signature (the last signed entry "
-                f"is {covered}) and entry {overdue} is older than {unsigned_grace:g} s: the hub "
-                "did not write them, or their signed head was removed",
-                (overdue, last),
-            )
-    except _ChainBrokenError as bad:
+        walk_all(state)
+        last = finish(state, sigs, unsigned_grace)
+    except ChainBrokenError as bad:
         return VerifyReport(
             ok=False,
-            entries_checked=expected - 1,
+            entries_checked=state.expected - 1,
             checkpoints_checked=checked,
             first_bad_seq=bad.seq,
             problem=bad.problem,
             bad_range=bad.bad_range,
-            last_seq=expected - 1,
-            last_checkpoint_seq=last_ok_cp,
+            last_seq=state.expected - 1,
+            last_checkpoint_seq=state.last_ok_cp,
         )
     return VerifyReport(
         ok=True,
@@ -221,31 +168,8 @@ def verify(
         first_bad_seq=None,
         problem="",
         last_seq=last,
-        last_checkpoint_seq=max(by_seq, default=0),
+        last_checkpoint_seq=sigs.covered,
     )
-
-
-def _check_checkpoint(
-    seq: int,
-    chain_hash_at_seq: str,
-    by_seq: dict[int, Checkpoint],
-    forged: dict[int, Checkpoint],
-    previous_ok: int,
-) -> None:
-    if seq in forged:  # even beside a valid one: someone wrote a checkpoint without the key
-        raise _ChainBrokenError(
-            seq,
-            f"checkpoint at seq {seq} has an invalid signature (key {forged[seq].key_id})",
-            (previous_ok + 1, seq),
-        )
-    cp = by_seq[seq]
-    if cp.hash != chain_hash_at_seq:
-        raise _ChainBrokenError(
-            previous_ok + 1,
-            f"the chain was rewritten between entries {previous_ok + 1} and {seq}: the hash "
-            f"signed at checkpoint {seq} no longer matches",
-            (previous_ok + 1, seq),
-        )
 
 
 # -- reading and writing entries ----------------------------------------------------------------
@@ -279,7 +203,8 @@ def _fetched(conn: Connection, after_seq: int) -> Iterator[Sequence[EntryRow]]:
     cursor = dbapi.cursor(f"omsorgshub_audit_rows_{next(_READS)}") if named else dbapi.cursor()
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(_FETCH_ROWS):
+        size = _FETCH_ROWS * 10 if named else _FETCH_ROWS
+        while rows := cursor.fetchmany(size):
             yield rows
     finally:
         cursor.close()

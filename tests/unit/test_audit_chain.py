@@ -117,6 +117,21 @@ def test_canonical_form_is_versioned_and_length_prefixed() -> None:
     assert e.hash == hashlib.sha256(expected.encode("utf-8")).hexdigest()
 
 
+@pytest.mark.parametrize("field", ["actor", "purpose", "reason", "prev_hash"])
+def test_canonical_form_of_a_value_longer_than_any_the_hub_writes(field: str) -> None:
+    """A tampered row may hold a value past every column's width: the same form, spelled out."""
+    long = "å" * 1500
+    e = entry(3, GENESIS_HASH, **({} if field == "prev_hash" else {field: long}))
+    prev = long if field == "prev_hash" else GENESIS_HASH
+    text = canonical_bytes(prev, e).decode("utf-8")
+    assert f"1500:{long}" in text
+    plain = [prev, *e[1:13]]
+    expected = "omsorgshub-audit/1\n3\n" + "".join(
+        "~" if v is None else f"{len(v)}:{v}" for v in plain
+    )
+    assert text == expected
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [

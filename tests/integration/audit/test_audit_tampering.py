@@ -16,6 +16,7 @@ from audit.signing import (
     load_signer,
     load_verifier,
 )
+from audit.stored import verify_stored
 from audit.tables import audit_entries, audit_head
 from audit.verify import VerifyReport, load_entries, read_export, verify, write_export
 from tests.child_python import run_module
@@ -88,6 +89,20 @@ def test_truncated_trail_is_named(setup: Setup) -> None:
     report = check(setup)
     assert (report.ok, report.first_bad_seq) == (False, 38)
     assert report.bad_range == (38, 50)
+
+
+@pytest.mark.parametrize("cut", [23, 50], ids=["middle", "end"])
+def test_stored_trail_reads_in_ranges_with_the_same_report(setup: Setup, cut: int) -> None:
+    """``verify_stored`` itself (a long trail's way: several processes) against one process."""
+    fill(setup)
+    execute(setup, "DELETE FROM audit_entries WHERE seq = :seq", seq=cut)
+    verifier = load_verifier(setup.public_pem)
+    kept = list(read_checkpoints(setup.trail.checkpoint_file))
+    with setup.engine.connect() as conn:
+        alone = verify_stored(conn, verifier, kept_elsewhere=kept, processes=1)
+        in_ranges = verify_stored(conn, verifier, kept_elsewhere=kept, parallel_from=0)
+    assert (alone.ok, alone.first_bad_seq) == (False, cut)
+    assert in_ranges == alone
 
 
 def rewrite_from(s: Setup, seq: int) -> None:
