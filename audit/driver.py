@@ -11,11 +11,13 @@ the two drivers the hub runs on are spoken (SQLite's ``?``, psycopg's ``%s``); f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from audit.entry import ENTRY_FIELDS
 
@@ -26,10 +28,9 @@ class Statements:
     lock_head: str
     sign_head: str
     insert_entries: str
-    integrity_error: type[Exception]  # the driver's own: the insert meets an existing seq
 
 
-def _statements(mark: str, integrity_error: type[Exception], lock: str) -> Statements:
+def _statements(mark: str, lock: str) -> Statements:
     head = (
         "SELECT seq, hash, at, key_id, signature, anchored_seq, unanchored_since "
         "FROM audit_head WHERE id = 1"
@@ -46,7 +47,6 @@ def _statements(mark: str, integrity_error: type[Exception], lock: str) -> State
             f"INSERT INTO audit_entries ({', '.join(ENTRY_FIELDS)}) "  # noqa: S608  # no input
             f"VALUES ({', '.join([mark] * len(ENTRY_FIELDS))})"
         ),
-        integrity_error=integrity_error,
     )
 
 
@@ -60,9 +60,9 @@ def statements(conn: Connection) -> Statements | None:
     if known is not None:
         return known
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
-        made = _statements("?", dialect.loaded_dbapi.IntegrityError, "")
+        made = _statements("?", "")
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        made = _statements("%s", dialect.loaded_dbapi.IntegrityError, " FOR UPDATE")
+        made = _statements("%s", " FOR UPDATE")
     else:
         return None
     _BY_DIALECT[dialect.name] = made
@@ -77,26 +77,32 @@ def _cursor(conn: Connection) -> Any:
 
 
 def fetch_one(conn: Connection, sql: str) -> Sequence[Any] | None:
-    cursor = _cursor(conn)
-    try:
+    with _translated(conn, sql, ()) as cursor:
         cursor.execute(sql)
         row: Sequence[Any] | None = cursor.fetchone()
         return row
-    finally:
-        cursor.close()
 
 
 def execute(conn: Connection, sql: str, params: Sequence[Any]) -> None:
-    cursor = _cursor(conn)
-    try:
+    with _translated(conn, sql, params) as cursor:
         cursor.execute(sql, params)
-    finally:
-        cursor.close()
 
 
 def execute_many(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-    cursor = _cursor(conn)
-    try:
+    with _translated(conn, sql, ()) as cursor:
         cursor.executemany(sql, rows)
+
+
+@contextmanager
+def _translated(conn: Connection, sql: str, params: Sequence[Any]) -> Iterator[Any]:
+    """A cursor whose driver errors come out as SQLAlchemy's (``OperationalError`` for a full
+    disk, ``IntegrityError`` for a taken seq), as they would through ``Connection.execute``:
+    the guards fail closed on SQLAlchemy's errors, and the callers know no other."""
+    cursor = _cursor(conn)
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        yield cursor
+    except base as exc:
+        raise DBAPIError.instance(sql, params, exc, base) from exc
     finally:
         cursor.close()

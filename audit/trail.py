@@ -183,15 +183,12 @@ class AuditTrail:
             entry = draft._replace(hash=prev)
             entries.append(entry)
         sql = statements(conn)
-        duplicate: tuple[type[Exception], ...] = (IntegrityError,)
-        if sql is not None:
-            duplicate = (IntegrityError, sql.integrity_error)
         try:
             if sql is not None:
                 execute_many(conn, sql.insert_entries, entries)
             else:
                 conn.execute(_INSERT_ENTRIES, [entry.as_dict() for entry in entries])
-        except duplicate as exc:
+        except IntegrityError as exc:
             raise self.alarm.trip(
                 f"an entry after the head (entry {head.seq}) exists: it was written without "
                 "the hub",

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+import audit.driver
 import audit.verify
 from audit.checkpoint import read_checkpoints
 from audit.entry import AuditEvent, Outcome, chain_hash
@@ -228,3 +230,16 @@ def test_checkpoint_rows_hold_raw_signatures(setup: Setup) -> None:
         sig = conn.execute(select(audit_checkpoints.c.signature)).scalar_one()
     assert isinstance(sig, bytes)
     assert len(sig) == 64
+
+
+def test_the_drivers_errors_come_out_as_sqlalchemys(setup: Setup) -> None:
+    """The append's statements run on the driver's cursor; its errors still reach the callers
+    (and the guards, which fail closed on them) as SQLAlchemy's."""
+    with setup.engine.begin() as conn:
+        (entry,) = setup.trail.append(conn, [delivery_event(0)])
+        sql = audit.driver.statements(conn)
+        assert sql is not None
+        with pytest.raises(IntegrityError):  # the same seq again
+            audit.driver.execute_many(conn, sql.insert_entries, [entry])
+    with setup.engine.begin() as conn, pytest.raises(DBAPIError):  # sqlite3's, psycopg's own
+        audit.driver.execute(conn, "UPDATE no_such_table SET x = 1", [])
