@@ -18,11 +18,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
+import audit.head
+import audit.trail
 from bench.processes import DoubleWatch, http_double
 from bench.report import Row
 from bench.scenarios.end_to_end import own_cpu_seconds, timeout_for
@@ -44,6 +48,30 @@ class _Statements:
         self.statements += 1  # under the engine's single-writer lock or a reader's own
         if statement.startswith("BEGIN IMMEDIATE"):
             self.writes += 1
+
+    @contextmanager
+    def audit_statements(self) -> Iterator[None]:
+        """Count the audit trail's append statements too: they run on the driver's own cursor
+        (``audit/driver.py``), past SQLAlchemy's events. Each call is one statement, as an
+        ``executemany`` through SQLAlchemy counts as one."""
+        names = [(audit.head, "execute"), (audit.head, "fetch_one"), (audit.trail, "execute_many")]
+        patched = [(module, name) for module, name in names if hasattr(module, name)]
+        saved = [getattr(module, name) for module, name in patched]
+
+        def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                self.statements += 1  # under the writer lock: the append runs in a write
+                return original(*args)
+
+            return call
+
+        for (module, name), original in zip(patched, saved, strict=True):
+            setattr(module, name, counted(original))
+        try:
+            yield
+        finally:
+            for (module, name), original in zip(patched, saved, strict=True):
+                setattr(module, name, original)
 
 
 def delivery_thread_cpu() -> float:
@@ -89,8 +117,10 @@ def run(options: Options) -> list[Row]:
         hub = prepared.hub
         watch = DoubleWatch(url)
         counts = _Statements()
+        stack = ExitStack()
         try:
             event.listen(hub.engine, "before_cursor_execute", counts)
+            stack.enter_context(counts.audit_statements())
             hub.start()
             warm = documents(50, seed=9, prefix="WARM")
             hub.ingestor.ingest_many(SENDER, warm)
@@ -114,4 +144,5 @@ def run(options: Options) -> list[Row]:
         finally:
             watch.close()
             hub.close()
+            stack.close()
     return [row]

@@ -26,6 +26,7 @@ import multiprocessing
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
+HEALTHY_SECONDS = 60.0  # a child that lived this long died of something new: restart quickly
 STOP_SECONDS = 30.0  # for the child to finish its deliveries in flight before it is killed
 
 # What the child runs: builds and starts a hub that delivers (relay and delivery threads
@@ -57,6 +59,7 @@ class DeliveryProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
+        self._launched = 0.0  # time.monotonic() of the last start
 
     @property
     def pid(self) -> int | None:
@@ -106,7 +109,12 @@ class DeliveryProcess:
         process.start()
         theirs.close()
         with self._lock:
-            self._socket, self._process = ours, process
+            if self._stopping.is_set():  # stop() came meanwhile: this child ends at once
+                ours.close()
+            else:
+                self._socket = ours
+            self._process = process
+        self._launched = time.monotonic()
         log.info("delivery process %s started", process.pid)
 
     def _supervise(self) -> None:
@@ -128,6 +136,8 @@ class DeliveryProcess:
                 old, self._socket = self._socket, None
             if old is not None:
                 old.close()
+            if time.monotonic() - self._launched >= HEALTHY_SECONDS:
+                pause = RESTART_FIRST_SECONDS
             if self._stopping.wait(pause):
                 return
             pause = min(2 * pause, RESTART_MAX_SECONDS)
