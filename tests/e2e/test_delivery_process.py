@@ -25,7 +25,7 @@ from tests.e2e.processes import Process, Processes, free_port, hub_command, run
 
 SETTINGS = {
     "delivery_process": "true",
-    "relay_interval": "5",  # long: a quick delivery shows the serving process woke the child
+    "relay_interval": "60",  # long: a delivery within it shows the serving process woke the child
     "log_level": "INFO",
 }
 STARTED = re.compile(r"delivery process (\d+) started")
@@ -81,8 +81,10 @@ def test_a_child_process_delivers_is_restarted_and_ends_with_the_hub(
     (child,) = _children(serve)
     assert child != serve.pid
 
-    _send(url, token, _envelopes(0, 10))
-    procs.wait_for("10 deliveries", lambda: double.unique == 10, timeout=4, watch=[serve])
+    _send(url, token, _envelopes(0, 1))  # delivered by the child's first pass, once it is up
+    procs.wait_for("the child's first delivery", lambda: double.unique == 1, timeout=60)
+    _send(url, token, _envelopes(1, 9))  # now only a wake-up gets these out within a minute
+    procs.wait_for("10 deliveries", lambda: double.unique == 10, timeout=30, watch=[serve])
 
     os.kill(child, signal.SIGKILL)  # the child dies: the serving process starts another
     procs.wait_for("a new delivery process", lambda: len(_children(serve)) == 2, timeout=30)

@@ -175,4 +175,4 @@ def test_a_caller_sending_back_to_back_is_not_held_by_the_window(tmp_path: Path)
         gc.submit_many([n])
     elapsed = time.monotonic() - began
     assert len(recorder.batches) == 40  # every item of its own: there was nobody to wait for
-    assert elapsed < 4.0  # without the pause: 39 windows of 0.2 s, at least 7.8 s
+    assert elapsed < 6.0  # without the pause: 39 windows of 0.2 s, at least 7.8 s
