@@ -179,7 +179,6 @@ def serve(
     from hub.services.delivery_process import DeliveryProcess
     from hub.services.ivo_summaries import start_tracking
     from hub.services.mailbox_inbox import start_inbox_polling
-    from hub.services.upkeep import schedule_upkeep
 
     _configure_logging(obj.settings, log_format)
     hub = obj.hub
@@ -191,8 +190,7 @@ def serve(
         deliveries.start()
         hub.relay.forward_wakes(deliveries.wake)
     elif not no_worker:
-        schedule_upkeep(hub)  # retention, planner statistics: in the relay's loop
-        hub.start()
+        _deliver_here(hub)
     # The hub's SDK mailboxes are pulled by the serving process (ingest, not delivery).
     stop_inboxes = threading.Event()
     start_inbox_polling(hub, stop_inboxes)
@@ -242,14 +240,21 @@ def start_delivering(settings: Settings, log_format: str | None) -> Hub:
     upkeep scheduled, outcomes logged, as ``serve`` runs them in its own process otherwise."""
     from hub.api.logs import log_outcomes
     from hub.bootstrap import build_hub
-    from hub.services.upkeep import schedule_upkeep
 
     _configure_logging(settings, log_format)
     hub = build_hub(settings)
     log_outcomes(hub)
+    _deliver_here(hub)
+    return hub
+
+
+def _deliver_here(hub: Hub) -> None:
+    """Start the relay and delivery threads in this process, with the upkeep (retention,
+    planner statistics, protected-identity sync) in the relay's loop."""
+    from hub.services.upkeep import schedule_upkeep
+
     schedule_upkeep(hub)
     hub.start()
-    return hub
 
 
 def _configure_logging(settings: Settings, log_format: str | None) -> None:

@@ -55,7 +55,7 @@ from hub.errors import (
 from hub.ingest.admission import Admissions
 from hub.ingest.group_commit import GroupCommitter
 from hub.ingest.keys import stored_keys
-from hub.ingest.prepared import IngestResult, Prepared, StoreAllFailed, refusal_events
+from hub.ingest.prepared import IngestResult, Prepared, log_refusal, refusal_events
 from hub.ingest.records import NewMessage, StoredMessage
 from hub.ingest.routing import RoutingTable
 from hub.ingest.schema_errors import translate_schema_error
@@ -145,17 +145,22 @@ class Ingestor(Generic[Tx]):
         """Store prepared messages in one transaction of their own, all or none (a batch of
         time reports): the first message's error rolls every one back and is raised (a
         refusal audited again on its own, as its entries rolled back with the batch)."""
+        failed: tuple[Prepared, HubError] | None = None
         try:
             with self._store.write() as tx:
                 results = self._write(tx, list(prepared))
-                for p, result in zip(prepared, results, strict=True):
-                    if isinstance(result, HubError):
-                        raise StoreAllFailed(p, result)
-        except StoreAllFailed as failed:
-            if isinstance(failed.error, ContractRefusal):
-                p = failed.prepared
-                self._audit_refusal(p.sender, p.envelope, p.subject_refs, failed.error)
-            raise failed.error from None
+                failed = next(
+                    ((p, r) for p, r in zip(prepared, results, strict=True)
+                     if isinstance(r, HubError)),
+                    None,
+                )  # fmt: skip
+                if failed is not None:
+                    raise failed[1]
+        except ContractRefusal as exc:
+            if failed is not None and failed[1] is exc:  # refused in the write, rolled back
+                p = failed[0]
+                self._record_refusal(p.sender, p.envelope, p.subject_refs, exc)
+            raise
         self._on_stored()
         return [r for r in results if isinstance(r, IngestResult)]
 
@@ -245,6 +250,7 @@ class Ingestor(Generic[Tx]):
         for i, (p, verdict) in enumerate(zip(batch, verdicts, strict=True)):
             if isinstance(verdict, HubError):
                 results[i] = verdict
+                log_refusal(p.sender, p.envelope, verdict)
                 events.extend(refusal_events(p.sender, p.envelope, p.subject_refs, verdict))
             elif verdict:
                 batch[i] = replace(p, protected_identity=True)
@@ -366,7 +372,12 @@ class Ingestor(Generic[Tx]):
         exc: HubError,
     ) -> None:
         """Audit a refused message that names a district and data subjects (personal data), in
-        a transaction of its own."""
-        events = refusal_events(sender, envelope, subject_refs, exc)
+        a transaction of its own, and log it."""
+        log_refusal(sender, envelope, exc)
+        self._record_refusal(sender, envelope, subject_refs, exc)
+
+    def _record_refusal(
+        self, sender: str, envelope: ParsedEnvelope, subject_refs: Sequence[str], exc: HubError
+    ) -> None:
         with self._store.write() as tx:
-            self._guards.audit.record(tx, events)
+            self._guards.audit.record(tx, refusal_events(sender, envelope, subject_refs, exc))

@@ -1,5 +1,5 @@
 """What ingest's checks hand its write (``Prepared``), what a stored message answers
-(``IngestResult``), and the audit entries of a refusal (``refusal_events``)."""
+(``IngestResult``), and a refusal's log line and audit entries."""
 
 from __future__ import annotations
 
@@ -44,26 +44,19 @@ class Prepared:
                             self.received_at, self.subject_refs)  # fmt: skip
 
 
-class StoreAllFailed(Exception):
-    """``Ingestor.store_all``'s way out of its transaction with the message that failed it."""
-
-    def __init__(self, prepared: Prepared, error: HubError) -> None:
-        super().__init__(error.detail)
-        self.prepared, self.error = prepared, error
+def log_refusal(sender: str, envelope: ParsedEnvelope, exc: HubError) -> None:
+    """One log line for a refused message (without the persons it names)."""
+    log.info(
+        "refused %s from %s for %s: %s", envelope.message_type, sender, envelope.district,
+        exc.reason,
+    )  # fmt: skip
 
 
 def refusal_events(
     sender: str, envelope: ParsedEnvelope, subject_refs: Sequence[str], exc: HubError
 ) -> list[AuditEvent]:
     """The audit entries of a refused message that names a district and data subjects
-    (personal data), one per person; the refusal is logged (without the persons)."""
-    log.info(
-        "refused %s from %s for %s: %s",
-        envelope.message_type,
-        sender,
-        envelope.district,
-        exc.reason,
-    )
+    (personal data), one per person."""
     return per_subject(
         AuditEvent(
             actor=sender,
