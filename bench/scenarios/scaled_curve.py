@@ -1,8 +1,9 @@
 """``scaled-curve`` (``--scaled-out``): does a second ``serve`` or a second worker add throughput?
 
 The product as deployed scaled out, driven through HTTP, at four points (N ``serve``, M
-workers): (1, 1), (2, 1), (1, 2), (2, 2). Per point, on one PostgreSQL schema and one RabbitMQ
-virtual host for the whole curve:
+workers): (1, 1), (2, 1), (1, 2), (2, 2), and (1, 1) again last, a row of its own, so that
+the drift of a shared machine over the run shows beside the curve. Per point, on one
+PostgreSQL schema and one RabbitMQ virtual host for the whole curve:
 
 - N x ``python -m hub serve --no-worker``, each on a port of its own. ``--no-worker`` is what
   a scaled-out API runs: a plain ``serve`` builds its hub with the in-process dispatcher and
@@ -25,7 +26,7 @@ through first, untimed (schemas compiled in each ``serve``, hub built in each wo
 The clock runs from the first timed POST until the double has stored every message; each
 point has envelopes of its own (a repeated message id would be answered as the same message).
 
-Each row's baseline is the (1, 1) point, so the ratio reads as scaling. The notes give the
+Each row's baseline is the first (1, 1) point, so the ratio reads as scaling. The notes give the
 ingest phase alone (the closed-loop HTTP rate) and the CPU per process kind over the window,
 PostgreSQL's and RabbitMQ's too when they run on this machine: on a machine of few cores, a
 second process adds throughput only if a core was idle, and the shares say where it went.
@@ -33,6 +34,7 @@ second process adds throughput only if a core was idle, and the shares say where
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -73,18 +75,20 @@ from bench.workload import (
     setting_variables,
 )
 
-POINTS = ((1, 1), (2, 1), (1, 2), (2, 2))  # (serve processes, Celery workers)
+# (serve processes, Celery workers); (1, 1) again at the end: how far the machine drifted.
+POINTS = ((1, 1), (2, 1), (1, 2), (2, 2), (1, 1))
 WORKER_CONCURRENCY = 1
 WARM_UP = 200
 MIN_CLIENTS = 32
 
 
-def _name(serves: int, workers: int) -> str:
-    return f"scaled-curve@{serves}serve+{workers}worker"
+def _name(k: int, serves: int, workers: int) -> str:
+    again = " (again)" if (serves, workers) in POINTS[:k] else ""
+    return f"scaled-curve@{serves}serve+{workers}worker{again}"
 
 
 def run(options: Options) -> list[Row]:
-    rows = [Row(_name(n, m), options.messages) for n, m in POINTS]
+    rows = [Row(_name(k, n, m), options.messages) for k, (n, m) in enumerate(POINTS)]
     urls = scaled_out_urls(options)
     if isinstance(urls, str):
         return [Row("scaled-curve", options.messages, skipped=urls)]
@@ -198,9 +202,10 @@ class _Point:
             wait_delivered(self._watch, n, everyone, first[0])
             row.seconds = time.monotonic() - first[0]
             shares = cpu.used(row.seconds)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         row.notes += [
             f"ingest phase (closed-loop POSTs) {ingested:.2f} s = {n / ingested:,.0f} msg/s; "
-            f"delivered {row.rate:,.0f} msg/s",
+            f"delivered {row.rate:,.0f} msg/s; load average {load:.2f} at the end",
             shares,
         ]
 
