@@ -169,12 +169,14 @@ class CpuShares:
         self._kinds = dict(kinds)
         self._start = {name: used() for name, used in self._kinds.items()}
         self._machine = MachineCpu()
+        self.spent: dict[str, float] = {}  # CPU seconds per kind, as of the last ``used``
 
     def used(self, seconds: float) -> str:
         """The shares over ``seconds``, then the rest of the machine (every other process and
         the kernel, in shares of one core too) and the machine's busy fraction."""
         busy, machine = self._machine.busy(), self._machine.share()
-        used = {name: (now() - self._start[name]) / seconds for name, now in self._kinds.items()}
+        self.spent = {name: now() - self._start[name] for name, now in self._kinds.items()}
+        used = {name: spent / seconds for name, spent in self.spent.items()}
         shares = [f"{name} {share:.0%}" for name, share in used.items()]
         if busy is not None:
             rest = busy * (os.cpu_count() or 1) - sum(used.values())

@@ -27,7 +27,8 @@ The clock runs from the first timed POST until the double has stored every messa
 point has envelopes of its own (a repeated message id would be answered as the same message).
 
 Each row's baseline is the first (1, 1) point, so the ratio reads as scaling. The notes give the
-ingest phase alone (the closed-loop HTTP rate) and the CPU per process kind over the window,
+ingest phase alone (the closed-loop HTTP rate), the CPU per process kind over the window and
+per message,
 PostgreSQL's and RabbitMQ's too when they run on this machine: on a machine of few cores, a
 second process adds throughput only if a core was idle, and the shares say where it went.
 """
@@ -80,6 +81,9 @@ POINTS = ((1, 1), (2, 1), (1, 2), (2, 2), (1, 1))
 WORKER_CONCURRENCY = 1
 WARM_UP = 200
 MIN_CLIENTS = 32
+# The kinds whose CPU per message is the product's: a figure that other load on a shared
+# machine moves less than the rate.
+PRODUCT_KINDS = ("serve (all)", "workers (all)", "relay", "postgres", "rabbitmq")
 
 
 def _name(k: int, serves: int, workers: int) -> str:
@@ -203,10 +207,14 @@ class _Point:
             row.seconds = time.monotonic() - first[0]
             shares = cpu.used(row.seconds)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        product = sum(cpu.spent.get(kind, 0.0) for kind in PRODUCT_KINDS)
         row.notes += [
             f"ingest phase (closed-loop POSTs) {ingested:.2f} s = {n / ingested:,.0f} msg/s; "
             f"delivered {row.rate:,.0f} msg/s; load average {load:.2f} at the end",
             shares,
+            "CPU per message: "
+            + ", ".join(f"{k} {1e3 * v / n:.2f} ms" for k, v in cpu.spent.items())
+            + f"; the product ({' + '.join(PRODUCT_KINDS)}) {1e3 * product / n:.2f} ms",
         ]
 
     def _kinds(
