@@ -26,11 +26,11 @@ through first, untimed (schemas compiled in each ``serve``, hub built in each wo
 The clock runs from the first timed POST until the double has stored every message; each
 point has envelopes of its own (a repeated message id would be answered as the same message).
 
-Each row's baseline is the first (1, 1) point, so the ratio reads as scaling. The notes give the
-ingest phase alone (the closed-loop HTTP rate), the CPU per process kind over the window and
-per message,
-PostgreSQL's and RabbitMQ's too when they run on this machine: on a machine of few cores, a
-second process adds throughput only if a core was idle, and the shares say where it went.
+Each row's baseline is the first (1, 1) point, so the ratio reads as scaling. The notes give
+the ingest phase alone (the closed-loop HTTP rate) and the CPU of each process kind over the
+window, as a share of a core and per message, PostgreSQL's and RabbitMQ's too when they run
+on this machine: on a machine of few cores, a second process adds throughput only if a core
+was idle, and the shares say where it went.
 """
 
 from __future__ import annotations
