@@ -213,7 +213,7 @@ class _Point:
             f"delivered {row.rate:,.0f} msg/s; load average {load:.2f} at the end",
             shares,
             "CPU per message: "
-            + ", ".join(f"{k} {1e3 * v / n:.2f} ms" for k, v in cpu.spent.items())
+            + ", ".join(f"{kind} {1e3 * s / n:.2f} ms" for kind, s in cpu.spent.items())
             + f"; the product ({' + '.join(PRODUCT_KINDS)}) {1e3 * product / n:.2f} ms",
         ]
 
