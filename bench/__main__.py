@@ -3,7 +3,10 @@
     python -m bench                          embedded scenarios, nothing to install
     python -m bench --scaled-out             also PostgreSQL + RabbitMQ + Celery (needs
                                              OMSORGSHUB_TEST_POSTGRES_URL and
-                                             OMSORGSHUB_TEST_AMQP_URL, or the flags)
+                                             OMSORGSHUB_TEST_AMQP_URL, or the flags):
+                                             end-to-end-scaled (rows end-to-end-scaled,
+                                             celery-baseline-batched and -unbatched) and
+                                             scaled-curve (a row per serve x worker count)
     python -m bench --only http-ingest --messages 5000 --json
 
 The exit status is 0 when every scenario ran (a missed target is a result, not an error),
@@ -38,6 +41,7 @@ from bench.scenarios import (
     pipeline,
     retention,
     scaled,
+    scaled_curve,
     sdk,
     soap,
     stats,
@@ -65,8 +69,9 @@ SCENARIOS: dict[str, ModuleType] = {
     "console-search": console_search,
     "stats": stats,
     "end-to-end-scaled": scaled,
+    "scaled-curve": scaled_curve,
 }
-SCALED = {"end-to-end-scaled"}
+SCALED = {"end-to-end-scaled", "scaled-curve"}
 DEFAULT_MESSAGES = 3000
 WATCHDOG_SECONDS = 3600  # a run that hangs dumps every thread's stack and exits
 
@@ -96,7 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--scaled-out",
         action="store_true",
-        help="also run end-to-end-scaled (PostgreSQL, RabbitMQ, Celery)",
+        help="also run end-to-end-scaled and scaled-curve (PostgreSQL, RabbitMQ, Celery)",
     )
     p.add_argument("--clients", type=int, default=8, help="HTTP client threads (default 8)")
     p.add_argument(

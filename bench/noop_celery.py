@@ -3,8 +3,9 @@
 ``celery -A bench.noop_celery:app worker`` runs a worker of the product's own Celery
 configuration (``worker.make_celery``: ``acks_late``, ``reject_on_worker_lost``, prefetch 1,
 JSON, publisher confirms, a quorum queue with the same arguments), but on a queue of its own
-and with one task that does nothing except count itself: it appends one byte to the file
-named by ``BENCH_NOOP_TALLY``, so the benchmark can tell when all have run.
+and with one task that does nothing except count the ids it carries: it appends one byte
+per id to the file named by ``BENCH_NOOP_TALLY``, so the benchmark can tell when all have run,
+whether each task carries one id or a batch of them.
 
 The app is made on first access (``app`` is a module attribute created lazily), so importing
 this module reads no settings.
@@ -24,12 +25,12 @@ NOOP_TASK = "omsorgshub.bench.noop"
 TALLY_ENV = "BENCH_NOOP_TALLY"
 
 
-def _tally() -> None:
+def _tally(ids: int) -> None:
     path = os.environ.get(TALLY_ENV)
     if path:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, b".")
+            os.write(fd, b"." * ids)
         finally:
             os.close(fd)
 
@@ -42,7 +43,7 @@ def make_noop_app(settings: Settings) -> Celery:
 
     @app.task(name=NOOP_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def noop(self: Any, claims: list[list[Any]]) -> int:
-        _tally()
+        _tally(len(claims))
         return len(claims)
 
     return app

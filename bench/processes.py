@@ -8,14 +8,16 @@ then SIGKILL after a grace period). Each child gets an environment without the c
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -116,13 +118,86 @@ class MachineCpu:
     def __init__(self) -> None:
         self._busy, self._total = _machine_ticks()
 
-    def share(self) -> str:
+    def busy(self) -> float | None:
+        """The fraction of all cores' time that was busy since construction (None: unknown)."""
         busy, total = _machine_ticks()
         if total <= self._total:
+            return None
+        return (busy - self._busy) / (total - self._total)
+
+    def share(self) -> str:
+        used = self.busy()
+        if used is None:
             return "machine CPU: unknown"
         cpus = os.cpu_count() or 1
-        used = (busy - self._busy) / (total - self._total)
         return f"machine CPU {used:.0%} busy (all {cpus} cores, every process on the machine)"
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_pid(command: str) -> int | None:
+    """The main process of a local server named ``command`` in ``/proc/<pid>/comm`` (one whose
+    parent is named otherwise: PostgreSQL's postmaster, RabbitMQ's ``beam.smp``), or None.
+    Only read, for its CPU: the benchmark neither starts nor stops these."""
+    proc = Path("/proc")
+
+    def comm(pid: str) -> str:
+        try:
+            return (proc / pid / "comm").read_text().strip()
+        except OSError:
+            return ""
+
+    found = []
+    for entry in proc.iterdir() if proc.joinpath("self", "stat").exists() else ():
+        if entry.name.isdigit() and comm(entry.name) == command:
+            st = _stat(int(entry.name))
+            if st is not None and comm(str(st[0])) != command:
+                found.append(int(entry.name))
+    return min(found) if found else None
+
+
+class CpuShares:
+    """CPU used over a window by kinds of process, as shares of one core, beside how busy the
+    whole machine was. Each kind is a function returning CPU seconds used so far (a child's
+    ``cpu_seconds``, a sum over several, ``own_cpu_seconds``)."""
+
+    def __init__(self, kinds: Mapping[str, Callable[[], float]]) -> None:
+        self._kinds = dict(kinds)
+        self._start = {name: used() for name, used in self._kinds.items()}
+        self._machine = MachineCpu()
+        self.spent: dict[str, float] = {}  # CPU seconds per kind, as of the last ``used``
+
+    def used(self, seconds: float) -> str:
+        """The shares over ``seconds``, then the rest of the machine (every other process and
+        the kernel, in shares of one core too) and the machine's busy fraction."""
+        busy, machine = self._machine.busy(), self._machine.share()
+        self.spent = {name: now() - self._start[name] for name, now in self._kinds.items()}
+        used = {name: spent / seconds for name, spent in self.spent.items()}
+        shares = [f"{name} {share:.0%}" for name, share in used.items()]
+        if busy is not None:
+            rest = busy * (os.cpu_count() or 1) - sum(used.values())
+            shares.append(f"anything else on the machine {max(0.0, rest):.0%}")
+        return "CPU (share of one core): " + ", ".join(shares) + f"; {machine}"
+
+
+LOCAL_SERVERS = {"postgres": "postgres", "rabbitmq": "beam.smp"}  # kind -> /proc comm
+
+
+def local_servers_cpu() -> dict[str, Callable[[], float]]:
+    """CPU seconds so far of PostgreSQL and RabbitMQ (every process of each) when they run on
+    this machine: the kinds of ``CpuShares`` for the servers a scaled-out run uses. They may
+    serve others too; their share is the server's, not only the benchmark's."""
+    found = {kind: server_pid(command) for kind, command in LOCAL_SERVERS.items()}
+    return {kind: partial(tree_cpu_seconds, pid) for kind, pid in found.items() if pid is not None}
+
+
+def children_cpu(children: Sequence[Child]) -> Callable[[], float]:
+    """CPU seconds so far of several children (and their descendants) together."""
+    return lambda: sum(c.cpu_seconds() for c in children)
 
 
 @contextmanager

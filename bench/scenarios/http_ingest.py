@@ -29,18 +29,23 @@ UNUSED_URL = "http://127.0.0.1:9/messages"
 
 
 def _load(
-    base_url: str, clients: int, count: int, request: Callable[[httpx.Client, int], int]
+    base_urls: str | tuple[str, ...],
+    clients: int,
+    count: int,
+    request: Callable[[httpx.Client, int], int],
 ) -> tuple[float, int]:
     """``count`` requests from ``clients`` threads, each with its own keep-alive client that
     is connected before the clock starts; returns seconds and the number of unexpected
-    answers."""
+    answers. Several servers: client ``k`` talks to ``base_urls[k % len(base_urls)]``."""
+    bases = (base_urls,) if isinstance(base_urls, str) else base_urls
     made: list[httpx.Client] = []
     lock = threading.Lock()
     bad = 0
 
     def setup() -> Callable[[int], None]:
-        c = httpx.Client(base_url=base_url, timeout=60, trust_env=False)
         with lock:
+            base_url = bases[len(made) % len(bases)]
+            c = httpx.Client(base_url=base_url, timeout=60, trust_env=False)
             made.append(c)
         c.get("/healthz").raise_for_status()
 
