@@ -12,12 +12,16 @@ fill never holds more documents than that). At each point, ``SAMPLES`` samples o
 messages each (made before the clock starts) are ingested the same way and timed; they stay in
 the store, so the next point's fill counts them.
 
-Rows, one per point, ``store-growth@<count>``: the median sample's rate. Baseline: the median
-rate at the first point, so the ratio is "rate at N / rate at the first point" (target 0.9; the
-first row is its own baseline). Notes: every sample's rate, the resident memory of this process
-after ``gc.collect()`` (``VmRSS``) and its peak so far (``VmHWM``) with the ratio to the first
-point (goal: at most 1.10), the database file size (with its WAL), the fill's rate, and the
-load average.
+Rows, one per point, ``store-growth@<count>``: the median sample's rate. Baseline: the rate at
+the first point *measured beside it*: a second hub of the same set-up, fresh at each point and
+filled to the first point's count, takes a sample in turn with the grown one (the order
+reversed every other sample, the median of its ``SAMPLES``), so a busier machine moves both and
+the ratio is "rate at N / rate at the first point" (target 0.9; at the first point it shows the
+noise). The notes also give the ratio to the first point's own median, measured minutes
+earlier. Notes: every sample's rate, the resident memory of this process after
+``gc.collect()`` (``VmRSS``, read before the second hub opens) and its peak so far (``VmHWM``)
+with the ratio to the first point (goal: at most 1.10), the database file size (with its WAL),
+the fill's rate, and the load average.
 
 Deliveries: nothing delivers during the fill or the samples (the hub is not started, as in
 ``pipeline``), so every delivery row stays ``pending``. Ingest writes delivery rows but never
@@ -33,8 +37,10 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +95,7 @@ class Point:
 
     stored: int
     seconds: list[float] = field(default_factory=list)  # per sample of ``size`` messages
+    reference_seconds: list[float] = field(default_factory=list)  # the fresh hub's samples
     size: int = 0
     rss_kib: int = 0
     hwm_kib: int = 0
@@ -100,16 +107,16 @@ class Point:
     def median_seconds(self) -> float:
         return statistics.median(self.seconds)
 
-    def sample_rates(self) -> str:
-        return ", ".join(f"{self.size / s:,.0f}" for s in self.seconds)
+    def sample_rates(self, seconds: list[float]) -> str:
+        return ", ".join(f"{self.size / s:,.0f}" for s in seconds)
 
 
 class Fill:
     """Ingests fictional referrals until the store holds a given count; says how it goes."""
 
-    def __init__(self, hub: Hub, options: Options, last: int) -> None:
+    def __init__(self, hub: Hub, say: Callable[[str], None], last: int) -> None:
         self._hub = hub
-        self._say = options.progress
+        self._say = say
         self._last = last
         self.stored = 0  # messages in the store (fill and samples)
         self.filled = 0  # of which by the fill
@@ -137,20 +144,37 @@ class Fill:
         return f"fill {rate:,.0f} msg/s, about {left / 60:.1f} min to {self._last:,}"
 
 
-def measure(hub: Hub, fill: Fill, size: int) -> Point:
-    """Memory and database size with ``fill.stored`` messages, then ``SAMPLES`` timed samples."""
+def timed(hub: Hub, docs: Sequence[bytes]) -> float:
+    began = time.perf_counter()
+    ingest_all(hub, docs)
+    return time.perf_counter() - began
+
+
+def measure(hub: Hub, fill: Fill, size: int, reference_home: Path, first: int) -> Point:
+    """Memory and database size with ``fill.stored`` messages, then ``SAMPLES`` timed samples
+    taken in turn with a fresh hub in ``reference_home`` holding ``first`` messages."""
     point = Point(fill.stored, size=size)
     gc.collect()
     point.rss_kib, point.hwm_kib = memory_kib()
     point.database_bytes = database_bytes(hub)
-    machine = MachineCpu()
-    for n in range(SAMPLES):
-        docs = documents(size, seed=10_000 + fill.stored + n, prefix=f"S{fill.stored}-{n}")
-        began = time.perf_counter()
-        ingest_all(hub, docs)
-        point.seconds.append(time.perf_counter() - began)
-        fill.stored += size
-    point.machine = machine.share()
+    reference = prepare_hub(reference_home, UNUSED_URL).hub
+    try:
+        Fill(reference, lambda _text: None, first).up_to(first)
+        machine = MachineCpu()
+        for n in range(SAMPLES):
+            grown = documents(size, seed=10_000 + fill.stored, prefix=f"S{fill.stored}")
+            fresh = documents(size, seed=20_000 + n, prefix=f"R{n}")
+            if n % 2:
+                point.reference_seconds.append(timed(reference, fresh))
+                point.seconds.append(timed(hub, grown))
+            else:
+                point.seconds.append(timed(hub, grown))
+                point.reference_seconds.append(timed(reference, fresh))
+            fill.stored += size
+        point.machine = machine.share()
+    finally:
+        reference.close()
+    shutil.rmtree(reference_home)
     point.load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return point
 
@@ -163,14 +187,18 @@ def rows_of(points: list[Point], fill: Fill) -> list[Row]:
             f"{NAME}@{label(point.stored)}",
             point.size,
             seconds=point.median_seconds,
-            baseline_seconds=first.median_seconds,
+            baseline_seconds=statistics.median(point.reference_seconds),
             target_ratio=None if point is first else TARGET_RATIO,
         )
         growth = point.rss_kib / first.rss_kib if first.rss_kib else 0.0
         verdict = "within" if growth <= MEMORY_GOAL else "ABOVE"
         row.notes += [
             f"{point.stored:,} messages stored; {SAMPLES} samples of {point.size:,} "
-            f"(ingest_many, batches of {INGEST_BATCH}): {point.sample_rates()} msg/s",
+            f"(ingest_many, batches of {INGEST_BATCH}): {point.sample_rates(point.seconds)} "
+            f"msg/s; beside them, a fresh hub holding {first.stored:,}: "
+            f"{point.sample_rates(point.reference_seconds)} msg/s; "
+            f"{first.median_seconds / point.median_seconds:.2f}x the median at "
+            f"{first.stored:,} measured then",
             f"memory after gc: RSS {point.rss_kib / 1024:,.1f} MiB ({growth:.2f}x the first "
             f"point's, {verdict} the {MEMORY_GOAL:.2f}x goal), peak (VmHWM) "
             f"{point.hwm_kib / 1024:,.1f} MiB; database with WAL "
@@ -179,8 +207,9 @@ def rows_of(points: list[Point], fill: Fill) -> list[Row]:
         ]
         rows.append(row)
     rows[0].notes.append(
-        f"baseline of every row: the median rate at {first.stored:,} stored; deliveries stay "
-        f"pending (nothing delivers); the fill: {fill.filled:,} messages at "
+        f"baseline of every row: the median rate of a fresh hub holding {first.stored:,}, "
+        f"sampled in turn with the grown one; deliveries stay pending (nothing delivers); the "
+        f"fill: {fill.filled:,} messages at "
         f"{fill.rate():,.0f} msg/s in {fill.seconds / 60:.1f} min"
     )
     return rows
@@ -195,12 +224,16 @@ def run(options: Options) -> list[Row]:
         prepared = prepare_hub(folder / "home", UNUSED_URL)
         hub = prepared.hub
         try:
-            fill = Fill(hub, options, fill_to)
+            fill = Fill(hub, say, fill_to)
             for count in points:
                 say(f"{NAME}: filling the store to {count:,} messages")
                 fill.up_to(count)
-                say(f"{NAME}: {SAMPLES} samples of {options.messages:,} at {fill.stored:,}")
-                measured.append(measure(hub, fill, options.messages))
+                say(
+                    f"{NAME}: {SAMPLES} samples of {options.messages:,} at {fill.stored:,}, "
+                    f"in turn with a fresh hub filled to {points[0]:,}"
+                )
+                reference_home = folder / f"reference-{count}"
+                measured.append(measure(hub, fill, options.messages, reference_home, points[0]))
         finally:
             hub.close()
     return rows_of(measured, fill)
