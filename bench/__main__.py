@@ -8,6 +8,9 @@
                                              celery-baseline-batched and -unbatched) and
                                              scaled-curve (a row per serve x worker count)
     python -m bench --only http-ingest --messages 5000 --json
+    python -m bench --scale                  store growth alone: ingest rate and memory at
+                                             10 k, 100 k and 1 M stored messages (20+ min;
+                                             --scale-points 2000,20000 for a quick check)
 
 The exit status is 0 when every scenario ran (a missed target is a result, not an error),
 1 when one failed, 2 for bad arguments. Progress goes to stderr; the table or JSON to stdout.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import itertools
 import logging
 import sys
 import time
@@ -45,6 +49,7 @@ from bench.scenarios import (
     sdk,
     soap,
     stats,
+    store_growth,
     timereports,
 )
 from bench.workload import Options
@@ -70,10 +75,13 @@ SCENARIOS: dict[str, ModuleType] = {
     "stats": stats,
     "end-to-end-scaled": scaled,
     "scaled-curve": scaled_curve,
+    store_growth.NAME: store_growth,
 }
-SCALED = {"end-to-end-scaled", "scaled-curve"}
+SCALED = {"end-to-end-scaled", "scaled-curve"}  # only with --scaled-out
+SCALE = {store_growth.NAME}  # only with --scale (or --only)
 DEFAULT_MESSAGES = 3000
 WATCHDOG_SECONDS = 3600  # a run that hangs dumps every thread's stack and exits
+SCALE_WATCHDOG_SECONDS = 6 * 3600  # the fill to 1 M alone takes a quarter of an hour or more
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -102,6 +110,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scaled-out",
         action="store_true",
         help="also run end-to-end-scaled and scaled-curve (PostgreSQL, RabbitMQ, Celery)",
+    )
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help=f"run {store_growth.NAME} (ingest rate and memory as the store grows; not part of "
+        "the default run), alone unless --only names others",
+    )
+    p.add_argument(
+        "--scale-points",
+        default=",".join(str(n) for n in Options.scale_points),
+        metavar="N,N,...",
+        help=f"{store_growth.NAME}: stored-message counts to measure at, increasing (default "
+        "10000,100000,1000000); --messages is the size of each of its "
+        f"{store_growth.SAMPLES} samples per point",
     )
     p.add_argument("--clients", type=int, default=8, help="HTTP client threads (default 8)")
     p.add_argument(
@@ -132,6 +154,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--rates must be numbers separated by commas, e.g. 100,500")
     if not args.rates or min(args.rates) <= 0:
         p.error("--rates must be positive")
+    try:
+        args.scale_points = tuple(int(n) for n in args.scale_points.split(",") if n.strip())
+    except ValueError:
+        p.error("--scale-points must be whole numbers separated by commas, e.g. 2000,20000")
+    if not args.scale_points or min(args.scale_points) < 1:
+        p.error("--scale-points must be positive")
+    # Each point's samples stay in the store: the next point must lie beyond them.
+    stored_by_samples = store_growth.SAMPLES * args.messages
+    for low, high in itertools.pairwise(args.scale_points):
+        if high < low + stored_by_samples:
+            p.error(
+                f"--scale-points: {high} is less than {low} plus the {stored_by_samples} "
+                "messages its samples store (points increase, --messages apart x3 at least)"
+            )
     only = [name.strip() for value in args.only for name in value.split(",") if name.strip()]
     unknown = [name for name in only if name not in SCENARIOS]
     if unknown:
@@ -148,9 +184,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def chosen(args: argparse.Namespace) -> list[str]:
-    if args.only:
-        return [name for name in SCENARIOS if name in args.only]
-    return [name for name in SCENARIOS if args.scaled_out or name not in SCALED]
+    wanted = set(args.only) | (SCALE if args.scale else set())
+    if wanted:
+        return [name for name in SCENARIOS if name in wanted]
+    return [
+        name for name in SCENARIOS if name not in SCALE and (args.scaled_out or name not in SCALED)
+    ]
 
 
 def run_one(name: str, options: Options) -> tuple[list[Row], bool]:
@@ -165,7 +204,9 @@ def run_one(name: str, options: Options) -> tuple[list[Row], bool]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    names = chosen(args)
+    watchdog = SCALE_WATCHDOG_SECONDS if SCALE & set(names) else WATCHDOG_SECONDS
+    faulthandler.dump_traceback_later(watchdog, exit=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     progress = Progress(quiet=args.quiet)
     workload.SETTINGS.update(args.settings)
@@ -175,12 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         postgres_url=args.postgres_url,
         amqp_url=args.amqp_url,
         rates=args.rates,
+        scale_points=args.scale_points,
         progress=progress,
     )
     rows: list[Row] = []
     ok = True
     began = time.monotonic()
-    for name in chosen(args):
+    for name in names:
         progress(f"== {name}")
         scenario_rows, fine = run_one(name, options)
         rows += scenario_rows

@@ -38,6 +38,8 @@ class Options:
     postgres_url: str = ""
     amqp_url: str = ""
     rates: tuple[float, ...] = (100.0, 500.0)  # offered msg/s of the open-loop scenario
+    # stored-message counts at which store-growth measures (``--scale-points``)
+    scale_points: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     progress: Callable[[str], None] = field(default=lambda _text: None)
 
 
