@@ -67,7 +67,7 @@ function delay()
   if wait <= 0 then
     return 0
   end
-  return math.floor(wait * 1000)
+  return math.ceil(wait * 1000) -- wrk's timers have whole milliseconds: never early
 end
 
 -- request() only reads the schedule: wrk calls it once before the run to check the request
