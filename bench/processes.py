@@ -83,8 +83,8 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), sum(int(x) for x in fields[11:15]) / ticks
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of ``root`` and every live descendant (Linux /proc; 0 elsewhere)."""
+def _tree(root: int) -> tuple[list[int], dict[int, tuple[int, float]]]:
+    """``root`` and its live descendants, and the /proc/<pid>/stat reading of each."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
         if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
@@ -92,13 +92,33 @@ def tree_cpu_seconds(root: int) -> float:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _cpu) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo = 0.0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            total += stats[pid][1]
+            found.append(pid)
         todo += children.get(pid, [])
-    return total
+    return found, stats
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root`` and every live descendant (Linux /proc; 0 elsewhere)."""
+    pids, stats = _tree(root)
+    return sum(stats[pid][1] for pid in pids)
+
+
+def tree_rss_mib(root: int) -> float:
+    """Resident memory (VmRSS) of ``root`` and every live descendant, in MiB (0 elsewhere)."""
+    total_kib = 0
+    for pid in _tree(root)[0]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024
 
 
 def _machine_ticks() -> tuple[int, int]:

@@ -16,7 +16,8 @@ it builds (no coordinated omission):
 The row's rate is what was delivered per second from the first scheduled send to the last
 delivery; its baseline is the offered rate, so the ratio says whether the hub kept up. CPU
 seconds per message of the hub process and of the double (``/proc``) cover the same window,
-and the hub's CPU while idle is measured for five seconds before the first rate.
+and the hub's CPU while idle is measured for five seconds before the first rate; the hub's
+resident memory (its process and children) is read before the first rate and after each.
 
 The load generator is ``wrk`` driven by ``bench/wrk_schedule.lua`` (``bench/wrk_load.py``):
 compiled, so it does not take the core the hub needs (the Python generator it replaced cost
@@ -49,6 +50,7 @@ from bench.processes import (
     child_env,
     free_port,
     http_double,
+    tree_rss_mib,
     wait_http,
 )
 from bench.report import Row, percentile
@@ -202,6 +204,7 @@ def run(options: Options) -> list[Row]:
             cpu0 = server.cpu_seconds()
             time.sleep(IDLE_SECONDS)
             idle = (server.cpu_seconds() - cpu0) / IDLE_SECONDS
+            rss0 = tree_rss_mib(server.pid)
             delivered = len(warm)
             plan = [
                 (
@@ -247,7 +250,8 @@ def run(options: Options) -> list[Row]:
                     f"CPU per message: hub process {1e3 * hub_cpu / n:.2f} ms, double "
                     f"{1e3 * double_cpu / n:.2f} ms, load generator "
                     f"{1e3 * sent.generator_cpu / n:.2f} ms; hub idle {idle:.1%} of a core; {busy}",
-                    f"load: {sent.generator}",
+                    f"load: {sent.generator}; hub resident memory after the rate "
+                    f"{tree_rss_mib(server.pid):.0f} MiB (before the first rate {rss0:.0f} MiB)",
                 ]
                 rows.append(row)
         watch.close()
