@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", type=Path, default=None, help="keep the run's folder (logs) under this folder"
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+        help="a hub setting for every hub process of the run, over the run's own (repeatable; "
+        "names as in docs/CONFIGURATION.md without OMSORGSHUB_), e.g. --set delivery_process=true",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

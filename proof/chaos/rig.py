@@ -120,8 +120,15 @@ def postgres_database(admin_url: str) -> Iterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def rig(
-    mode: str, postgres_url: str, amqp_url: str, disk_mb: int, keep: Path | None, clock: str
+    mode: str,
+    postgres_url: str,
+    amqp_url: str,
+    disk_mb: int,
+    keep: Path | None,
+    clock: str,
+    overrides: dict[str, str] | None = None,
 ) -> Iterator[Rig]:
+    hub_settings = {**HUB_SETTINGS, **(overrides or {})}
     with contextlib.ExitStack() as stack:
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
@@ -144,7 +151,7 @@ def rig(
             broker_url, _how = stack.enter_context(rabbitmq_vhost(amqp_url))
         prepared = prepare_hub(
             home, double.url, database_url=database_url, broker_url=broker_url,
-            overrides=HUB_SETTINGS,
+            overrides=hub_settings,
         )  # fmt: skip
         settings = prepared.hub.settings
         prepared.hub.close()
@@ -155,7 +162,7 @@ def rig(
             mode=mode, folder=folder, home=home, double=double, token=prepared.token,
             engine=reader(engine), url=f"http://127.0.0.1:{port}", mounted=not problem,
             mount_problem=problem, database_name=database_name, admin_url=postgres_url,
-            database_url=database_url, env=_env(home, database_url, broker_url),
+            database_url=database_url, env=_env(home, database_url, broker_url, hub_settings),
             clock=ClockStepper.choose(clock, folder),
         )  # fmt: skip
         stack.callback(_stop_all, the_rig)
@@ -163,8 +170,10 @@ def rig(
         yield the_rig
 
 
-def _env(home: Path, database_url: str, broker_url: str) -> dict[str, str]:
-    extra = {f"OMSORGSHUB_{k.upper()}": v for k, v in HUB_SETTINGS.items()}
+def _env(
+    home: Path, database_url: str, broker_url: str, settings: dict[str, str]
+) -> dict[str, str]:
+    extra = {f"OMSORGSHUB_{k.upper()}": v for k, v in settings.items()}
     extra |= {"OMSORGSHUB_HOME": str(home)}
     if database_url:
         extra["OMSORGSHUB_DATABASE_URL"] = database_url

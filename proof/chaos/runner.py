@@ -41,6 +41,7 @@ class ChaosOptions:
     postgres_url: str
     amqp_url: str
     keep: Path | None
+    settings: dict[str, str]  # --set NAME=VALUE: over the rig's HUB_SETTINGS
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ChaosOptions:
@@ -63,7 +64,24 @@ class ChaosOptions:
                             args.server_down_seconds),
             settle_seconds=args.settle_seconds, disk_mb=args.disk_mb, clock=args.clock,
             postgres_url=args.postgres_url, amqp_url=args.amqp_url, keep=args.keep,
+            settings=parse_settings(args.settings),
         )  # fmt: skip
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` pairs as settings, each name one the hub declares."""
+    from hub.settings.declared import DeclaredSettings
+
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise ConfigError(f"--set takes NAME=VALUE, not {pair!r}")
+        if name not in DeclaredSettings.model_fields:
+            raise ConfigError(f"--set: no setting {name!r} (see docs/CONFIGURATION.md)")
+        settings[name] = value.strip()
+    return settings
 
 
 SCANNED_PEOPLE = 100  # persons the run's messages name (and the scan looks for)
@@ -83,7 +101,7 @@ def chaos(options: ChaosOptions, say: Callable[[str], None]) -> bool:
     began = time.monotonic()
     with rig(
         options.mode, options.postgres_url, options.amqp_url, options.disk_mb, options.keep,
-        options.clock,
+        options.clock, options.settings,
     ) as r:  # fmt: skip
         say(f"chaos: processes up in {r.folder}; sending")
         if {"clock-step", "clock-skew"} & options.faults.keys():
