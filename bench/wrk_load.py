@@ -74,10 +74,12 @@ def offer(
     connections: int,
     folder: Path,
     timeout: float,
+    request: tuple[str, str] = ("POST", "/api/v1/messages"),
 ) -> Offered:
     """POST ``docs`` to ``base_url`` at ``rate`` msg/s (0: as fast as answered) from
     ``connections`` wrk threads, one connection each; every envelope is answered or this raises
-    saying why."""
+    saying why. ``request`` (method, path): ``("GET", "/healthz")`` sends one GET per envelope
+    instead, the same count on the same connections, for a baseline."""
     wrk = wrk_path()
     if wrk is None:
         raise RuntimeError(MISSING)
@@ -90,7 +92,7 @@ def offer(
     args = [
         wrk, "-t", str(threads), "-c", str(threads), "-d", f"{MAX_SECONDS}s",
         "--timeout", f"{max(10, int(timeout))}s", "-s", str(SCRIPT), base_url,
-        "--", str(bodies), str(out), f"{t0:.6f}", str(rate), token, str(threads),
+        "--", str(bodies), str(out), f"{t0:.6f}", str(rate), token, str(threads), *request,
     ]  # fmt: skip
     log = out / "wrk.log"
     with log.open("w") as sink:

@@ -9,7 +9,8 @@
 -- Why one connection per thread: wrk's response() does not say which connection answered;
 -- with one each, the answer is to the request that thread sent last.
 --
--- Arguments after `--`: <bodies file> <out dir> <t0 epoch s> <rate msg/s> <token> <threads>.
+-- Arguments after `--`: <bodies file> <out dir> <t0 epoch s> <rate msg/s> <token> <threads>
+-- <method> <path> (GET sends no body: one request per envelope all the same, for a baseline).
 -- The bodies file holds the envelopes separated by NUL bytes (an XML document has none).
 
 local ffi = require("ffi")
@@ -38,6 +39,7 @@ function init(args)
   start = tonumber(t0)
   per_second = tonumber(rate)
   step = tonumber(args[6]) -- message i belongs to thread (i mod step) + 1
+  method, path = args[7], args[8]
   headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/xml" }
   local f = assert(io.open(bodies_path, "rb"))
   local data = f:read("*a")
@@ -80,7 +82,10 @@ function request()
   end
   current = i
   sent_at = now()
-  return wrk.format("POST", "/api/v1/messages", headers, mine[i])
+  if method == "GET" then
+    return wrk.format("GET", path, headers)
+  end
+  return wrk.format(method, path, headers, mine[i])
 end
 
 function response(status, _headers, body)

@@ -27,7 +27,9 @@ instead and the row says so.
 
 After the offered rates, ``end-to-end-http`` sends ``--messages`` envelopes as fast as the
 answers come (a closed loop over the same connections) and reports what was delivered per
-second, against the goal of 1,000 msg/s through HTTP.
+second, against the goal of 1,000 msg/s through HTTP; its baseline is ``GET /healthz`` as
+many times through the same wrk and connections (the server's HTTP path without the hub's
+work).
 """
 
 from __future__ import annotations
@@ -175,6 +177,14 @@ def _send(
     )
 
 
+def _healthz_seconds(base: str, n: int, clients: int, folder: Path) -> float:
+    """``end-to-end-http``'s baseline: ``GET /healthz`` ``n`` times through the same wrk and
+    connections, as fast as answered (the server's HTTP path without the hub's work)."""
+    blanks = [b"-"] * n
+    o = wrk_load.offer(base, "", blanks, 0.0, clients, folder, DRAIN_TIMEOUT, ("GET", "/healthz"))
+    return max(a.answered for a in o.answers) - o.first_scheduled
+
+
 def run(options: Options) -> list[Row]:
     say = options.progress
     clients = max(MIN_CLIENTS, options.clients)
@@ -241,6 +251,7 @@ def run(options: Options) -> list[Row]:
                     start = "scheduled send"
                 else:
                     row.target_rate = CLOSED_LOOP_TARGET
+                    row.baseline_seconds = _healthz_seconds(base, n, clients, folder)
                     start = "actual send"
                 row.notes += [
                     f"ingest ({start} -> 202) p50/p99/p99.9 {_ms(sent.latencies, 50)} / "
