@@ -145,7 +145,11 @@ def build_hub(
     routing: RoutingTable | None = None,
 ) -> Hub:
     """Build the hub. Embedded mode gets an in-process dispatcher unless one is given."""
-    engine = make_engine(settings.database_url, pool_size=max(5, settings.workers + 4))
+    engine = make_engine(
+        settings.database_url,
+        pool_size=max(5, settings.workers + 4),
+        sqlite_cache_mib=settings.sqlite_cache_mib,
+    )
     registry = default_registry()
     registry.warm_up()  # a broken XSD fails here, for every entry point (2–3 ms)
     routing = routing or load_routing(settings.routes_file, retry_defaults(settings))

@@ -21,7 +21,11 @@ noise). The notes also give the ratio to the first point's own median, measured 
 earlier. Notes: every sample's rate, the resident memory of this process after
 ``gc.collect()`` (``VmRSS``, read before the second hub opens) and its peak so far (``VmHWM``)
 with the ratio to the first point (goal: at most 1.10), the database file size (with its WAL),
-the fill's rate, and the load average.
+the fill's rate, the load average, and the bytes each hub's samples read and wrote per message
+(``rchar``/``wchar`` of ``/proc/self/io``: SQLite's reads of pages its cache lacks, from the OS's
+file cache or the disk, and its writes to the WAL and the database file). The bytes tell apart
+what the rate only sums up: how many index pages a batch touches at that store size,
+whatever else the machine is doing.
 
 Deliveries: nothing delivers during the fill or the samples (the hub is not started, as in
 ``pipeline``), so every delivery row stays ``pending``. Ingest writes delivery rows but never
@@ -66,6 +70,21 @@ def label(count: int) -> str:
     return str(count)
 
 
+def io_bytes() -> tuple[int, int]:
+    """(rchar, wchar) of this process from /proc/self/io: bytes read and written through
+    system calls, served by the OS's file cache or not ((0, 0) elsewhere)."""
+    values = {"rchar": 0, "wchar": 0}
+    try:
+        lines = Path("/proc/self/io").read_text().splitlines()
+    except OSError:
+        return 0, 0
+    for line in lines:
+        key, _, rest = line.partition(":")
+        if key in values:
+            values[key] = int(rest)
+    return values["rchar"], values["wchar"]
+
+
 def memory_kib() -> tuple[int, int]:
     """(VmRSS, VmHWM) of this process in KiB from /proc/self/status ((0, 0) elsewhere)."""
     values = {"VmRSS": 0, "VmHWM": 0}
@@ -96,6 +115,8 @@ class Point:
     stored: int
     seconds: list[float] = field(default_factory=list)  # per sample of ``size`` messages
     reference_seconds: list[float] = field(default_factory=list)  # the fresh hub's samples
+    io: list[int] = field(default_factory=lambda: [0, 0])  # bytes read, written by the samples
+    reference_io: list[int] = field(default_factory=lambda: [0, 0])  # by the fresh hub's
     size: int = 0
     rss_kib: int = 0
     hwm_kib: int = 0
@@ -109,6 +130,10 @@ class Point:
 
     def sample_rates(self, seconds: list[float]) -> str:
         return ", ".join(f"{self.size / s:,.0f}" for s in seconds)
+
+    def io_per_message(self, io: list[int]) -> str:
+        count = self.size * SAMPLES
+        return f"read {io[0] / count / 1024:,.1f} KiB, wrote {io[1] / count / 1024:,.1f} KiB"
 
 
 class Fill:
@@ -144,10 +169,16 @@ class Fill:
         return f"fill {rate:,.0f} msg/s, about {left / 60:.1f} min to {self._last:,}"
 
 
-def timed(hub: Hub, docs: Sequence[bytes]) -> float:
+def timed(hub: Hub, docs: Sequence[bytes], io: list[int]) -> float:
+    """Seconds to ingest ``docs``; adds the bytes read and written meanwhile to ``io``."""
+    read, written = io_bytes()
     began = time.perf_counter()
     ingest_all(hub, docs)
-    return time.perf_counter() - began
+    took = time.perf_counter() - began
+    read_after, written_after = io_bytes()
+    io[0] += read_after - read
+    io[1] += written_after - written
+    return took
 
 
 def measure(hub: Hub, fill: Fill, size: int, reference_home: Path, first: int) -> Point:
@@ -165,11 +196,11 @@ def measure(hub: Hub, fill: Fill, size: int, reference_home: Path, first: int) -
             grown = documents(size, seed=10_000 + fill.stored, prefix=f"S{fill.stored}")
             fresh = documents(size, seed=20_000 + n, prefix=f"R{n}")
             if n % 2:
-                point.reference_seconds.append(timed(reference, fresh))
-                point.seconds.append(timed(hub, grown))
+                point.reference_seconds.append(timed(reference, fresh, point.reference_io))
+                point.seconds.append(timed(hub, grown, point.io))
             else:
-                point.seconds.append(timed(hub, grown))
-                point.reference_seconds.append(timed(reference, fresh))
+                point.seconds.append(timed(hub, grown, point.io))
+                point.reference_seconds.append(timed(reference, fresh, point.reference_io))
             fill.stored += size
         point.machine = machine.share()
     finally:
@@ -203,6 +234,8 @@ def rows_of(points: list[Point], fill: Fill) -> list[Row]:
             f"point's, {verdict} the {MEMORY_GOAL:.2f}x goal), peak (VmHWM) "
             f"{point.hwm_kib / 1024:,.1f} MiB; database with WAL "
             f"{point.database_bytes / 2**20:,.0f} MiB",
+            f"I/O per message: {point.io_per_message(point.io)}; the fresh hub: "
+            f"{point.io_per_message(point.reference_io)}",
             f"{point.machine}; load average {', '.join(f'{x:.2f}' for x in point.load)}",
         ]
         rows.append(row)

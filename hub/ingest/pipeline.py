@@ -36,7 +36,6 @@ picks their implementations; ``Tx`` is the store's transaction handle, passed on
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -54,6 +53,7 @@ from hub.errors import (
 )
 from hub.ingest.admission import Admissions
 from hub.ingest.group_commit import GroupCommitter
+from hub.ingest.ids import new_id
 from hub.ingest.keys import stored_keys
 from hub.ingest.prepared import IngestResult, Prepared, log_refusal, refusal_events
 from hub.ingest.records import NewMessage, StoredMessage
@@ -309,8 +309,9 @@ class Ingestor(Generic[Tx]):
         self, tx: Tx, p: Prepared
     ) -> tuple[NewMessage, IngestResult, list[AuditEvent]]:
         envelope = p.envelope
-        message_id = str(uuid.uuid4())
-        delivery_ids = tuple((str(uuid.uuid4()), d) for d in p.destinations)
+        # Time-ordered (UUIDv7): each batch lands at the right edge of the id indexes.
+        message_id = new_id()
+        delivery_ids = tuple((new_id(), d) for d in p.destinations)
         key = self._guards.keys.current_key(tx, envelope.district, p.sender)
         aad = crypto.payload_aad(message_id, envelope.district, envelope.message_type, key.version)
         new = NewMessage(

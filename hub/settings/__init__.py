@@ -41,6 +41,7 @@ class Settings:
 
     home: Path
     database_url: str
+    sqlite_cache_mib: int
     broker_url: str
     master_key: str
     master_key_file: Path

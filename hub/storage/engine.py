@@ -15,6 +15,12 @@ the database over the moment the previous writer commits. The lock file holds no
 writer that dies loses its ``flock`` with its process. ``busy_timeout`` stays as the fallback
 for a writer that does not take the lock (an older hub, the ``sqlite3`` shell).
 
+The page cache is the ``sqlite_cache_mib`` setting, per connection. SQLite's default (about
+2 MiB) holds the upper levels of the indexes but few of their leaves once the store is large;
+what it misses is read back from the OS's file cache at each write, and what it dirties is
+written to the WAL at each commit. Message and delivery ids are time-ordered
+(``hub.ingest.ids``) so that most of a batch's index entries share a few leaves.
+
 PostgreSQL through psycopg 3, with a connection pool sized for the API and worker threads.
 """
 
@@ -46,15 +52,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, sqlite_cache_mib: int | None = None) -> Engine:
+    """An engine for ``url``. On SQLite each connection caches ``sqlite_cache_mib`` MiB of
+    pages (the hub's setting); None keeps SQLite's default (about 2 MiB), for short-lived tools
+    such as migrations."""
     if is_sqlite(url):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, sqlite_cache_mib)
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
     )
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, cache_mib: int | None) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -66,6 +75,9 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if cache_mib is not None:
+            # Negative: a size in KiB, not a page count. Each connection has a cache of its own.
+            cur.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
         cur.close()
 
     writer = _WriterLock(make_url(url).database or "")

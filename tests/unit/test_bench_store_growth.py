@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.__main__ import chosen, parse_args
-from bench.scenarios.store_growth import NAME, label
+from bench.scenarios.store_growth import NAME, SAMPLES, Point, label
 
 
 def test_points_are_labelled_in_thousands_and_millions() -> None:
@@ -25,3 +25,9 @@ def test_points_are_read_and_must_lie_beyond_the_samples_before_them() -> None:
         parse_args(["--scale-points", "2000,3000", "--messages", "500"])
     with pytest.raises(SystemExit):
         parse_args(["--scale-points", "10k"])
+
+
+def test_io_is_given_per_message_of_all_samples() -> None:
+    point = Point(10_000, size=100)
+    count = 100 * SAMPLES
+    assert point.io_per_message([count * 1024, count * 2560]) == "read 1.0 KiB, wrote 2.5 KiB"
