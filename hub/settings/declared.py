@@ -124,7 +124,11 @@ class DeclaredSettings(CapabilitySettings):
         description="Embedded `serve`: run the relay, the delivery threads and the upkeep in "
         "a child process of their own, so that ingest and delivery use two cores (one Python "
         "process computes on one). The child shares the database, is woken by each commit "
-        "of new messages, is started again if it dies, and stops with `serve`.",
+        "of new messages, is started again if it dies, and stops with `serve`. Turn it on "
+        "where the machine has a spare core and `serve` runs near its limit (measured: a "
+        "seventh to a quarter more delivered at saturation); it costs a second process's "
+        "memory (about 120 MiB) and some CPU per message at moderate load "
+        "(docs/BENCHMARKS.md).",
     )
     ingest_commit_gather_seconds: float = Field(
         default=0.015,
