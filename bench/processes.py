@@ -107,18 +107,26 @@ def tree_cpu_seconds(root: int) -> float:
     return sum(stats[pid][1] for pid in pids)
 
 
+def proc_numbers(path: str, keys: Sequence[str]) -> dict[str, int]:
+    """The first number after each ``key:`` of a /proc file in ``key: value`` lines
+    (``/proc/<pid>/status``, ``/proc/<pid>/io``); 0 for a key it lacks, all 0 when the file
+    cannot be read (the process is gone, or not Linux)."""
+    found = dict.fromkeys(keys, 0)
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        key, _, rest = line.partition(":")
+        if key in found and rest.split():
+            found[key] = int(rest.split()[0])
+    return found
+
+
 def tree_rss_mib(root: int) -> float:
     """Resident memory (VmRSS) of ``root`` and every live descendant, in MiB (0 elsewhere)."""
-    total_kib = 0
-    for pid in _tree(root)[0]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total_kib += int(line.split()[1])
-    return total_kib / 1024
+    pids = _tree(root)[0]
+    return sum(proc_numbers(f"/proc/{pid}/status", ["VmRSS"])["VmRSS"] for pid in pids) / 1024
 
 
 def _machine_ticks() -> tuple[int, int]:

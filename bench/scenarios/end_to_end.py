@@ -17,7 +17,6 @@ adapter uses), until it has stored them all.
 
 from __future__ import annotations
 
-import resource
 import threading
 import time
 import uuid
@@ -28,7 +27,14 @@ from pathlib import Path
 import urllib3
 
 from bench.guards_off import switch_off
-from bench.processes import Child, DoubleWatch, MachineCpu, http_double, tree_cpu_seconds
+from bench.processes import (
+    Child,
+    DoubleWatch,
+    MachineCpu,
+    http_double,
+    own_cpu_seconds,
+    tree_cpu_seconds,
+)
 from bench.report import Row, percentile
 from bench.workload import (
     SENDER,
@@ -72,11 +78,6 @@ class Delivered:
             f"({1e3 * self.hub_cpu / self.count:.2f} ms per message), double "
             f"{self.double_cpu / self.seconds:.0%}; {self.machine}"
         )
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timeout_for(count: int) -> float:

@@ -52,11 +52,11 @@ from bench.processes import (
     child_env,
     free_port,
     http_double,
+    own_cpu_seconds,
     tree_rss_mib,
     wait_http,
 )
 from bench.report import Row, percentile
-from bench.scenarios.end_to_end import own_cpu_seconds
 from bench.scenarios.http_ingest import _load
 from bench.workload import (
     Options,

@@ -27,9 +27,9 @@ from sqlalchemy import event
 
 import audit.head
 import audit.trail
-from bench.processes import DoubleWatch, http_double
+from bench.processes import DoubleWatch, http_double, own_cpu_seconds
 from bench.report import Row
-from bench.scenarios.end_to_end import own_cpu_seconds, timeout_for
+from bench.scenarios.end_to_end import timeout_for
 from bench.workload import SENDER, Options, documents, prepare_hub, scratch_folder
 
 RATE = 100.0

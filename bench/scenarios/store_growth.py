@@ -48,7 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.processes import MachineCpu
+from bench.processes import MachineCpu, proc_numbers
 from bench.report import Row
 from bench.workload import INGEST_BATCH, Options, documents, ingest_all, prepare_hub, scratch_folder
 from hub.bootstrap import Hub
@@ -73,30 +73,14 @@ def label(count: int) -> str:
 def io_bytes() -> tuple[int, int]:
     """(rchar, wchar) of this process from /proc/self/io: bytes read and written through
     system calls, served by the OS's file cache or not ((0, 0) elsewhere)."""
-    values = {"rchar": 0, "wchar": 0}
-    try:
-        lines = Path("/proc/self/io").read_text().splitlines()
-    except OSError:
-        return 0, 0
-    for line in lines:
-        key, _, rest = line.partition(":")
-        if key in values:
-            values[key] = int(rest)
-    return values["rchar"], values["wchar"]
+    io = proc_numbers("/proc/self/io", ["rchar", "wchar"])
+    return io["rchar"], io["wchar"]
 
 
 def memory_kib() -> tuple[int, int]:
     """(VmRSS, VmHWM) of this process in KiB from /proc/self/status ((0, 0) elsewhere)."""
-    values = {"VmRSS": 0, "VmHWM": 0}
-    try:
-        lines = Path("/proc/self/status").read_text().splitlines()
-    except OSError:
-        return 0, 0
-    for line in lines:
-        key, _, rest = line.partition(":")
-        if key in values:
-            values[key] = int(rest.split()[0])
-    return values["VmRSS"], values["VmHWM"]
+    status = proc_numbers("/proc/self/status", ["VmRSS", "VmHWM"])
+    return status["VmRSS"], status["VmHWM"]
 
 
 def database_bytes(hub: Hub) -> int:

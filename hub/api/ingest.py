@@ -154,7 +154,7 @@ async def answer_ingest(hub: Hub, request: Request) -> Response:
         data = await read_body(
             request, hub.settings.max_message_bytes, hub.settings.max_drain_bytes
         )
-        who = sender
+        who = sender  # a str from here on, bound for the thread's call
         result = await in_thread(lambda: hub.ingestor.ingest(who, data))
     except HubError as exc:
         status = policy_for(exc).http_status
